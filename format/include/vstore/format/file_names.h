@@ -1,0 +1,29 @@
+// File names of a store: domains and commits percent-encoded so that no name can escape the
+// store directory or collide with another (spec/store-layout.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vstore::format {
+
+// Longest domain or commit name, in bytes of UTF-8.
+inline constexpr size_t kMaxNameBytes = 255;
+// Longest file name we create (NAME_MAX on Linux file systems).
+inline constexpr size_t kMaxFileNameBytes = 255;
+
+// Throws Error(kInvalidArgument) naming `what` ("domain", "commit") when `name` is empty,
+// longer than kMaxNameBytes, not valid UTF-8, or contains a NUL byte.
+void validate_name(std::string_view what, std::string_view name);
+
+// Percent-encodes every byte outside [A-Za-z0-9_.~-], and a leading '.', as %XX (upper-case
+// hex). The result is a single path component that is never "." or "..".
+std::string percent_encode(std::string_view name);
+
+// Inverse of percent_encode. Throws Error(kInvalidArgument) on a malformed escape.
+std::string percent_decode(std::string_view encoded);
+
+// "<encoded domain>.vecs". Validates the name and the resulting file name length.
+std::string vector_file_name(std::string_view domain);
+
+}  // namespace vstore::format

@@ -1,0 +1,125 @@
+#include "vstore/format/file_names.h"
+
+#include "vstore/format/error.h"
+
+namespace vstore::format {
+namespace {
+
+bool is_unreserved(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '~' || c == '-';
+}
+
+// Returns the offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos.
+size_t first_invalid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (i + len > s.size()) return i;
+        for (size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+                              (len == 4 && cp < 0x10000);
+        if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+}  // namespace
+
+void validate_name(std::string_view what, std::string_view name) {
+    const std::string w(what);
+    if (name.empty()) throw Error::invalid_argument(w + " name is empty");
+    if (name.size() > kMaxNameBytes) {
+        throw Error::invalid_argument(w + " name is " + std::to_string(name.size()) +
+                                      " bytes; the limit is " + std::to_string(kMaxNameBytes));
+    }
+    if (name.find('\0') != std::string_view::npos) {
+        throw Error::invalid_argument(w + " name contains a NUL byte");
+    }
+    if (const size_t bad = first_invalid_utf8(name); bad != std::string_view::npos) {
+        throw Error::invalid_argument(w + " name is not valid UTF-8 (byte " +
+                                      std::to_string(bad) + ")");
+    }
+}
+
+std::string percent_encode(std::string_view name) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(name.size());
+    for (size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (is_unreserved(c) && !(i == 0 && c == '.')) {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+        }
+    }
+    return out;
+}
+
+std::string percent_decode(std::string_view encoded) {
+    std::string out;
+    out.reserve(encoded.size());
+    for (size_t i = 0; i < encoded.size(); ++i) {
+        if (encoded[i] != '%') {
+            out.push_back(encoded[i]);
+            continue;
+        }
+        const int hi = i + 2 < encoded.size() ? hex_value(encoded[i + 1]) : -1;
+        const int lo = i + 2 < encoded.size() ? hex_value(encoded[i + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+            throw Error::invalid_argument("malformed percent escape at byte " +
+                                          std::to_string(i) + " of '" + std::string(encoded) +
+                                          "'");
+        }
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+std::string vector_file_name(std::string_view domain) {
+    validate_name("domain", domain);
+    std::string file = percent_encode(domain) + ".vecs";
+    if (file.size() > kMaxFileNameBytes) {
+        throw Error::invalid_argument("domain '" + std::string(domain) + "' encodes to a " +
+                                      std::to_string(file.size()) +
+                                      "-byte file name; the limit is " +
+                                      std::to_string(kMaxFileNameBytes));
+    }
+    return file;
+}
+
+}  // namespace vstore::format

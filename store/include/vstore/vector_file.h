@@ -1,0 +1,168 @@
+// The vector file of one domain, and LoadedVec handles to its vectors.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vstore/buffer_pool.h"
+#include "vstore/format/error.h"
+#include "vstore/format/vector_file_format.h"
+
+namespace vstore {
+
+// How the pages of a vector file reach memory.
+enum class ServingMode {
+    kMapped,  // the whole file memory-mapped: the default and the fast path
+    kPool,    // a bounded pool of page frames filled with pread, for files larger than memory
+};
+
+struct VectorFileOptions {
+    ServingMode mode = ServingMode::kMapped;
+    // Memory granted to the frames in pool mode; a whole number of pages is used.
+    size_t pool_budget_bytes = size_t(256) << 20;
+    // Opens for appending. A file has at most one writer at a time, across processes.
+    bool writable = false;
+};
+
+// A handle to one vector that keeps its page loaded while it lives. Copying and moving are
+// cheap; data() is stable for the handle's life. In mapped mode a handle is a pointer and
+// costs nothing to copy; in pool mode it pins its frame. A handle must not outlive the
+// VectorFile it came from.
+class LoadedVec {
+public:
+    LoadedVec() = default;
+    LoadedVec(const LoadedVec& other) noexcept;
+    LoadedVec(LoadedVec&& other) noexcept;
+    LoadedVec& operator=(const LoadedVec& other) noexcept;
+    LoadedVec& operator=(LoadedVec&& other) noexcept;
+    ~LoadedVec() { release(); }
+
+    const float* data() const noexcept { return data_; }
+    uint32_t dimension() const noexcept { return dimension_; }
+    std::span<const float> values() const noexcept { return {data_, dimension_}; }
+    uint64_t index() const noexcept { return index_; }
+    explicit operator bool() const noexcept { return data_ != nullptr; }
+
+private:
+    friend class VectorFile;
+    LoadedVec(const float* data, uint32_t dimension, uint64_t index, detail::Frame* frame)
+        : data_(data), dimension_(dimension), index_(index), frame_(frame) {}
+    void release() noexcept;
+
+    const float* data_ = nullptr;
+    uint32_t dimension_ = 0;
+    uint64_t index_ = 0;
+    detail::Frame* frame_ = nullptr;  // null in mapped mode
+};
+
+// What verify() found. ok() is true when nothing is wrong; the torn tail is not a fault.
+struct VectorFileReport {
+    struct Problem {
+        std::string where;  // "header", "commit slot B", "page 12", "vector 4711", ...
+        std::string what;
+    };
+    uint64_t count = 0;            // durable vectors
+    uint64_t pages_checked = 0;    // data pages holding durable vectors
+    uint64_t vectors_checked = 0;
+    uint64_t file_bytes = 0;
+    uint64_t tail_bytes = 0;       // bytes past the last durable vector, ignored
+    std::vector<Problem> problems;
+    bool ok() const { return problems.empty(); }
+};
+
+// A domain's append-only, page-aligned vector file (spec/vector-file.md).
+//
+// Thread safety: any number of threads may call get() / mapped_vector() while one thread
+// appends. Vector n is readable once the append() that wrote it has returned.
+class VectorFile {
+public:
+    // Creates `path` for `domain` (which must pass format::validate_name) and opens it. Throws
+    // Error(kConflict) if the file exists. The file is durable, and its directory entry too,
+    // when this returns.
+    static std::unique_ptr<VectorFile> create(const std::string& path, const std::string& domain,
+                                              uint32_t dimension,
+                                              VectorFileOptions options = {});
+    // Opens an existing file. A torn tail left by a crash mid-append is ignored, and cut away
+    // when opening for writing.
+    static std::unique_ptr<VectorFile> open(const std::string& path,
+                                            VectorFileOptions options = {});
+    ~VectorFile();
+    VectorFile(const VectorFile&) = delete;
+    VectorFile& operator=(const VectorFile&) = delete;
+
+    const std::string& path() const { return path_; }
+    const format::VectorFileHeader& header() const { return header_; }
+    const format::VectorLayout& layout() const { return layout_; }
+    const std::string& domain() const { return header_.domain; }
+    uint32_t dimension() const { return layout_.dimension; }
+    ServingMode mode() const { return options_.mode; }
+    // Durable vectors, as far as this handle knows (see refresh()).
+    uint64_t size() const { return count_.load(std::memory_order_acquire); }
+    // Sequence number of the commit slot in force (0 before the first append).
+    uint64_t commit_sequence() const;
+
+    // Appends vectors.size() / dimension() vectors and makes them durable before returning.
+    // Returns the index of the first. Throws Error(kInvalidArgument) for a length that is not
+    // a multiple of the dimension or a NaN / infinite component (nothing is written then).
+    uint64_t append(std::span<const float> vectors);
+
+    // A handle to vector n. Throws Error(kNotFound) when n >= size(); in pool mode,
+    // Error(kCorruption) for a page that fails its checksums and Error(kExhausted) when every
+    // frame is pinned.
+    LoadedVec get(uint64_t n) const;
+
+    // The hot path of mapped mode: vector n with no checks, locks or reference counts.
+    // Preconditions: mode() == kMapped and n < size().
+    const float* mapped_vector(uint64_t n) const noexcept {
+        return reinterpret_cast<const float*>(map_base_.load(std::memory_order_acquire) +
+                                              layout_.vector_offset(n));
+    }
+
+    // Re-reads the commit slots to see vectors another process appended.
+    void refresh();
+
+    // Reads every byte that holds meaning and checks it against its checksum.
+    VectorFileReport verify() const;
+
+    BufferPoolStats pool_stats() const;
+    // Pool mode only: pages in unpinned frames, next to be evicted first.
+    std::vector<uint64_t> pool_eviction_order() const;
+
+private:
+    VectorFile(std::string path, int fd, format::VectorFileHeader header,
+               VectorFileOptions options);
+    void load_commit_state();
+    void cut_torn_tail();
+    void ensure_mapped(uint64_t bytes);
+    void load_page(uint64_t page, uint32_t from, uint32_t to, uint8_t* dest) const;
+    void write_commit_slot(uint64_t count);
+    std::string where() const;
+
+    const std::string path_;
+    const int fd_;
+    const format::VectorFileHeader header_;
+    const format::VectorLayout layout_;
+    const VectorFileOptions options_;
+
+    std::atomic<uint64_t> count_{0};
+    std::atomic<const uint8_t*> map_base_{nullptr};
+
+    // Guards appends, refresh and the mapping list. Mappings are only added, never removed
+    // before close, so a pointer into any of them stays valid for the file's life.
+    mutable std::mutex write_mutex_;
+    struct Mapping {
+        uint8_t* address;
+        size_t bytes;
+    };
+    std::vector<Mapping> mappings_;
+    uint64_t sequence_ = 0;        // of the commit slot in force
+    uint32_t active_slot_ = 0;     // index into kCommitSlotOffsets of that slot
+    std::unique_ptr<BufferPool> pool_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "test_support.h"
+#include "vstore/format/bytes.h"
+#include "vstore/vector_file.h"
+
+using namespace vstore;
+using vstore::test::TempDir;
+
+namespace {
+
+constexpr uint32_t kDim = 102;  // 408-byte vectors: 10 a 4 KiB page, 16 bytes of padding
+
+std::string make_file(const TempDir& dir, uint64_t count) {
+    const std::string path = dir.file("c.vecs");
+    VectorFileOptions o;
+    o.writable = true;
+    VectorFile::create(path, "corrupt/me", kDim, o)->append(test::pattern_vectors(0, count, kDim));
+    return path;
+}
+
+ErrorCode open_error(const std::string& path, VectorFileOptions o = {}) {
+    try {
+        VectorFile::open(path, o);
+    } catch (const Error& e) {
+        return e.code();
+    }
+    FAIL("opened a damaged file");
+    return ErrorCode::kIO;
+}
+
+}  // namespace
+
+TEST_CASE("a flipped byte anywhere in the fixed header is detected on open", "[corruption]") {
+    TempDir dir;
+    const std::string path = make_file(dir, 5);
+    const auto pristine = test::read_file(path);
+    for (uint64_t off = 0; off < format::kFixedHeaderBytes; ++off) {
+        test::write_bytes(path, 0, pristine);
+        test::flip_byte(path, off);
+        INFO("offset " << off);
+        REQUIRE(open_error(path) == ErrorCode::kCorruption);
+    }
+}
+
+TEST_CASE("a flipped byte in a commit slot or reserved header byte is detected", "[corruption]") {
+    TempDir dir;
+    const std::string path = make_file(dir, 5);
+    const auto pristine = test::read_file(path);
+    for (uint32_t slot : format::kCommitSlotOffsets) {
+        for (uint32_t off = 0; off < format::kCommitSlotBytes; ++off) {
+            test::write_bytes(path, 0, pristine);
+            test::flip_byte(path, slot + off);
+            INFO("slot at " << slot << ", byte " << off);
+            REQUIRE(open_error(path) == ErrorCode::kCorruption);
+        }
+    }
+    for (uint64_t off : {uint64_t(format::kFixedHeaderBytes), uint64_t(1000), uint64_t(3000),
+                         uint64_t(4095)}) {
+        test::write_bytes(path, 0, pristine);
+        test::flip_byte(path, off);
+        const auto report = VectorFile::open(path)->verify();
+        INFO("offset " << off);
+        REQUIRE_FALSE(report.ok());
+        CHECK(report.problems[0].where == "header");
+    }
+}
+
+TEST_CASE("a flipped byte in any page holding vectors is detected", "[corruption]") {
+    TempDir dir;
+    const uint64_t count = 25;  // pages 0 and 1 full, page 2 half full
+    const std::string path = make_file(dir, count);
+    const auto pristine = test::read_file(path);
+    const auto layout = format::VectorLayout::for_dimension(kDim);
+    REQUIRE(layout.vectors_per_page == 10);
+    REQUIRE(layout.page_bytes == 4096);
+
+    std::vector<uint64_t> offsets;
+    for (uint64_t n = 0; n < count; ++n) {
+        offsets.push_back(layout.vector_offset(n));                          // first byte
+        offsets.push_back(layout.vector_offset(n) + layout.vector_bytes - 1);  // last byte
+        offsets.push_back(layout.checksum_offset(n) + 2);                     // its checksum
+    }
+    offsets.push_back(layout.page_offset(0) + layout.page_bytes - 1);  // padding of page 0
+    offsets.push_back(layout.page_offset(1) + 4085);                   // padding of page 1
+    offsets.push_back(layout.checksum_offset(0) + 4095);  // unused checksum entry: tail, skipped
+
+    for (uint64_t off : offsets) {
+        test::write_bytes(path, 0, pristine);
+        test::flip_byte(path, off);
+        const auto report = VectorFile::open(path)->verify();
+        INFO("offset " << off);
+        if (off == layout.checksum_offset(0) + 4095) {
+            // Entries past the last vector of the last group may hold a torn append.
+            CHECK(report.ok());
+        } else {
+            CHECK_FALSE(report.ok());
+        }
+    }
+
+    // The pool checks each page as it loads it and names the vector at fault.
+    test::write_bytes(path, 0, pristine);
+    test::flip_byte(path, layout.vector_offset(13) + 7);
+    VectorFileOptions o;
+    o.mode = ServingMode::kPool;
+    auto pooled = VectorFile::open(path, o);
+    CHECK(test::matches_pattern(pooled->get(3).data(), 3, kDim));
+    try {
+        pooled->get(12);
+        FAIL("a corrupt page was served");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kCorruption);
+        CHECK_THAT(e.what(), Catch::Contains("vector 13 (page 1)"));
+        CHECK_THAT(e.what(), Catch::Contains(path));
+    }
+    CHECK(pooled->pool_stats().pinned_frames == 0);
+}
+
+TEST_CASE("truncated and foreign files get clear errors", "[corruption]") {
+    TempDir dir;
+    const std::string path = make_file(dir, 25);
+    const auto pristine = test::read_file(path);
+    const auto layout = format::VectorLayout::for_dimension(kDim);
+
+    // Cut inside committed vectors: the commit record promises more than the file holds.
+    std::filesystem::resize_file(path, layout.file_bytes_for(25) - 1);
+    CHECK(open_error(path) == ErrorCode::kCorruption);
+    std::filesystem::resize_file(path, 5000);
+    CHECK(open_error(path) == ErrorCode::kCorruption);
+    std::filesystem::resize_file(path, 100);
+    CHECK(open_error(path) == ErrorCode::kCorruption);
+    std::filesystem::resize_file(path, 0);
+    CHECK(open_error(path) == ErrorCode::kCorruption);
+
+    test::write_bytes(path, 0, std::vector<uint8_t>(8192, 'x'));
+    try {
+        VectorFile::open(path);
+        FAIL("opened a foreign file");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kCorruption);
+        CHECK_THAT(e.what(), Catch::Contains("not a vector file"));
+    }
+
+    // A version this build does not know is refused, not misread.
+    test::write_bytes(path, 0, pristine);
+    std::vector<uint8_t> header(pristine.begin(), pristine.begin() + 4096);
+    header[8] = 2;
+    const uint64_t sum = format::checksum64({header.data(), 336});
+    format::store_le<uint64_t>(header.data() + 336, sum);
+    test::write_bytes(path, 0, header);
+    CHECK(open_error(path) == ErrorCode::kInvalidArgument);
+}
