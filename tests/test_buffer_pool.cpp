@@ -56,7 +56,8 @@ TEST_CASE("the pool evicts the least recently used unpinned page", "[pool]") {
     auto f = pool_file(path, 3);
     CHECK(f->layout().page_bytes == 4096);
 
-    for (uint64_t n : {0, 1, 2}) CHECK(test::matches_pattern(f->get(n).data(), n, kDim));
+    for (uint64_t n : {0, 1, 2})
+        CHECK(test::matches_pattern(f->get(n).data(), n, kDim));
     CHECK(f->pool_eviction_order() == std::vector<uint64_t>{0, 1, 2});
     CHECK(f->get(0).index() == 0);  // a hit moves page 0 to the back
     CHECK(f->pool_eviction_order() == std::vector<uint64_t>{1, 2, 0});
@@ -136,7 +137,8 @@ TEST_CASE("the pool tops up a page that grows after it was loaded", "[pool]") {
     auto f = pool_file(path, 2, /*writable=*/true);
     LoadedVec first = f->get(0);
     f->append(test::pattern_vectors(1, 5, dim));
-    for (uint64_t n = 0; n < 6; ++n) REQUIRE(test::matches_pattern(f->get(n).data(), n, dim));
+    for (uint64_t n = 0; n < 6; ++n)
+        REQUIRE(test::matches_pattern(f->get(n).data(), n, dim));
     CHECK(test::matches_pattern(first.data(), 0, dim));
     CHECK(f->pool_stats().misses == 1);
 }
@@ -159,7 +161,8 @@ TEST_CASE("pool mode stays within its memory budget on a file four times larger"
         for (uint64_t n = 0; n < count; ++n) {
             const LoadedVec v = f->get(n);
             REQUIRE(test::matches_pattern(v.data(), n, kDim));
-            if (n % 1024 == 0) peak = std::max(peak, resident_bytes());
+            if (n % 1024 == 0)
+                peak = std::max(peak, resident_bytes());
         }
     }
     peak = std::max(peak, resident_bytes());

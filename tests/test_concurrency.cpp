@@ -35,7 +35,8 @@ TEST_CASE("readers see whole vectors while one thread appends", "[concurrency]")
                         const uint64_t size = f->size();
                         const uint64_t n = rng() % size;
                         const LoadedVec v = f->get(n);
-                        if (!test::matches_pattern(v.data(), n, dim)) ++bad;
+                        if (!test::matches_pattern(v.data(), n, dim))
+                            ++bad;
                         if (mode == ServingMode::kMapped &&
                             !test::matches_pattern(f->mapped_vector(n), n, dim)) {
                             ++bad;
@@ -52,7 +53,8 @@ TEST_CASE("readers see whole vectors while one thread appends", "[concurrency]")
                 next += n;
             }
             done = true;
-            for (auto& r : readers) r.join();
+            for (auto& r : readers)
+                r.join();
             CHECK(bad == 0);
             CHECK(reads > 0);
             CHECK(f->size() == total);

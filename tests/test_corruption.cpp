@@ -40,7 +40,29 @@ TEST_CASE("a flipped byte anywhere in the fixed header is detected on open", "[c
         test::write_bytes(path, 0, pristine);
         test::flip_byte(path, off);
         INFO("offset " << off);
-        REQUIRE(open_error(path) == ErrorCode::kCorruption);
+        // Bytes 8..11 hold the format version, which is refused before the checksum is read.
+        const ErrorCode want =
+            off >= 8 && off < 12 ? ErrorCode::kInvalidArgument : ErrorCode::kCorruption;
+        REQUIRE(open_error(path) == want);
+    }
+}
+
+TEST_CASE("headers whose layout fields disagree are refused", "[corruption]") {
+    // Dimension 1 in 8 KiB pages would need 2048 checksum entries in a 1024-entry page.
+    format::VectorFileHeader h;
+    h.layout = format::VectorLayout::for_dimension(1);
+    h.layout.page_bytes = 8192;
+    h.layout.vectors_per_page = 2048;
+    h.layout.vectors_per_group = 2048;
+    h.layout.group_bytes = 4096 + 8192;
+    const auto page = format::encode_header_page(h);
+    CHECK_THROWS_AS(format::decode_header(page, "forged"), Error);
+    // The writer's own layouts all decode.
+    for (uint32_t dim : {1u, 3u, 100u, 784u, 32769u, 65536u}) {
+        format::VectorFileHeader ok;
+        ok.layout = format::VectorLayout::for_dimension(dim);
+        CHECK(format::decode_header(format::encode_header_page(ok), "ok").layout.page_bytes ==
+              ok.layout.page_bytes);
     }
 }
 
@@ -56,8 +78,8 @@ TEST_CASE("a flipped byte in a commit slot or reserved header byte is detected",
             REQUIRE(open_error(path) == ErrorCode::kCorruption);
         }
     }
-    for (uint64_t off : {uint64_t(format::kFixedHeaderBytes), uint64_t(1000), uint64_t(3000),
-                         uint64_t(4095)}) {
+    for (uint64_t off :
+         {uint64_t(format::kFixedHeaderBytes), uint64_t(1000), uint64_t(3000), uint64_t(4095)}) {
         test::write_bytes(path, 0, pristine);
         test::flip_byte(path, off);
         const auto report = VectorFile::open(path)->verify();
@@ -78,9 +100,9 @@ TEST_CASE("a flipped byte in any page holding vectors is detected", "[corruption
 
     std::vector<uint64_t> offsets;
     for (uint64_t n = 0; n < count; ++n) {
-        offsets.push_back(layout.vector_offset(n));                          // first byte
+        offsets.push_back(layout.vector_offset(n));                            // first byte
         offsets.push_back(layout.vector_offset(n) + layout.vector_bytes - 1);  // last byte
-        offsets.push_back(layout.checksum_offset(n) + 2);                     // its checksum
+        offsets.push_back(layout.checksum_offset(n) + 2);                      // its checksum
     }
     offsets.push_back(layout.page_offset(0) + layout.page_bytes - 1);  // padding of page 0
     offsets.push_back(layout.page_offset(1) + 4085);                   // padding of page 1

@@ -35,13 +35,14 @@ TEST_CASE("bad domain names are rejected with a clear error", "[names]") {
     rejects("", "empty");
     rejects(std::string(256, 'a'), "256 bytes");
     rejects("bad\xFF", "not valid UTF-8");
-    rejects("over\xC0\xAF", "not valid UTF-8");         // overlong '/'
+    rejects("over\xC0\xAF", "not valid UTF-8");           // overlong '/'
     rejects("surrogate\xED\xA0\x80", "not valid UTF-8");  // U+D800
     rejects("cut\xE2\x82", "not valid UTF-8");
     rejects(std::string("nul\0byte", 8), "NUL");
     // 255 bytes is allowed as a name, but 85 three-byte characters encode to 765 bytes.
     std::string wide;
-    for (int i = 0; i < 85; ++i) wide += "\xE2\x82\xAC";
+    for (int i = 0; i < 85; ++i)
+        wide += "\xE2\x82\xAC";
     rejects(wide, "file name");
     CHECK_NOTHROW(vector_file_name(std::string(250, 'a')));
 }

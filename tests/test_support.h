@@ -14,7 +14,7 @@ namespace vstore::test {
 
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::random_device rd;
         path_ = std::filesystem::temp_directory_path() /
@@ -31,7 +31,7 @@ public:
     std::string file(const std::string& name) const { return (path_ / name).string(); }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -40,19 +40,22 @@ inline std::vector<float> random_vectors(uint64_t count, uint32_t dim, uint64_t 
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     std::vector<float> v(count * dim);
-    for (auto& x : v) x = u(rng);
+    for (auto& x : v)
+        x = u(rng);
     return v;
 }
 
 inline uint8_t read_byte(const std::string& path, uint64_t offset) {
     uint8_t b = 0;
     const int fd = ::open(path.c_str(), O_RDONLY);
-    if (::pread(fd, &b, 1, static_cast<off_t>(offset)) != 1) b = 0;
+    if (::pread(fd, &b, 1, static_cast<off_t>(offset)) != 1)
+        b = 0;
     ::close(fd);
     return b;
 }
 
-inline void write_bytes(const std::string& path, uint64_t offset, const std::vector<uint8_t>& bytes) {
+inline void write_bytes(const std::string& path, uint64_t offset,
+                        const std::vector<uint8_t>& bytes) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
     [[maybe_unused]] auto n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     ::close(fd);
@@ -85,14 +88,16 @@ inline float pattern_value(uint64_t n, uint32_t i) {
 inline std::vector<float> pattern_vectors(uint64_t first, uint64_t count, uint32_t dim) {
     std::vector<float> v(count * dim);
     for (uint64_t n = 0; n < count; ++n) {
-        for (uint32_t i = 0; i < dim; ++i) v[n * dim + i] = pattern_value(first + n, i);
+        for (uint32_t i = 0; i < dim; ++i)
+            v[n * dim + i] = pattern_value(first + n, i);
     }
     return v;
 }
 
 inline bool matches_pattern(const float* v, uint64_t n, uint32_t dim) {
     for (uint32_t i = 0; i < dim; ++i) {
-        if (v[i] != pattern_value(n, i)) return false;
+        if (v[i] != pattern_value(n, i))
+            return false;
     }
     return true;
 }

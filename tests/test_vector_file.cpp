@@ -7,6 +7,7 @@
 
 #include "test_support.h"
 #include "vstore/format/bytes.h"
+#include "vstore/format/file_names.h"
 #include "vstore/vector_file.h"
 
 using namespace vstore;
@@ -62,8 +63,7 @@ TEST_CASE("vectors round-trip across page and group boundaries", "[vector-file]"
                 auto f = VectorFile::create(path, "domain/" + std::to_string(dim), dim, writable());
                 // Uneven batches, so appends start and end inside pages.
                 uint64_t done = 0;
-                for (uint64_t batch : {uint64_t(1), uint64_t(layout.vectors_per_page + 1),
-                                       count}) {
+                for (uint64_t batch : {uint64_t(1), uint64_t(layout.vectors_per_page + 1), count}) {
                     const uint64_t n = std::min(batch, count - done);
                     CHECK(f->append({data.data() + done * dim, n * dim}) == done);
                     done += n;
@@ -92,7 +92,8 @@ TEST_CASE("vectors round-trip across page and group boundaries", "[vector-file]"
                     REQUIRE(v.index() == n);
                     REQUIRE(v.dimension() == dim);
                     REQUIRE(std::memcmp(v.data(), data.data() + n * dim, dim * 4) == 0);
-                    if (mode == ServingMode::kMapped) REQUIRE(f->mapped_vector(n) == v.data());
+                    if (mode == ServingMode::kMapped)
+                        REQUIRE(f->mapped_vector(n) == v.data());
                 }
                 CHECK(f->verify().ok());
             }
@@ -166,6 +167,15 @@ TEST_CASE("opening and creating report clear errors", "[vector-file][errors]") {
                         std::filesystem::directory_iterator()) == 1);
 }
 
+TEST_CASE("the longest domain names make files", "[vector-file]") {
+    TempDir dir;
+    const std::string domain(250, 'd');
+    const std::string path = dir.file(format::vector_file_name(domain));
+    auto f = VectorFile::create(path, domain, 2);
+    CHECK(f->domain() == domain);
+    CHECK(VectorFile::open(path)->domain() == domain);
+}
+
 TEST_CASE("a reader sees another handle's appends after refresh", "[vector-file]") {
     TempDir dir;
     const std::string path = dir.file("v.vecs");
@@ -210,14 +220,16 @@ TEST_CASE("a torn tail is ignored by readers and cut by the next writer", "[vect
         CHECK(std::filesystem::file_size(path) == durable_end);
         CHECK(test::read_byte(path, layout.checksum_offset(100)) == 0);
         w->append(test::pattern_vectors(100, 7, dim));
-        for (uint64_t n = 0; n < 107; ++n) REQUIRE(test::matches_pattern(w->get(n).data(), n, dim));
+        for (uint64_t n = 0; n < 107; ++n)
+            REQUIRE(test::matches_pattern(w->get(n).data(), n, dim));
         const auto report = w->verify();
         CHECK(report.ok());
         CHECK(report.tail_bytes == 0);
     }
 }
 
-TEST_CASE("a writer killed at random moments never loses a durable append", "[vector-file][crash]") {
+TEST_CASE("a writer killed at random moments never loses a durable append",
+          "[vector-file][crash]") {
     TempDir dir;
     const std::string path = dir.file("v.vecs");
     const uint32_t dim = 96;
@@ -239,7 +251,8 @@ TEST_CASE("a writer killed at random moments never loses a durable append", "[ve
                     const uint64_t n = 1 + crng() % 300;
                     f->append(test::pattern_vectors(first, n, dim));
                     const uint64_t durable = first + n;
-                    if (::write(fds[1], &durable, sizeof durable) != sizeof durable) ::_exit(3);
+                    if (::write(fds[1], &durable, sizeof durable) != sizeof durable)
+                        ::_exit(3);
                 }
             } catch (...) {
                 ::_exit(2);
@@ -249,7 +262,8 @@ TEST_CASE("a writer killed at random moments never loses a durable append", "[ve
         ::usleep(1000 + rng() % 20000);
         ::kill(child, SIGKILL);
         uint64_t value;
-        while (::read(fds[0], &value, sizeof value) == sizeof value) reported = value;
+        while (::read(fds[0], &value, sizeof value) == sizeof value)
+            reported = value;
         ::close(fds[0]);
         int status = 0;
         ::waitpid(child, &status, 0);

@@ -22,7 +22,8 @@ using Clock = std::chrono::steady_clock;
 // what a distance computation costs.
 inline float squared_norm(const float* v, uint32_t dim) {
     float s = 0;
-    for (uint32_t i = 0; i < dim; ++i) s += v[i] * v[i];
+    for (uint32_t i = 0; i < dim; ++i)
+        s += v[i] * v[i];
     return s;
 }
 
@@ -35,18 +36,24 @@ struct Row {
 };
 
 Row measure(const std::string& access, const std::string& mode, uint32_t dim,
-            const std::vector<uint64_t>& order, const std::function<const float*(uint64_t)>& get_ptr,
+            const std::vector<uint64_t>& order,
+            const std::function<const float*(uint64_t)>& get_ptr,
             const std::function<float(uint64_t)>& via_handle) {
     volatile float sink = 0;
+    auto pass = [&] {
+        float acc = 0;
+        if (get_ptr) {
+            for (uint64_t n : order)
+                acc += squared_norm(get_ptr(n), dim);
+        } else {
+            for (uint64_t n : order)
+                acc += via_handle(n);
+        }
+        sink = acc;
+    };
+    pass();  // untimed: every mode starts from the same warm page cache and its own warm state
     const auto t0 = Clock::now();
-    float acc = 0;
-    if (get_ptr) {
-        for (uint64_t n : order) acc += squared_norm(get_ptr(n), dim);
-    } else {
-        for (uint64_t n : order) acc += via_handle(n);
-    }
-    sink = acc;
-    (void)sink;
+    pass();
     return {access, mode, order.size(), std::chrono::duration<double>(Clock::now() - t0).count(),
             dim};
 }
@@ -66,7 +73,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        const auto data = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), rows);
+        const auto data =
+            vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), rows);
         const uint32_t dim = data.columns;
         std::filesystem::create_directories(dir);
         const std::string path = dir + "/fashion-mnist.vecs";
@@ -79,11 +87,13 @@ int main(int argc, char** argv) {
         const uint64_t file_bytes = std::filesystem::file_size(path);
 
         std::vector<uint64_t> sequential(data.rows);
-        for (uint64_t i = 0; i < data.rows; ++i) sequential[i] = i;
+        for (uint64_t i = 0; i < data.rows; ++i)
+            sequential[i] = i;
         std::vector<uint64_t> random(random_reads);
         std::mt19937_64 rng(7);
         std::uniform_int_distribution<uint64_t> pick(0, data.rows - 1);
-        for (auto& n : random) n = pick(rng);
+        for (auto& n : random)
+            n = pick(rng);
 
         auto mapped = vstore::VectorFile::open(path);
         vstore::VectorFileOptions full;
@@ -103,13 +113,12 @@ int main(int argc, char** argv) {
         std::vector<Row> rows_out;
         for (const auto* access : {"sequential", "random"}) {
             const auto& order = std::string(access) == "sequential" ? sequential : random;
-            // Warm-up pass so every mode starts from the page cache.
-            measure(access, "warm-up", dim, order, nullptr, handle_reader(*mapped));
-            rows_out.push_back(measure(access, "in-memory array (baseline)", dim, order,
-                                       [&](uint64_t n) { return data.row(n); }, nullptr));
-            rows_out.push_back(measure(access, "mapped, mapped_vector() hot path", dim, order,
-                                       [&](uint64_t n) { return mapped->mapped_vector(n); },
-                                       nullptr));
+            rows_out.push_back(measure(
+                access, "in-memory array (baseline)", dim, order,
+                [&](uint64_t n) { return data.row(n); }, nullptr));
+            rows_out.push_back(measure(
+                access, "mapped, mapped_vector() hot path", dim, order,
+                [&](uint64_t n) { return mapped->mapped_vector(n); }, nullptr));
             rows_out.push_back(
                 measure(access, "mapped, LoadedVec", dim, order, nullptr, handle_reader(*mapped)));
             rows_out.push_back(measure(access, "pool, budget = whole file", dim, order, nullptr,
@@ -119,19 +128,20 @@ int main(int argc, char** argv) {
         }
 
         std::ostringstream report;
-        report << "## Vector file access (Fashion-MNIST, " << data.rows << " x " << dim
-               << ", file " << file_bytes / 1000000 << " MB)\n\n"
+        report << "## Vector file access (Fashion-MNIST, " << data.rows << " x " << dim << ", file "
+               << file_bytes / 1000000 << " MB)\n\n"
                << "| access | mode | reads | vectors/s | GB/s | vs baseline |\n"
                << "|---|---|---:|---:|---:|---:|\n";
         double baseline = 0;
         for (const Row& r : rows_out) {
             const double rate = r.reads / r.seconds;
-            if (r.mode.rfind("in-memory", 0) == 0) baseline = rate;
+            if (r.mode.rfind("in-memory", 0) == 0)
+                baseline = rate;
             char line[256];
             std::snprintf(line, sizeof line, "| %s | %s | %llu | %.0f | %.2f | %.2f |\n",
                           r.access.c_str(), r.mode.c_str(),
-                          static_cast<unsigned long long>(r.reads), rate,
-                          rate * r.dim * 4 / 1e9, rate / baseline);
+                          static_cast<unsigned long long>(r.reads), rate, rate * r.dim * 4 / 1e9,
+                          rate / baseline);
             report << line;
         }
         const auto ps = pool_quarter->pool_stats();
@@ -139,7 +149,8 @@ int main(int argc, char** argv) {
                << " bytes; " << ps.hits << " hits, " << ps.misses << " misses, " << ps.evictions
                << " evictions.\n";
         std::fputs(report.str().c_str(), stdout);
-        if (!out_file.empty()) std::ofstream(out_file) << report.str();
+        if (!out_file.empty())
+            std::ofstream(out_file) << report.str();
         std::filesystem::remove(path);
         return 0;
     } catch (const std::exception& e) {

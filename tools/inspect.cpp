@@ -70,7 +70,8 @@ json describe_vector_file(const VectorFile& f) {
 
 json describe_report(const VectorFileReport& r) {
     json problems = json::array();
-    for (const auto& p : r.problems) problems.push_back({{"where", p.where}, {"what", p.what}});
+    for (const auto& p : r.problems)
+        problems.push_back({{"where", p.where}, {"what", p.what}});
     return json{{"ok", r.ok()},
                 {"file_bytes", r.file_bytes},
                 {"tail_bytes", r.tail_bytes},
@@ -93,8 +94,8 @@ void print_vector_file(const json& d, std::ostream& out) {
                     " OS pages), " + d["vectors_per_page"].dump() + " vectors, " +
                     d["padding_bytes"].dump() + " bytes padding (" +
                     percent(d["page_waste"].get<double>()) + " waste)");
-    row("group", "1 checksum page + " + d["pages_per_group"].dump() + " data pages = " +
-                     d["vectors_per_group"].dump() + " vectors (" +
+    row("group", "1 checksum page + " + d["pages_per_group"].dump() +
+                     " data pages = " + d["vectors_per_group"].dump() + " vectors (" +
                      percent(d["group_overhead"].get<double>()) + " overhead)");
     row("vectors", d["count"].dump());
     row("data pages", d["pages"].dump());
@@ -119,7 +120,8 @@ void print_vector_file(const json& d, std::ostream& out) {
 std::array<uint8_t, 8> read_magic(const std::string& path) {
     std::array<uint8_t, 8> magic{};
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error::not_found("'" + path + "' does not exist or cannot be read");
+    if (!in)
+        throw Error::not_found("'" + path + "' does not exist or cannot be read");
     in.read(reinterpret_cast<char*>(magic.data()), magic.size());
     return magic;
 }
@@ -150,8 +152,9 @@ int inspect(const std::string& path, const InspectOptions& options, std::ostream
             print_vector_file(d, out);
         }
         if (!ok) {
-            err << "vstore: verify failed: " << d["verify"]["problems"][0]["where"].get<std::string>()
-                << ": " << d["verify"]["problems"][0]["what"].get<std::string>() << " in '" << path
+            err << "vstore: verify failed: "
+                << d["verify"]["problems"][0]["where"].get<std::string>() << ": "
+                << d["verify"]["problems"][0]["what"].get<std::string>() << " in '" << path
                 << "'\n";
         }
         return ok ? 0 : 1;

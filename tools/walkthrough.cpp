@@ -28,7 +28,8 @@ uint64_t read_back(const vstore::VectorFile& file, const vstore::format::IdxMatr
     auto t0 = Clock::now();
     for (uint64_t n = 0; n < data.rows; ++n) {
         const vstore::LoadedVec v = file.get(n);
-        if (std::memcmp(v.data(), data.row(n), row_bytes) != 0) ++mismatches;
+        if (std::memcmp(v.data(), data.row(n), row_bytes) != 0)
+            ++mismatches;
     }
     const double seq = seconds_since(t0);
     std::mt19937_64 rng(42);
@@ -37,13 +38,15 @@ uint64_t read_back(const vstore::VectorFile& file, const vstore::format::IdxMatr
     for (uint64_t i = 0; i < data.rows; ++i) {
         const uint64_t n = pick(rng);
         const vstore::LoadedVec v = file.get(n);
-        if (std::memcmp(v.data(), data.row(n), row_bytes) != 0) ++mismatches;
+        if (std::memcmp(v.data(), data.row(n), row_bytes) != 0)
+            ++mismatches;
     }
     const double rnd = seconds_since(t0);
-    std::printf("  %-6s sequential: %llu vectors in %.3f s (%.0f vectors/s); random: %.3f s; "
-                "mismatches: %llu\n",
-                label, static_cast<unsigned long long>(data.rows), seq, data.rows / seq, rnd,
-                static_cast<unsigned long long>(mismatches));
+    std::printf(
+        "  %-6s sequential: %llu vectors in %.3f s (%.0f vectors/s); random: %.3f s; "
+        "mismatches: %llu\n",
+        label, static_cast<unsigned long long>(data.rows), seq, data.rows / seq, rnd,
+        static_cast<unsigned long long>(mismatches));
     return mismatches;
 }
 
@@ -55,7 +58,8 @@ int main(int argc, char** argv) {
     try {
         std::printf("vstore walkthrough: Fashion-MNIST into a vector file and back\n");
         auto t0 = Clock::now();
-        const auto data = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path());
+        const auto data =
+            vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path());
         std::printf("1. read %s: %llu vectors of %u dimensions in %.2f s\n",
                     vstore::format::fashion_mnist_train_path().c_str(),
                     static_cast<unsigned long long>(data.rows), data.columns, seconds_since(t0));
@@ -69,21 +73,23 @@ int main(int argc, char** argv) {
             options.writable = true;
             auto file = vstore::VectorFile::create(path, domain, data.columns, options);
             const auto& l = file->layout();
-            std::printf("2. created %s for domain '%s': pages of %u bytes holding %u vectors "
-                        "(%.2f %% waste)\n",
-                        path.c_str(), domain.c_str(), l.page_bytes, l.vectors_per_page,
-                        l.page_waste() * 100);
+            std::printf(
+                "2. created %s for domain '%s': pages of %u bytes holding %u vectors "
+                "(%.2f %% waste)\n",
+                path.c_str(), domain.c_str(), l.page_bytes, l.vectors_per_page,
+                l.page_waste() * 100);
             // Appended in batches, as commits would add them; each batch is durable on return.
             constexpr uint64_t kBatch = 10000;
             for (uint64_t first = 0; first < data.rows; first += kBatch) {
                 const uint64_t n = std::min(kBatch, data.rows - first);
                 file->append({data.row(first), n * data.columns});
             }
-            std::printf("3. appended %llu vectors in %llu durable batches in %.2f s; file is "
-                        "%.1f MB\n",
-                        static_cast<unsigned long long>(file->size()),
-                        static_cast<unsigned long long>((data.rows + kBatch - 1) / kBatch),
-                        seconds_since(t0), std::filesystem::file_size(path) / 1e6);
+            std::printf(
+                "3. appended %llu vectors in %llu durable batches in %.2f s; file is "
+                "%.1f MB\n",
+                static_cast<unsigned long long>(file->size()),
+                static_cast<unsigned long long>((data.rows + kBatch - 1) / kBatch),
+                seconds_since(t0), std::filesystem::file_size(path) / 1e6);
         }
 
         std::printf("4. read back through LoadedVec handles:\n");
@@ -99,12 +105,12 @@ int main(int argc, char** argv) {
             auto pooled = vstore::VectorFile::open(path, options);
             mismatches += read_back(*pooled, data, "pool");
             const auto s = pooled->pool_stats();
-            std::printf("         pool of %zu frames (%.1f MB, a quarter of the file): %llu hits, "
-                        "%llu misses, %llu evictions\n",
-                        s.frame_count, s.frame_count * s.frame_bytes / 1e6,
-                        static_cast<unsigned long long>(s.hits),
-                        static_cast<unsigned long long>(s.misses),
-                        static_cast<unsigned long long>(s.evictions));
+            std::printf(
+                "         pool of %zu frames (%.1f MB, a quarter of the file): %llu hits, "
+                "%llu misses, %llu evictions\n",
+                s.frame_count, s.frame_count * s.frame_bytes / 1e6,
+                static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses),
+                static_cast<unsigned long long>(s.evictions));
         }
 
         t0 = Clock::now();
@@ -118,9 +124,10 @@ int main(int argc, char** argv) {
                          static_cast<unsigned long long>(mismatches));
             return 1;
         }
-        std::printf("done: every vector came back bit for bit in both modes.\n"
-                    "look at the file with: vstore inspect --verify '%s'\n",
-                    path.c_str());
+        std::printf(
+            "done: every vector came back bit for bit in both modes.\n"
+            "look at the file with: vstore inspect --verify '%s'\n",
+            path.c_str());
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "walkthrough: %s\n", e.what());

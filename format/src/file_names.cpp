@@ -6,8 +6,8 @@ namespace vstore::format {
 namespace {
 
 bool is_unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '~' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '~' || c == '-';
 }
 
 // Returns the offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong
@@ -33,24 +33,30 @@ size_t first_invalid_utf8(std::string_view s) {
         } else {
             return i;
         }
-        if (i + len > s.size()) return i;
+        if (i + len > s.size())
+            return i;
         for (size_t k = 1; k < len; ++k) {
             const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return i;
+            if ((cc & 0xC0) != 0x80)
+                return i;
             cp = (cp << 6) | (cc & 0x3F);
         }
-        const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-                              (len == 4 && cp < 0x10000);
-        if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        const bool overlong =
+            (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+        if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
         i += len;
     }
     return std::string_view::npos;
 }
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1;
 }
 
@@ -58,7 +64,8 @@ int hex_value(char c) {
 
 void validate_name(std::string_view what, std::string_view name) {
     const std::string w(what);
-    if (name.empty()) throw Error::invalid_argument(w + " name is empty");
+    if (name.empty())
+        throw Error::invalid_argument(w + " name is empty");
     if (name.size() > kMaxNameBytes) {
         throw Error::invalid_argument(w + " name is " + std::to_string(name.size()) +
                                       " bytes; the limit is " + std::to_string(kMaxNameBytes));
@@ -67,8 +74,8 @@ void validate_name(std::string_view what, std::string_view name) {
         throw Error::invalid_argument(w + " name contains a NUL byte");
     }
     if (const size_t bad = first_invalid_utf8(name); bad != std::string_view::npos) {
-        throw Error::invalid_argument(w + " name is not valid UTF-8 (byte " +
-                                      std::to_string(bad) + ")");
+        throw Error::invalid_argument(w + " name is not valid UTF-8 (byte " + std::to_string(bad) +
+                                      ")");
     }
 }
 
@@ -100,9 +107,8 @@ std::string percent_decode(std::string_view encoded) {
         const int hi = i + 2 < encoded.size() ? hex_value(encoded[i + 1]) : -1;
         const int lo = i + 2 < encoded.size() ? hex_value(encoded[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
-            throw Error::invalid_argument("malformed percent escape at byte " +
-                                          std::to_string(i) + " of '" + std::string(encoded) +
-                                          "'");
+            throw Error::invalid_argument("malformed percent escape at byte " + std::to_string(i) +
+                                          " of '" + std::string(encoded) + "'");
         }
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;
@@ -114,10 +120,9 @@ std::string vector_file_name(std::string_view domain) {
     validate_name("domain", domain);
     std::string file = percent_encode(domain) + ".vecs";
     if (file.size() > kMaxFileNameBytes) {
-        throw Error::invalid_argument("domain '" + std::string(domain) + "' encodes to a " +
-                                      std::to_string(file.size()) +
-                                      "-byte file name; the limit is " +
-                                      std::to_string(kMaxFileNameBytes));
+        throw Error::invalid_argument(
+            "domain '" + std::string(domain) + "' encodes to a " + std::to_string(file.size()) +
+            "-byte file name; the limit is " + std::to_string(kMaxFileNameBytes));
     }
     return file;
 }

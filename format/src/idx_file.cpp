@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <memory>
-#include <sys/stat.h>
 
 #include "vstore/format/error.h"
 
@@ -21,7 +21,8 @@ void read_exact(gzFile f, void* dest, size_t bytes, const std::string& path) {
     while (bytes > 0) {
         const unsigned chunk = bytes > (1u << 30) ? (1u << 30) : static_cast<unsigned>(bytes);
         const int got = gzread(f, out, chunk);
-        if (got <= 0) throw Error::corruption("IDX file '" + path + "' is truncated");
+        if (got <= 0)
+            throw Error::corruption("IDX file '" + path + "' is truncated");
         out += got;
         bytes -= static_cast<size_t>(got);
     }
@@ -43,7 +44,8 @@ IdxMatrix read_idx_ubyte(const std::string& path, uint64_t max_rows) {
         throw Error::io("cannot stat IDX file '" + path + "'", errno);
     }
     GzHandle f(gzopen(path.c_str(), "rb"));
-    if (!f) throw Error::io("cannot open IDX file '" + path + "'", errno);
+    if (!f)
+        throw Error::io("cannot open IDX file '" + path + "'", errno);
     uint8_t magic[4];
     read_exact(f.get(), magic, 4, path);
     // Magic: two zero bytes, a type code (0x08 = unsigned byte), and the rank.
@@ -56,12 +58,14 @@ IdxMatrix read_idx_ubyte(const std::string& path, uint64_t max_rows) {
     IdxMatrix m;
     m.rows = big_endian_u32(dims_raw);
     uint64_t columns = 1;
-    for (unsigned d = 1; d < rank; ++d) columns *= big_endian_u32(dims_raw + 4 * d);
+    for (unsigned d = 1; d < rank; ++d)
+        columns *= big_endian_u32(dims_raw + 4 * d);
     if (columns == 0 || columns > (1u << 20)) {
         throw Error::corruption("IDX file '" + path + "' has an implausible row size");
     }
     m.columns = static_cast<uint32_t>(columns);
-    if (max_rows != 0 && max_rows < m.rows) m.rows = max_rows;
+    if (max_rows != 0 && max_rows < m.rows)
+        m.rows = max_rows;
     std::vector<uint8_t> raw(m.rows * m.columns);
     read_exact(f.get(), raw.data(), raw.size(), path);
     m.values.assign(raw.begin(), raw.end());

@@ -50,8 +50,8 @@ uint32_t default_pages_per_group(uint32_t vectors_per_page) {
 
 VectorLayout VectorLayout::for_dimension(uint32_t dimension) {
     if (dimension == 0 || dimension > kMaxDimension) {
-        throw Error::invalid_argument("dimension " + std::to_string(dimension) +
-                                      " is outside 1.." + std::to_string(kMaxDimension));
+        throw Error::invalid_argument("dimension " + std::to_string(dimension) + " is outside 1.." +
+                                      std::to_string(kMaxDimension));
     }
     const uint32_t vector_bytes = dimension * 4;
     const uint32_t min_pages = (vector_bytes + kOsPageBytes - 1) / kOsPageBytes;
@@ -64,24 +64,33 @@ VectorLayout VectorLayout::for_dimension(uint32_t dimension) {
             best_waste = waste;
             best_pages = pages;
         }
-        if (waste <= kTargetWaste) break;
+        if (waste <= kTargetWaste)
+            break;
     }
     const uint32_t page_bytes = best_pages * kOsPageBytes;
-    return layout_with_page(dimension, page_bytes, default_pages_per_group(page_bytes / vector_bytes));
+    return layout_with_page(dimension, page_bytes,
+                            default_pages_per_group(page_bytes / vector_bytes));
 }
 
 std::optional<VectorLayout> VectorLayout::from_fields(uint32_t dimension, uint32_t page_bytes,
                                                       uint32_t pages_per_group) {
-    if (dimension == 0 || dimension > kMaxDimension) return std::nullopt;
-    if (page_bytes == 0 || page_bytes % kOsPageBytes != 0) return std::nullopt;
-    if (page_bytes < dimension * 4) return std::nullopt;
+    if (dimension == 0 || dimension > kMaxDimension)
+        return std::nullopt;
+    if (page_bytes == 0 || page_bytes % kOsPageBytes != 0)
+        return std::nullopt;
+    if (page_bytes < dimension * 4)
+        return std::nullopt;
     // A page larger than the search could have chosen means the field is damaged.
-    if (page_bytes / kOsPageBytes >
+    if (page_bytes / kOsPageBytes >=
         (dimension * 4 + kOsPageBytes - 1) / kOsPageBytes + kPageSizeCandidates) {
         return std::nullopt;
     }
     const uint32_t vpp = page_bytes / (dimension * 4);
-    if (pages_per_group != default_pages_per_group(vpp)) return std::nullopt;
+    // Every vector of a group needs an entry in the group's one checksum page.
+    if (vpp > kChecksumsPerPage)
+        return std::nullopt;
+    if (pages_per_group != default_pages_per_group(vpp))
+        return std::nullopt;
     return layout_with_page(dimension, page_bytes, pages_per_group);
 }
 
@@ -119,10 +128,7 @@ VectorFileHeader decode_header(std::span<const uint8_t> page, std::string_view f
         throw Error::corruption(where + " is not a vector file (bad magic)");
     }
     const uint8_t* p = page.data();
-    const uint64_t stored = load_le<uint64_t>(p + kOffHeaderChecksum);
-    if (stored != checksum64({p, kOffHeaderChecksum})) {
-        throw Error::corruption(where + ": header checksum mismatch");
-    }
+    // The version comes before the checksum: a later version may lay out the rest differently.
     VectorFileHeader h;
     h.version = load_le<uint32_t>(p + kOffVersion);
     if (h.version != kVectorFileVersion) {
@@ -130,18 +136,23 @@ VectorFileHeader decode_header(std::span<const uint8_t> page, std::string_view f
                                       "; this build reads version " +
                                       std::to_string(kVectorFileVersion));
     }
+    const uint64_t stored = load_le<uint64_t>(p + kOffHeaderChecksum);
+    if (stored != checksum64({p, kOffHeaderChecksum})) {
+        throw Error::corruption(where + ": header checksum mismatch");
+    }
     auto bad_field = [&](const char* field) {
         return Error::corruption(where + ": header field " + field + " is inconsistent");
     };
-    if (load_le<uint32_t>(p + kOffFixedBytes) != kFixedHeaderBytes) throw bad_field("header_bytes");
+    if (load_le<uint32_t>(p + kOffFixedBytes) != kFixedHeaderBytes)
+        throw bad_field("header_bytes");
     if (load_le<uint32_t>(p + kOffElementType) != static_cast<uint32_t>(ElementType::kFloat32)) {
         throw bad_field("element_type");
     }
-    const auto layout =
-        VectorLayout::from_fields(load_le<uint32_t>(p + kOffDimension),
-                                  load_le<uint32_t>(p + kOffPageBytes),
-                                  load_le<uint32_t>(p + kOffPagesPerGroup));
-    if (!layout) throw bad_field("dimension/page_bytes/pages_per_group");
+    const auto layout = VectorLayout::from_fields(load_le<uint32_t>(p + kOffDimension),
+                                                  load_le<uint32_t>(p + kOffPageBytes),
+                                                  load_le<uint32_t>(p + kOffPagesPerGroup));
+    if (!layout)
+        throw bad_field("dimension/page_bytes/pages_per_group");
     h.layout = *layout;
     if (load_le<uint32_t>(p + kOffVectorBytes) != layout->vector_bytes) {
         throw bad_field("vector_bytes");
@@ -155,11 +166,13 @@ VectorFileHeader decode_header(std::span<const uint8_t> page, std::string_view f
     if (load_le<uint32_t>(p + kOffChecksumPageBytes) != kChecksumPageBytes) {
         throw bad_field("checksum_page_bytes");
     }
-    if (load_le<uint64_t>(p + kOffDataOffset) != kHeaderPageBytes) throw bad_field("data_offset");
+    if (load_le<uint64_t>(p + kOffDataOffset) != kHeaderPageBytes)
+        throw bad_field("data_offset");
     h.created_unix_ms = load_le<uint64_t>(p + kOffCreated);
     h.file_id = load_le<uint64_t>(p + kOffFileId);
     const uint32_t domain_length = load_le<uint32_t>(p + kOffDomainLength);
-    if (domain_length > kMaxDomainBytes) throw bad_field("domain_length");
+    if (domain_length > kMaxDomainBytes)
+        throw bad_field("domain_length");
     h.domain.assign(reinterpret_cast<const char*>(p + kOffDomain), domain_length);
     return h;
 }
@@ -179,7 +192,8 @@ DecodedSlot decode_commit_slot(std::span<const uint8_t> b) {
         d.state = SlotState::kCorrupt;
         return d;
     }
-    if (all_zero(b.first(kCommitSlotBytes))) return d;
+    if (all_zero(b.first(kCommitSlotBytes)))
+        return d;
     if (!std::equal(kCommitSlotMagic.begin(), kCommitSlotMagic.end(), b.begin()) ||
         load_le<uint32_t>(b.data() + 4) != 0 ||
         load_le<uint64_t>(b.data() + 24) != checksum64(b.first(24))) {

@@ -27,7 +27,9 @@ BufferPool::BufferPool(size_t budget_bytes, uint32_t frame_bytes, PageLoader loa
     arena_ = static_cast<uint8_t*>(arena);
 }
 
-BufferPool::~BufferPool() { ::munmap(arena_, frame_count_ * frame_bytes_); }
+BufferPool::~BufferPool() {
+    ::munmap(arena_, frame_count_ * frame_bytes_);
+}
 
 detail::Frame* BufferPool::acquire_frame_locked(uint64_t page) {
     detail::Frame* frame = nullptr;
@@ -90,7 +92,8 @@ detail::Frame* BufferPool::pin(uint64_t page, uint32_t slots) {
 }
 
 void BufferPool::unpin(detail::Frame* frame) {
-    if (frame->pins.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (frame->pins.fetch_sub(1, std::memory_order_acq_rel) != 1)
+        return;
     std::lock_guard lock(mutex_);
     // Another thread may have pinned the frame again between the decrement and the lock.
     if (frame->pins.load(std::memory_order_acquire) == 0 && !frame->in_lru) {
@@ -106,7 +109,8 @@ BufferPoolStats BufferPool::stats() const {
     s.frame_bytes = frame_bytes_;
     s.allocated_frames = frames_.size();
     for (const auto& f : frames_) {
-        if (f->pins.load(std::memory_order_acquire) > 0) ++s.pinned_frames;
+        if (f->pins.load(std::memory_order_acquire) > 0)
+            ++s.pinned_frames;
     }
     s.hits = hits_;
     s.misses = misses_;
@@ -118,7 +122,8 @@ std::vector<uint64_t> BufferPool::eviction_order() const {
     std::lock_guard lock(mutex_);
     std::vector<uint64_t> pages;
     pages.reserve(lru_.size());
-    for (const detail::Frame* f : lru_) pages.push_back(f->page);
+    for (const detail::Frame* f : lru_)
+        pages.push_back(f->page);
     return pages;
 }
 

@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "vstore/format/bytes.h"
 #include "vstore/format/file_names.h"
@@ -27,18 +29,21 @@ constexpr size_t kMinMappingBytes = size_t(64) << 20;
 
 uint64_t file_bytes(int fd, const std::string& path) {
     struct stat st;
-    if (::fstat(fd, &st) != 0) throw Error::io("cannot stat '" + path + "'", errno);
+    if (::fstat(fd, &st) != 0)
+        throw Error::io("cannot stat '" + path + "'", errno);
     return static_cast<uint64_t>(st.st_size);
 }
 
 void sync_directory_of(const std::string& path) {
     const std::string dir = std::filesystem::path(path).parent_path().string();
     const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) throw Error::io("cannot open directory of '" + path + "'", errno);
+    if (dfd < 0)
+        throw Error::io("cannot open directory of '" + path + "'", errno);
     const int rc = ::fsync(dfd);
     const int err = errno;
     ::close(dfd);
-    if (rc != 0) throw Error::io("cannot sync directory of '" + path + "'", err);
+    if (rc != 0)
+        throw Error::io("cannot sync directory of '" + path + "'", err);
 }
 
 void write_all(int fd, const void* src, size_t bytes, uint64_t offset, const std::string& path) {
@@ -46,7 +51,8 @@ void write_all(int fd, const void* src, size_t bytes, uint64_t offset, const std
     while (bytes > 0) {
         const ssize_t n = ::pwrite(fd, p, bytes, static_cast<off_t>(offset));
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             throw Error::io("cannot write " + std::to_string(bytes) + " bytes at offset " +
                                 std::to_string(offset) + " of '" + path + "'",
                             errno);
@@ -64,21 +70,26 @@ size_t read_some(int fd, void* dest, size_t bytes, uint64_t offset, const std::s
     while (done < bytes) {
         const ssize_t n = ::pread(fd, p + done, bytes - done, static_cast<off_t>(offset + done));
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             throw Error::io("cannot read '" + path + "' at offset " + std::to_string(offset),
                             errno);
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         done += static_cast<size_t>(n);
     }
     return done;
 }
 
 void sync_data(int fd, const std::string& path) {
-    if (::fdatasync(fd) != 0) throw Error::io("cannot sync '" + path + "'", errno);
+    if (::fdatasync(fd) != 0)
+        throw Error::io("cannot sync '" + path + "'", errno);
 }
 
-const char* slot_name(size_t i) { return i == 0 ? "commit slot A" : "commit slot B"; }
+const char* slot_name(size_t i) {
+    return i == 0 ? "commit slot A" : "commit slot B";
+}
 
 std::span<const uint8_t> as_bytes(const float* v, uint32_t dimension) {
     return {reinterpret_cast<const uint8_t*>(v), size_t(dimension) * 4};
@@ -90,7 +101,8 @@ std::span<const uint8_t> as_bytes(const float* v, uint32_t dimension) {
 
 LoadedVec::LoadedVec(const LoadedVec& o) noexcept
     : data_(o.data_), dimension_(o.dimension_), index_(o.index_), frame_(o.frame_) {
-    if (frame_ != nullptr) BufferPool::add_pin(frame_);
+    if (frame_ != nullptr)
+        BufferPool::add_pin(frame_);
 }
 
 LoadedVec::LoadedVec(LoadedVec&& o) noexcept
@@ -101,7 +113,8 @@ LoadedVec::LoadedVec(LoadedVec&& o) noexcept
 
 LoadedVec& LoadedVec::operator=(const LoadedVec& o) noexcept {
     if (this != &o) {
-        if (o.frame_ != nullptr) BufferPool::add_pin(o.frame_);
+        if (o.frame_ != nullptr)
+            BufferPool::add_pin(o.frame_);
         release();
         data_ = o.data_;
         dimension_ = o.dimension_;
@@ -125,7 +138,8 @@ LoadedVec& LoadedVec::operator=(LoadedVec&& o) noexcept {
 }
 
 void LoadedVec::release() noexcept {
-    if (frame_ != nullptr) frame_->pool->unpin(frame_);
+    if (frame_ != nullptr)
+        frame_->pool->unpin(frame_);
     frame_ = nullptr;
     data_ = nullptr;
 }
@@ -142,11 +156,14 @@ VectorFile::VectorFile(std::string path, int fd, format::VectorFileHeader header
 
 VectorFile::~VectorFile() {
     pool_.reset();
-    for (const Mapping& m : mappings_) ::munmap(m.address, m.bytes);
+    for (const Mapping& m : mappings_)
+        ::munmap(m.address, m.bytes);
     ::close(fd_);
 }
 
-std::string VectorFile::where() const { return "vector file '" + path_ + "'"; }
+std::string VectorFile::where() const {
+    return "vector file '" + path_ + "'";
+}
 
 std::unique_ptr<VectorFile> VectorFile::create(const std::string& path, const std::string& domain,
                                                uint32_t dimension, VectorFileOptions options) {
@@ -154,22 +171,29 @@ std::unique_ptr<VectorFile> VectorFile::create(const std::string& path, const st
     format::VectorFileHeader header;
     header.layout = VectorLayout::for_dimension(dimension);
     header.domain = domain;
-    header.created_unix_ms = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    header.created_unix_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
     header.file_id = std::random_device{}() * (uint64_t(1) << 32) ^ std::random_device{}();
     const auto page = format::encode_header_page(header);
 
     // Written under a temporary name and linked into place, so that `path` either does not
     // exist or holds a complete header, and an existing file is never overwritten.
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                            std::to_string(header.file_id);
+    // The temporary name starts with '.', which no encoded name does, and is short whatever
+    // the domain's length.
+    const std::filesystem::path final_path(path);
+    char suffix[40];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%d-%016llx", static_cast<int>(::getpid()),
+                  static_cast<unsigned long long>(header.file_id));
+    const std::string tmp = (final_path.parent_path() / suffix).string();
     const int fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error::io("cannot create '" + tmp + "'", errno);
+    if (fd < 0)
+        throw Error::io("cannot create '" + tmp + "'", errno);
     try {
         write_all(fd, page.data(), page.size(), 0, tmp);
-        if (::fsync(fd) != 0) throw Error::io("cannot sync '" + tmp + "'", errno);
+        if (::fsync(fd) != 0)
+            throw Error::io("cannot sync '" + tmp + "'", errno);
     } catch (...) {
         ::close(fd);
         ::unlink(tmp.c_str());
@@ -179,7 +203,8 @@ std::unique_ptr<VectorFile> VectorFile::create(const std::string& path, const st
     if (::link(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;
         ::unlink(tmp.c_str());
-        if (err == EEXIST) throw Error::conflict("vector file '" + path + "' already exists");
+        if (err == EEXIST)
+            throw Error::conflict("vector file '" + path + "' already exists");
         throw Error::io("cannot create vector file '" + path + "'", err);
     }
     ::unlink(tmp.c_str());
@@ -190,7 +215,8 @@ std::unique_ptr<VectorFile> VectorFile::create(const std::string& path, const st
 std::unique_ptr<VectorFile> VectorFile::open(const std::string& path, VectorFileOptions options) {
     const int fd = ::open(path.c_str(), (options.writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) throw Error::not_found("vector file '" + path + "' does not exist");
+        if (errno == ENOENT)
+            throw Error::not_found("vector file '" + path + "' does not exist");
         throw Error::io("cannot open vector file '" + path + "'", errno);
     }
     std::unique_ptr<VectorFile> file;
@@ -210,18 +236,20 @@ std::unique_ptr<VectorFile> VectorFile::open(const std::string& path, VectorFile
             throw Error::corruption("'" + path + "' is not a vector file (bad magic)");
         }
         if (got < page.size()) {
-            throw Error::corruption("vector file '" + path + "' is truncated: " +
-                                    std::to_string(got) + " bytes, less than its " +
-                                    std::to_string(page.size()) + "-byte header page");
+            throw Error::corruption(
+                "vector file '" + path + "' is truncated: " + std::to_string(got) +
+                " bytes, less than its " + std::to_string(page.size()) + "-byte header page");
         }
         auto header = format::decode_header(page, path);
         file.reset(new VectorFile(path, fd, std::move(header), options));
     } catch (...) {
-        if (!file) ::close(fd);
+        if (!file)
+            ::close(fd);
         throw;
     }
     file->load_commit_state();
-    if (options.writable) file->cut_torn_tail();
+    if (options.writable)
+        file->cut_torn_tail();
     if (options.mode == ServingMode::kMapped) {
         file->ensure_mapped(file->layout_.file_bytes_for(file->size()));
     } else {
@@ -244,6 +272,12 @@ void VectorFile::load_commit_state() {
             throw Error::corruption(where() + ": header page is truncated");
         }
         slots[i] = format::decode_commit_slot(raw);
+        // Another process may be writing this slot as we read it: look again before judging.
+        for (int retry = 0; retry < 3 && slots[i].state == format::SlotState::kCorrupt; ++retry) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            read_some(fd_, raw.data(), raw.size(), format::kCommitSlotOffsets[i], path_);
+            slots[i] = format::decode_commit_slot(raw);
+        }
         // A slot is a single 32-byte write inside one sector, which storage does not tear; a
         // slot that fails its checksum is damage, and falling back to the other slot could
         // silently drop committed vectors.
@@ -294,13 +328,15 @@ void VectorFile::cut_torn_tail() {
 }
 
 void VectorFile::ensure_mapped(uint64_t bytes) {
-    if (!mappings_.empty() && mappings_.back().bytes >= bytes) return;
+    if (!mappings_.empty() && mappings_.back().bytes >= bytes)
+        return;
     size_t length = std::max<size_t>(kMinMappingBytes, bytes * 2);
     length = (length + format::kOsPageBytes - 1) / format::kOsPageBytes * format::kOsPageBytes;
     // Mapping past the end of the file is allowed; those pages become readable as the file
     // grows, and no reader touches a page before the append that fills it has returned.
     void* address = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
-    if (address == MAP_FAILED) throw Error::io("cannot map " + where(), errno);
+    if (address == MAP_FAILED)
+        throw Error::io("cannot map " + where(), errno);
     mappings_.push_back({static_cast<uint8_t*>(address), length});
     map_base_.store(static_cast<const uint8_t*>(address), std::memory_order_release);
 }
@@ -313,8 +349,8 @@ uint64_t VectorFile::append(std::span<const float> vectors) {
     const uint32_t dim = layout_.dimension;
     if (vectors.size() % dim != 0) {
         throw Error::invalid_argument(where() + ": " + std::to_string(vectors.size()) +
-                                      " values are not a whole number of " +
-                                      std::to_string(dim) + "-dimensional vectors");
+                                      " values are not a whole number of " + std::to_string(dim) +
+                                      "-dimensional vectors");
     }
     const uint64_t m = vectors.size() / dim;
     for (size_t i = 0; i < vectors.size(); ++i) {
@@ -325,7 +361,8 @@ uint64_t VectorFile::append(std::span<const float> vectors) {
         }
     }
     const uint64_t first = size();
-    if (m == 0) return first;
+    if (m == 0)
+        return first;
 
     // One write per run of checksums in a group and one per run of vectors in a page; padding
     // is never written, so it stays a hole that reads as zero.
@@ -350,7 +387,8 @@ uint64_t VectorFile::append(std::span<const float> vectors) {
     }
     sync_data(fd_, path_);
     write_commit_slot(first + m);
-    if (options_.mode == ServingMode::kMapped) ensure_mapped(layout_.file_bytes_for(first + m));
+    if (options_.mode == ServingMode::kMapped)
+        ensure_mapped(layout_.file_bytes_for(first + m));
     count_.store(first + m, std::memory_order_release);
     return first;
 }
@@ -373,7 +411,8 @@ uint64_t VectorFile::commit_sequence() const {
 void VectorFile::refresh() {
     std::lock_guard lock(write_mutex_);
     load_commit_state();
-    if (options_.mode == ServingMode::kMapped) ensure_mapped(layout_.file_bytes_for(size()));
+    if (options_.mode == ServingMode::kMapped)
+        ensure_mapped(layout_.file_bytes_for(size()));
 }
 
 LoadedVec VectorFile::get(uint64_t n) const {
@@ -387,10 +426,11 @@ LoadedVec VectorFile::get(uint64_t n) const {
     }
     const uint64_t page = layout_.page_of(n);
     const uint64_t in_page = count - page * layout_.vectors_per_page;
-    const uint32_t slots = static_cast<uint32_t>(std::min<uint64_t>(layout_.vectors_per_page, in_page));
+    const uint32_t slots =
+        static_cast<uint32_t>(std::min<uint64_t>(layout_.vectors_per_page, in_page));
     detail::Frame* frame = pool_->pin(page, slots);
-    const auto* data = reinterpret_cast<const float*>(frame->bytes +
-                                                      size_t(layout_.slot_of(n)) * layout_.vector_bytes);
+    const auto* data = reinterpret_cast<const float*>(frame->bytes + size_t(layout_.slot_of(n)) *
+                                                                         layout_.vector_bytes);
     return LoadedVec(data, layout_.dimension, n, frame);
 }
 
@@ -435,8 +475,10 @@ VectorFileReport VectorFile::verify() const {
     }
     for (size_t i = 0; i < 2; ++i) {
         const auto slot = format::decode_commit_slot(
-            std::span(header_page).subspan(format::kCommitSlotOffsets[i], format::kCommitSlotBytes));
-        if (slot.state == format::SlotState::kCorrupt) problem(slot_name(i), "fails its checksum");
+            std::span(header_page)
+                .subspan(format::kCommitSlotOffsets[i], format::kCommitSlotBytes));
+        if (slot.state == format::SlotState::kCorrupt)
+            problem(slot_name(i), "fails its checksum");
     }
     // Every byte of the header page outside the fixed header and the two slots is zero.
     for (uint32_t off = format::kFixedHeaderBytes; off < format::kHeaderPageBytes; ++off) {
@@ -461,7 +503,8 @@ VectorFileReport VectorFile::verify() const {
 
     const uint32_t vb = layout_.vector_bytes;
     const uint32_t vpp = layout_.vectors_per_page;
-    const uint64_t groups = (report.count + layout_.vectors_per_group - 1) / layout_.vectors_per_group;
+    const uint64_t groups =
+        (report.count + layout_.vectors_per_group - 1) / layout_.vectors_per_group;
     std::vector<uint8_t> checksum_page(format::kChecksumPageBytes);
     std::vector<uint8_t> page_bytes(layout_.page_bytes);
     for (uint64_t g = 0; g < groups; ++g) {
@@ -478,8 +521,8 @@ VectorFileReport VectorFile::verify() const {
         }
         for (uint64_t n = group_first; n < group_first + group_count;) {
             const uint64_t page = layout_.page_of(n);
-            const uint32_t in_page = static_cast<uint32_t>(
-                std::min<uint64_t>(vpp, report.count - page * vpp));
+            const uint32_t in_page =
+                static_cast<uint32_t>(std::min<uint64_t>(vpp, report.count - page * vpp));
             std::fill(page_bytes.begin(), page_bytes.end(), 0);
             read_some(fd_, page_bytes.data(), page_bytes.size(), layout_.page_offset(page), path_);
             ++report.pages_checked;
@@ -502,7 +545,9 @@ VectorFileReport VectorFile::verify() const {
     return report;
 }
 
-BufferPoolStats VectorFile::pool_stats() const { return pool_ ? pool_->stats() : BufferPoolStats{}; }
+BufferPoolStats VectorFile::pool_stats() const {
+    return pool_ ? pool_->stats() : BufferPoolStats{};
+}
 
 std::vector<uint64_t> VectorFile::pool_eviction_order() const {
     return pool_ ? pool_->eviction_order() : std::vector<uint64_t>{};

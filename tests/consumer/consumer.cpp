@@ -6,7 +6,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    if (argc != 2) return 2;
+    if (argc != 2)
+        return 2;
     const std::string path = std::string(argv[1]) + "/consumer.vecs";
     std::filesystem::remove(path);
     vstore::VectorFileOptions options;
@@ -19,7 +20,8 @@ int main(int argc, char** argv) {
         read.mode = mode;
         auto reader = vstore::VectorFile::open(path, read);
         const vstore::LoadedVec v = reader->get(1);
-        if (reader->size() != 2 || v.data()[0] != 4 || v.data()[2] != 6) return 1;
+        if (reader->size() != 2 || v.data()[0] != 4 || v.data()[2] != 6)
+            return 1;
     }
     try {
         file->get(2);

@@ -32,10 +32,10 @@ struct Frame {
 }  // namespace detail
 
 struct BufferPoolStats {
-    size_t frame_count = 0;      // frames the budget allows
-    size_t frame_bytes = 0;      // bytes of one frame (the file's page size)
+    size_t frame_count = 0;       // frames the budget allows
+    size_t frame_bytes = 0;       // bytes of one frame (the file's page size)
     size_t allocated_frames = 0;  // frames whose memory has been allocated so far
-    size_t pinned_frames = 0;    // frames held by at least one LoadedVec
+    size_t pinned_frames = 0;     // frames held by at least one LoadedVec
     uint64_t hits = 0;
     uint64_t misses = 0;
     uint64_t evictions = 0;
@@ -46,7 +46,7 @@ struct BufferPoolStats {
 using PageLoader = std::function<void(uint64_t page, uint32_t from, uint32_t to, uint8_t* dest)>;
 
 class BufferPool {
-public:
+  public:
     // frame_count = budget_bytes / frame_bytes; throws Error(kInvalidArgument) if that is 0.
     BufferPool(size_t budget_bytes, uint32_t frame_bytes, PageLoader loader);
     ~BufferPool();
@@ -57,7 +57,9 @@ public:
     // Throws Error(kExhausted) when every frame is pinned.
     detail::Frame* pin(uint64_t page, uint32_t slots);
     // Adds a pin to a frame the caller already holds pinned.
-    static void add_pin(detail::Frame* frame) { frame->pins.fetch_add(1, std::memory_order_relaxed); }
+    static void add_pin(detail::Frame* frame) {
+        frame->pins.fetch_add(1, std::memory_order_relaxed);
+    }
     // Drops one pin; the last one puts the frame on the LRU list.
     void unpin(detail::Frame* frame);
 
@@ -65,7 +67,7 @@ public:
     // Pages resident in unpinned frames, least recently used first: the eviction order.
     std::vector<uint64_t> eviction_order() const;
 
-private:
+  private:
     detail::Frame* acquire_frame_locked(uint64_t page);
 
     const uint32_t frame_bytes_;

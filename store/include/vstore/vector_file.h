@@ -34,7 +34,7 @@ struct VectorFileOptions {
 // costs nothing to copy; in pool mode it pins its frame. A handle must not outlive the
 // VectorFile it came from.
 class LoadedVec {
-public:
+  public:
     LoadedVec() = default;
     LoadedVec(const LoadedVec& other) noexcept;
     LoadedVec(LoadedVec&& other) noexcept;
@@ -48,7 +48,7 @@ public:
     uint64_t index() const noexcept { return index_; }
     explicit operator bool() const noexcept { return data_ != nullptr; }
 
-private:
+  private:
     friend class VectorFile;
     LoadedVec(const float* data, uint32_t dimension, uint64_t index, detail::Frame* frame)
         : data_(data), dimension_(dimension), index_(index), frame_(frame) {}
@@ -66,11 +66,11 @@ struct VectorFileReport {
         std::string where;  // "header", "commit slot B", "page 12", "vector 4711", ...
         std::string what;
     };
-    uint64_t count = 0;            // durable vectors
-    uint64_t pages_checked = 0;    // data pages holding durable vectors
+    uint64_t count = 0;          // durable vectors
+    uint64_t pages_checked = 0;  // data pages holding durable vectors
     uint64_t vectors_checked = 0;
     uint64_t file_bytes = 0;
-    uint64_t tail_bytes = 0;       // bytes past the last durable vector, ignored
+    uint64_t tail_bytes = 0;  // bytes past the last durable vector, ignored
     std::vector<Problem> problems;
     bool ok() const { return problems.empty(); }
 };
@@ -80,13 +80,12 @@ struct VectorFileReport {
 // Thread safety: any number of threads may call get() / mapped_vector() while one thread
 // appends. Vector n is readable once the append() that wrote it has returned.
 class VectorFile {
-public:
+  public:
     // Creates `path` for `domain` (which must pass format::validate_name) and opens it. Throws
     // Error(kConflict) if the file exists. The file is durable, and its directory entry too,
     // when this returns.
     static std::unique_ptr<VectorFile> create(const std::string& path, const std::string& domain,
-                                              uint32_t dimension,
-                                              VectorFileOptions options = {});
+                                              uint32_t dimension, VectorFileOptions options = {});
     // Opens an existing file. A torn tail left by a crash mid-append is ignored, and cut away
     // when opening for writing.
     static std::unique_ptr<VectorFile> open(const std::string& path,
@@ -133,7 +132,7 @@ public:
     // Pool mode only: pages in unpinned frames, next to be evicted first.
     std::vector<uint64_t> pool_eviction_order() const;
 
-private:
+  private:
     VectorFile(std::string path, int fd, format::VectorFileHeader header,
                VectorFileOptions options);
     void load_commit_state();
@@ -160,8 +159,8 @@ private:
         size_t bytes;
     };
     std::vector<Mapping> mappings_;
-    uint64_t sequence_ = 0;        // of the commit slot in force
-    uint32_t active_slot_ = 0;     // index into kCommitSlotOffsets of that slot
+    uint64_t sequence_ = 0;     // of the commit slot in force
+    uint32_t active_slot_ = 0;  // index into kCommitSlotOffsets of that slot
     std::unique_ptr<BufferPool> pool_;
 };
 

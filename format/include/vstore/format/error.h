@@ -21,7 +21,7 @@ std::string_view error_code_name(ErrorCode code);
 // Thrown by every fallible call. what() is one line that names the file, domain, commit or id
 // at fault, prefixed with the category ("corruption: ...").
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorCode code, const std::string& message);
 
     ErrorCode code() const noexcept { return code_; }
@@ -29,16 +29,14 @@ public:
     const std::string& message() const noexcept { return message_; }
 
     static Error not_found(const std::string& m) { return {ErrorCode::kNotFound, m}; }
-    static Error invalid_argument(const std::string& m) {
-        return {ErrorCode::kInvalidArgument, m};
-    }
+    static Error invalid_argument(const std::string& m) { return {ErrorCode::kInvalidArgument, m}; }
     static Error corruption(const std::string& m) { return {ErrorCode::kCorruption, m}; }
     static Error conflict(const std::string& m) { return {ErrorCode::kConflict, m}; }
     static Error exhausted(const std::string& m) { return {ErrorCode::kExhausted, m}; }
     // An I/O error carrying the text of errno.
     static Error io(const std::string& m, int errno_value);
 
-private:
+  private:
     ErrorCode code_;
     std::string message_;
 };

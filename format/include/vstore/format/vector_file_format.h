@@ -11,8 +11,7 @@
 
 namespace vstore::format {
 
-inline constexpr std::array<uint8_t, 8> kVectorFileMagic = {'V', 'S', 'T', 'O',
-                                                           'R', 'E', 'V', 'F'};
+inline constexpr std::array<uint8_t, 8> kVectorFileMagic = {'V', 'S', 'T', 'O', 'R', 'E', 'V', 'F'};
 inline constexpr uint32_t kVectorFileVersion = 1;
 inline constexpr uint32_t kOsPageBytes = 4096;
 inline constexpr uint32_t kHeaderPageBytes = 4096;
