@@ -1,0 +1,78 @@
+// The catalog of a store (spec/catalog.md): domains, commits and the interning of external
+// ids, in one LMDB environment. Readers never block the writer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vstore/format/graph_file.h"
+
+namespace vstore {
+
+struct DomainInfo {
+    std::string name;
+    uint32_t dimension = 0;
+    format::Metric metric = format::Metric::kL2;
+    uint32_t m = 16;
+    uint32_t ef_construction = 200;
+    std::string vector_file;   // file name inside the store directory
+    uint64_t next_key = 0;     // the next key interning will hand out
+    uint64_t created_unix_ms = 0;
+};
+
+struct CommitInfo {
+    std::string domain;
+    std::string commit;
+    std::optional<std::string> parent;
+    std::string graph_file;    // file name inside the store directory
+    uint64_t graph_checksum = 0;  // format::graph_file_checksum of the whole file
+    uint64_t graph_bytes = 0;
+    uint64_t vector_count = 0;    // vectors of the domain's file this commit may refer to
+    uint64_t live_count = 0;
+    uint64_t tombstone_count = 0;
+    uint64_t inserted = 0, deleted = 0, replaced = 0;
+    bool compacted = false;       // tombstones were compacted away by this commit
+    uint64_t created_unix_ms = 0;
+};
+
+class Catalog {
+public:
+    // Opens (or with create=true creates) the LMDB environment `<dir>/catalog` (a single file,
+    // MDB_NOSUBDIR, with its lock file `<dir>/catalog-lock`). Throws Error(kNotFound) when it
+    // does not exist and create is false, Error(kCorruption) when it is not a vstore catalog or
+    // its format version is unknown.
+    static std::unique_ptr<Catalog> open(const std::string& dir, bool create);
+    ~Catalog();
+    Catalog(const Catalog&) = delete;
+    Catalog& operator=(const Catalog&) = delete;
+
+    // Reads: each is one read-only transaction, consistent in itself.
+    std::optional<DomainInfo> domain(const std::string& name) const;
+    std::vector<DomainInfo> domains() const;  // sorted by name
+    std::optional<CommitInfo> commit(const std::string& domain, const std::string& commit) const;
+    std::vector<CommitInfo> commits(const std::string& domain) const;  // sorted by commit id
+    std::optional<uint64_t> find_key(const std::string& domain, const std::string& external_id) const;
+    std::optional<std::string> external_id(const std::string& domain, uint64_t key) const;
+
+    // Writes. Throws Error(kConflict) when the domain already exists.
+    void create_domain(const DomainInfo& domain);
+
+    // Makes a commit visible in one write transaction: records the new external ids (each
+    // pair (external id, key) with keys from the domain's next_key on, consecutive), advances
+    // the domain's next_key past them, and records the commit. Throws Error(kConflict) when
+    // the commit id already exists in the domain, Error(kNotFound) for an unknown domain, and
+    // Error(kInvalidArgument) when the keys are not next_key, next_key+1, ...; nothing is
+    // written then.
+    void publish_commit(const CommitInfo& commit,
+                        const std::vector<std::pair<std::string, uint64_t>>& new_ids);
+
+private:
+    struct Impl;
+    explicit Catalog(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vstore

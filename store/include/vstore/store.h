@@ -1,0 +1,157 @@
+// The public API of vstore: a store directory of domains, each with one vector file and one
+// HNSW graph per commit, built incrementally from its parent.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vstore/catalog.h"
+#include "vstore/format/error.h"
+#include "vstore/format/graph_file.h"
+#include "vstore/vector_file.h"
+
+namespace vstore {
+
+using format::Metric;
+
+struct DomainOptions {
+    uint32_t dimension = 0;
+    Metric metric = Metric::kL2;
+    uint32_t m = 16;                 // M of the HNSW paper
+    uint32_t ef_construction = 200;
+};
+
+struct StoreOptions {
+    ServingMode mode = ServingMode::kMapped;         // how vector files are served
+    size_t pool_budget_bytes = size_t(256) << 20;    // per vector file, in pool mode
+    size_t index_pool_commits = 16;                  // loaded commits kept (LRU)
+    size_t index_pool_bytes = size_t(4) << 30;       // and their graphs' memory at most
+    uint64_t exact_threshold = 1000;  // search() scans exactly when the live set is this small
+    double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
+    unsigned threads = 0;              // for building; 0 = all cores
+};
+
+struct SearchHit {
+    std::string id;
+    float distance;
+    bool operator==(const SearchHit&) const = default;
+};
+
+struct DuplicatePair {
+    std::string a, b;  // a < b
+    float distance;
+};
+
+// What a structural check of a loaded graph found; both are zero in a sound graph.
+struct GraphCheck {
+    uint64_t unreachable_live = 0;  // live nodes not reachable from the entry point in layer 0
+    uint64_t links_to_removed = 0;  // adjacency entries naming a removed node
+};
+
+struct IndexPoolStats {
+    size_t commits = 0;   // loaded commits held by the pool
+    size_t bytes = 0;     // their graphs' memory
+    uint64_t loads = 0;   // commits read from graph files
+    uint64_t hits = 0;
+    uint64_t evictions = 0;
+};
+
+// One commit of a domain, loaded: immutable, shareable across threads.
+class Snapshot {
+public:
+    ~Snapshot();
+    const CommitInfo& info() const;
+    const DomainInfo& domain() const;
+    uint64_t size() const;  // live items
+
+    // The k nearest live items, ascending by distance. ef (0: max(k, 64)) is raised to k.
+    // Exact when the live set is at most StoreOptions::exact_threshold or k >= size().
+    std::vector<SearchHit> search(std::span<const float> query, size_t k, size_t ef = 0) const;
+    // Brute force over exactly the live items.
+    std::vector<SearchHit> search_exact(std::span<const float> query, size_t k) const;
+    // Neighbours of a stored item, not itself. Error(kNotFound) for an id that is not live.
+    std::vector<SearchHit> similar(const std::string& id, size_t k, size_t ef = 0) const;
+    // Pairs of live items within `threshold` of each other, found through the graph, each once.
+    std::vector<DuplicatePair> duplicates(float threshold) const;
+
+    bool contains(const std::string& id) const;
+    std::vector<float> vector(const std::string& id) const;  // as stored (normalized for cosine)
+    std::vector<std::string> ids() const;                     // live ids, sorted
+    GraphCheck check_graph() const;
+
+private:
+    friend class Store;
+    friend class CommitBuilder;
+    struct Impl;
+    explicit Snapshot(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+class Store;
+
+// A batch of operations that becomes one commit. Operations are checked as they are added;
+// finish() checks them against the parent and makes the commit durable and visible at once.
+// A builder that is destroyed unfinished leaves nothing any reader can see.
+class CommitBuilder {
+public:
+    CommitBuilder(CommitBuilder&&) noexcept;
+    CommitBuilder& operator=(CommitBuilder&&) noexcept;
+    ~CommitBuilder();
+
+    // Each throws Error(kInvalidArgument) for a wrong dimension, a NaN or infinite component,
+    // a zero vector under cosine, an empty or over-long id, or an id already in this batch.
+    void insert(const std::string& id, std::span<const float> vector);
+    void remove(const std::string& id);
+    void replace(const std::string& id, std::span<const float> vector);
+
+    // Throws Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for
+    // a delete or replace of an id that is not; nothing is committed then.
+    CommitInfo finish();
+
+private:
+    friend class Store;
+    struct Impl;
+    explicit CommitBuilder(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+public:
+    // Creates the directory (if needed) and an empty catalog. Error(kConflict) if it holds one.
+    static std::unique_ptr<Store> create(const std::string& dir, StoreOptions options = {});
+    static std::unique_ptr<Store> open(const std::string& dir, StoreOptions options = {});
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    const std::string& dir() const;
+    DomainInfo create_domain(const std::string& name, const DomainOptions& options);
+    DomainInfo domain(const std::string& name) const;  // Error(kNotFound) if unknown
+    std::vector<DomainInfo> domains() const;
+    CommitInfo commit(const std::string& domain, const std::string& commit) const;
+    std::vector<CommitInfo> commits(const std::string& domain) const;
+    // The chain from `commit` back to its root, newest first.
+    std::vector<CommitInfo> log(const std::string& domain, const std::string& commit) const;
+
+    // Starts a commit. Error(kNotFound) for an unknown domain or parent, Error(kConflict) when
+    // the commit exists or another builder (in any process) is writing this store.
+    CommitBuilder begin_commit(const std::string& domain, const std::string& commit,
+                               std::optional<std::string> parent);
+
+    // A loaded commit, from the index pool when it is there. Safe from any number of threads.
+    std::shared_ptr<const Snapshot> open_commit(const std::string& domain,
+                                                const std::string& commit);
+    IndexPoolStats index_pool_stats() const;
+
+private:
+    friend class CommitBuilder;
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,504 @@
+#include "hnsw_graph.h"
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <queue>
+#include <thread>
+
+#include "vstore/format/error.h"
+
+namespace vstore::detail {
+namespace {
+
+using hnswlib::labeltype;
+using hnswlib::linklistsizeint;
+using hnswlib::tableint;
+
+constexpr tableint kNoNode = static_cast<tableint>(-1);
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads.
+template <typename Fn>
+void parallel_for(size_t n, unsigned threads, Fn&& fn) {
+    threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / 64 + 1)));
+    if (threads == 1) {
+        for (size_t i = 0; i < n; ++i) fn(i);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            try {
+                for (size_t i = next++; i < n; i = next++) fn(i);
+            } catch (...) {
+                std::lock_guard lock(failure_mutex);
+                if (!failure) failure = std::current_exception();
+                next = n;
+            }
+        });
+    }
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+// hnswlib's space: the stored "vector" of a node is a NodeRecord, and the distance follows it
+// to the vector file. In mapped mode that is a pointer dereference; in pool mode the vector is
+// pinned through a LoadedVec for the length of the computation.
+class HnswGraph::Space : public hnswlib::SpaceInterface<float> {
+public:
+    Space(const GraphParams& params, const VectorFile& file) : file_(file), dim_(params.dimension) {
+        if (params.metric == format::Metric::kL2) {
+            hnswlib::L2Space l2(dim_);
+            raw_ = l2.get_dist_func();
+        } else {
+            // cosine (on normalized vectors) and ip are both 1 - a.b.
+            hnswlib::InnerProductSpace ip(dim_);
+            raw_ = ip.get_dist_func();
+        }
+    }
+    size_t get_data_size() override { return sizeof(NodeRecord); }
+    hnswlib::DISTFUNC<float> get_dist_func() override { return &Space::distance; }
+    void* get_dist_func_param() override { return this; }
+
+    float raw(const float* a, const float* b) const { return raw_(a, b, &dim_); }
+
+    static float distance(const void* a, const void* b, const void* param) {
+        const auto* self = static_cast<const Space*>(param);
+        const auto* ra = static_cast<const NodeRecord*>(a);
+        const auto* rb = static_cast<const NodeRecord*>(b);
+        if (ra->data != nullptr && rb->data != nullptr) return self->raw_(ra->data, rb->data, &self->dim_);
+        LoadedVec va, vb;
+        const float* pa = ra->data;
+        const float* pb = rb->data;
+        if (pa == nullptr) {
+            va = self->file_.get(ra->vector_index);
+            pa = va.data();
+        }
+        if (pb == nullptr) {
+            vb = self->file_.get(rb->vector_index);
+            pb = vb.data();
+        }
+        return self->raw_(pa, pb, &self->dim_);
+    }
+
+private:
+    const VectorFile& file_;
+    size_t dim_;
+    hnswlib::DISTFUNC<float> raw_;
+};
+
+HnswGraph::HnswGraph(const GraphParams& params, const VectorFile& file, size_t capacity,
+                     uint64_t seed)
+    : params_(params), file_(file), space_(std::make_unique<Space>(params, file)) {
+    index_ = std::make_unique<Index>(space_.get(), std::max<size_t>(capacity, 1), params.m,
+                                     params.ef_construction, seed);
+    removed_.assign(index_->max_elements_, false);
+}
+
+HnswGraph::~HnswGraph() = default;
+
+NodeRecord HnswGraph::record_for(uint64_t vector_index) const {
+    if (vector_index >= file_.size()) {
+        throw Error::corruption("graph node refers to vector " + std::to_string(vector_index) +
+                                " but '" + file_.path() + "' holds " +
+                                std::to_string(file_.size()));
+    }
+    return {vector_index,
+            file_.mode() == ServingMode::kMapped ? file_.mapped_vector(vector_index) : nullptr};
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::from_file_data(const format::GraphFileData& data,
+                                                     const VectorFile& file, size_t extra_capacity,
+                                                     uint64_t seed) {
+    GraphParams params{data.metric, data.dimension, data.m, data.ef_construction};
+    auto g = std::make_unique<HnswGraph>(params, file, data.nodes.size() + extra_capacity, seed);
+    Index& ix = *g->index_;
+    const size_t n = data.nodes.size();
+    ix.cur_element_count = n;
+    for (size_t i = 0; i < n; ++i) {
+        const format::GraphNode& node = data.nodes[i];
+        char* base = ix.data_level0_memory_ + i * ix.size_data_per_element_;
+        std::memset(base, 0, ix.size_data_per_element_);
+        const NodeRecord rec = g->record_for(node.vector_index);
+        std::memcpy(ix.getDataByInternalId(i), &rec, sizeof rec);
+        const labeltype label = node.key;
+        std::memcpy(ix.getExternalLabeLp(i), &label, sizeof label);
+        ix.element_levels_[i] = static_cast<int>(node.level);
+        auto fill = [&](linklistsizeint* ll, const std::vector<uint32_t>& links) {
+            ix.setListCount(ll, static_cast<unsigned short>(links.size()));
+            std::copy(links.begin(), links.end(), reinterpret_cast<tableint*>(ll + 1));
+        };
+        fill(ix.get_linklist0(i), node.links[0]);
+        if (node.level > 0) {
+            ix.linkLists_[i] = static_cast<char*>(malloc(ix.size_links_per_element_ * node.level + 1));
+            if (ix.linkLists_[i] == nullptr) throw Error::exhausted("cannot allocate graph links");
+            std::memset(ix.linkLists_[i], 0, ix.size_links_per_element_ * node.level + 1);
+            for (uint32_t l = 1; l <= node.level; ++l) fill(ix.get_linklist(i, l), node.links[l]);
+        }
+        if (node.tombstone) {
+            ix.markDeletedInternal(i);
+            ++g->tombstone_count_;
+        } else {
+            ix.label_lookup_[label] = static_cast<tableint>(i);
+            ++g->live_count_;
+        }
+    }
+    ix.enterpoint_node_ = data.entry_point < 0 ? kNoNode : static_cast<tableint>(data.entry_point);
+    ix.maxlevel_ = data.max_level;
+    return g;
+}
+
+format::GraphFileData HnswGraph::to_file_data() const {
+    const Index& ix = *index_;
+    format::GraphFileData d;
+    d.metric = params_.metric;
+    d.dimension = params_.dimension;
+    d.m = params_.m;
+    d.ef_construction = params_.ef_construction;
+    std::vector<uint32_t> ordinal(ix.cur_element_count, UINT32_MAX);
+    uint32_t next = 0;
+    for (size_t i = 0; i < ix.cur_element_count; ++i) {
+        if (!removed_[i]) ordinal[i] = next++;
+    }
+    d.nodes.reserve(next);
+    for (size_t i = 0; i < ix.cur_element_count; ++i) {
+        if (removed_[i]) continue;
+        format::GraphNode node;
+        NodeRecord rec;
+        std::memcpy(&rec, ix.getDataByInternalId(i), sizeof rec);
+        node.vector_index = rec.vector_index;
+        node.key = ix.getExternalLabel(i);
+        node.level = static_cast<uint32_t>(ix.element_levels_[i]);
+        node.tombstone = ix.isMarkedDeleted(i);
+        node.links.resize(node.level + 1);
+        for (uint32_t l = 0; l <= node.level; ++l) {
+            const linklistsizeint* ll = ix.get_linklist_at_level(i, l);
+            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+            for (size_t j = 0; j < ix.getListCount(const_cast<linklistsizeint*>(ll)); ++j) {
+                if (ordinal[links[j]] == UINT32_MAX) {
+                    throw Error::corruption("graph links to removed node " + std::to_string(links[j]));
+                }
+                node.links[l].push_back(ordinal[links[j]]);
+            }
+        }
+        d.nodes.push_back(std::move(node));
+    }
+    if (ix.enterpoint_node_ != kNoNode && ix.cur_element_count > 0) {
+        d.entry_point = ordinal[ix.enterpoint_node_];
+        d.max_level = ix.maxlevel_;
+    }
+    return d;
+}
+
+void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> items,
+                             unsigned threads) {
+    Index& ix = *index_;
+    if (ix.cur_element_count + items.size() > ix.max_elements_) {
+        ix.resizeIndex(ix.cur_element_count + items.size());
+        removed_.resize(ix.max_elements_, false);
+    }
+    std::vector<NodeRecord> records;
+    records.reserve(items.size());
+    for (const auto& [key, vector_index] : items) records.push_back(record_for(vector_index));
+    parallel_for(items.size(), threads,
+                 [&](size_t i) { ix.addPoint(&records[i], items[i].first); });
+    live_count_ += items.size();
+}
+
+void HnswGraph::relink_level0(uint32_t node, const std::vector<uint32_t>& candidates) {
+    Index& ix = *index_;
+    std::priority_queue<std::pair<float, tableint>, std::vector<std::pair<float, tableint>>,
+                        Index::CompareByFirst>
+        queue;
+    const char* data = ix.getDataByInternalId(node);
+    for (uint32_t c : candidates) {
+        queue.emplace(ix.fstdistfunc_(data, ix.getDataByInternalId(c), ix.dist_func_param_), c);
+    }
+    ix.getNeighborsByHeuristic2(queue, ix.maxM0_);
+    linklistsizeint* ll = ix.get_linklist0(node);
+    auto* links = reinterpret_cast<tableint*>(ll + 1);
+    size_t count = 0;
+    while (!queue.empty()) {
+        links[count++] = queue.top().second;
+        queue.pop();
+    }
+    ix.setListCount(ll, static_cast<unsigned short>(count));
+}
+
+uint64_t HnswGraph::remove_batch(std::span<const uint64_t> keys, unsigned threads) {
+    Index& ix = *index_;
+    std::vector<char> gone(ix.cur_element_count, 0);
+    std::vector<uint32_t> to_remove;
+    for (uint64_t key : keys) {
+        auto it = ix.label_lookup_.find(key);
+        if (it == ix.label_lookup_.end()) {
+            throw Error::not_found("key " + std::to_string(key) + " is not live in the graph");
+        }
+        const tableint id = it->second;
+        ix.label_lookup_.erase(it);
+        --live_count_;
+        ix.markDeletedInternal(id);
+        if (ix.element_levels_[id] > 0) {
+            ++tombstone_count_;  // stays for navigation in the upper layers
+        } else {
+            gone[id] = 1;
+            to_remove.push_back(id);
+        }
+    }
+    if (to_remove.empty()) return 0;
+
+    // Every list in layer 0 that names a removed node is rebuilt from its remaining
+    // neighbours and the removed nodes' neighbours. Workers write only their own node's list
+    // and read only their own list and those of removed nodes, which do not change here.
+    std::vector<uint32_t> affected;
+    for (uint32_t y = 0; y < ix.cur_element_count; ++y) {
+        if (removed_[y] || gone[y]) continue;
+        linklistsizeint* ll = ix.get_linklist0(y);
+        const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+        const size_t n = ix.getListCount(ll);
+        for (size_t j = 0; j < n; ++j) {
+            if (gone[links[j]]) {
+                affected.push_back(y);
+                break;
+            }
+        }
+    }
+    parallel_for(affected.size(), threads, [&](size_t a) {
+        const uint32_t y = affected[a];
+        std::vector<uint32_t> candidates;
+        auto add = [&](uint32_t c) {
+            if (c != y && !gone[c] && !removed_[c] &&
+                std::find(candidates.begin(), candidates.end(), c) == candidates.end()) {
+                candidates.push_back(c);
+            }
+        };
+        linklistsizeint* ll = ix.get_linklist0(y);
+        const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+        const size_t n = ix.getListCount(ll);
+        for (size_t j = 0; j < n; ++j) {
+            if (!gone[links[j]]) {
+                add(links[j]);
+                continue;
+            }
+            linklistsizeint* gl = ix.get_linklist0(links[j]);
+            const auto* glinks = reinterpret_cast<const tableint*>(gl + 1);
+            for (size_t k = 0; k < ix.getListCount(gl); ++k) add(glinks[k]);
+        }
+        relink_level0(y, candidates);
+    });
+    for (uint32_t id : to_remove) {
+        ix.setListCount(ix.get_linklist0(id), 0);
+        removed_[id] = true;
+    }
+    if (ix.enterpoint_node_ != kNoNode && gone[ix.enterpoint_node_]) {
+        // Only a graph whose top level is 0 has a level-0 entry point: any node will do.
+        ix.enterpoint_node_ = kNoNode;
+        ix.maxlevel_ = -1;
+        for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
+            if (!removed_[i] && ix.element_levels_[i] > ix.maxlevel_) {
+                ix.enterpoint_node_ = i;
+                ix.maxlevel_ = ix.element_levels_[i];
+            }
+        }
+    }
+    return to_remove.size();
+}
+
+void HnswGraph::replace(uint64_t key, uint64_t new_vector_index) {
+    Index& ix = *index_;
+    auto it = ix.label_lookup_.find(key);
+    if (it == ix.label_lookup_.end()) {
+        throw Error::not_found("key " + std::to_string(key) + " is not live in the graph");
+    }
+    const NodeRecord rec = record_for(new_vector_index);
+    ix.updatePoint(&rec, it->second, 1.0f);
+}
+
+std::vector<uint32_t> HnswGraph::reachable_level0() const {
+    const Index& ix = *index_;
+    std::vector<uint32_t> seen(ix.cur_element_count, 0);
+    if (ix.enterpoint_node_ == kNoNode || ix.cur_element_count == 0) return seen;
+    std::vector<uint32_t> stack = {ix.enterpoint_node_};
+    seen[ix.enterpoint_node_] = 1;
+    while (!stack.empty()) {
+        const uint32_t u = stack.back();
+        stack.pop_back();
+        linklistsizeint* ll = ix.get_linklist0(u);
+        const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+        for (size_t j = 0; j < ix.getListCount(ll); ++j) {
+            if (!seen[links[j]]) {
+                seen[links[j]] = 1;
+                stack.push_back(links[j]);
+            }
+        }
+    }
+    return seen;
+}
+
+uint64_t HnswGraph::repair_reachability() {
+    Index& ix = *index_;
+    uint64_t added = 0;
+    for (int round = 0; round < 8; ++round) {
+        const auto seen = reachable_level0();
+        std::vector<uint32_t> lost;
+        for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
+            if (!seen[i] && !removed_[i] && !ix.isMarkedDeleted(i)) lost.push_back(i);
+        }
+        if (lost.empty() || ix.enterpoint_node_ == kNoNode) break;
+        for (uint32_t u : lost) {
+            auto top = ix.searchBaseLayer(ix.enterpoint_node_, ix.getDataByInternalId(u), 0);
+            tableint r = ix.enterpoint_node_;
+            while (!top.empty()) {  // the queue's top is the farthest; keep the nearest
+                if (top.top().second != u) r = top.top().second;
+                top.pop();
+            }
+            if (r == u) continue;
+            linklistsizeint* ll = ix.get_linklist0(r);
+            auto* links = reinterpret_cast<tableint*>(ll + 1);
+            const size_t n = ix.getListCount(ll);
+            if (n < ix.maxM0_) {
+                links[n] = u;
+                ix.setListCount(ll, static_cast<unsigned short>(n + 1));
+            } else {
+                // Replace r's farthest neighbour; if that one is lost now, the next round links it.
+                const char* rd = ix.getDataByInternalId(r);
+                size_t worst = 0;
+                float worst_d = -1;
+                for (size_t j = 0; j < n; ++j) {
+                    const float d = ix.fstdistfunc_(rd, ix.getDataByInternalId(links[j]),
+                                                    ix.dist_func_param_);
+                    if (d > worst_d) {
+                        worst_d = d;
+                        worst = j;
+                    }
+                }
+                links[worst] = u;
+            }
+            ++added;
+            linklistsizeint* ul = ix.get_linklist0(u);
+            auto* ulinks = reinterpret_cast<tableint*>(ul + 1);
+            const size_t un = ix.getListCount(ul);
+            if (un < ix.maxM0_ && std::find(ulinks, ulinks + un, r) == ulinks + un) {
+                ulinks[un] = r;
+                ix.setListCount(ul, static_cast<unsigned short>(un + 1));
+            }
+        }
+    }
+    return added;
+}
+
+std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef) const {
+    const Index& ix = *index_;
+    std::vector<Neighbor> out;
+    if (live_count_ == 0 || k == 0 || ix.enterpoint_node_ == kNoNode) return out;
+    const NodeRecord q{UINT64_MAX, query};
+    tableint current = ix.enterpoint_node_;
+    float current_d = ix.fstdistfunc_(&q, ix.getDataByInternalId(current), ix.dist_func_param_);
+    for (int level = ix.maxlevel_; level > 0; --level) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            linklistsizeint* ll = ix.get_linklist(current, level);
+            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+            for (size_t j = 0; j < ix.getListCount(ll); ++j) {
+                const float d =
+                    ix.fstdistfunc_(&q, ix.getDataByInternalId(links[j]), ix.dist_func_param_);
+                if (d < current_d) {
+                    current_d = d;
+                    current = links[j];
+                    changed = true;
+                }
+            }
+        }
+    }
+    ef = std::max(ef, k);
+    auto top = ix.num_deleted_ ? ix.searchBaseLayerST<true, false>(current, &q, ef)
+                               : ix.searchBaseLayerST<false, false>(current, &q, ef);
+    while (top.size() > k) top.pop();
+    out.resize(top.size());
+    for (size_t i = top.size(); i-- > 0;) {
+        out[i] = {top.top().first, ix.getExternalLabel(top.top().second)};
+        top.pop();
+    }
+    return out;
+}
+
+std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) const {
+    const Index& ix = *index_;
+    const NodeRecord q{UINT64_MAX, query};
+    std::priority_queue<Neighbor> top;  // the farthest of the best k on top
+    for (tableint i = 0; i < ix.cur_element_count; ++i) {
+        if (ix.isMarkedDeleted(i)) continue;  // tombstones and removed slots
+        const float d = ix.fstdistfunc_(&q, ix.getDataByInternalId(i), ix.dist_func_param_);
+        if (top.size() < k) {
+            top.emplace(d, ix.getExternalLabel(i));
+        } else if (k > 0 && d < top.top().first) {
+            top.pop();
+            top.emplace(d, ix.getExternalLabel(i));
+        }
+    }
+    std::vector<Neighbor> out(top.size());
+    for (size_t i = top.size(); i-- > 0;) {
+        out[i] = top.top();
+        top.pop();
+    }
+    return out;
+}
+
+bool HnswGraph::is_live(uint64_t key) const { return index_->label_lookup_.count(key) != 0; }
+
+std::optional<uint64_t> HnswGraph::vector_of(uint64_t key) const {
+    auto it = index_->label_lookup_.find(key);
+    if (it == index_->label_lookup_.end()) return std::nullopt;
+    NodeRecord rec;
+    std::memcpy(&rec, index_->getDataByInternalId(it->second), sizeof rec);
+    return rec.vector_index;
+}
+
+std::vector<uint64_t> HnswGraph::live_keys() const {
+    std::vector<uint64_t> keys;
+    keys.reserve(index_->label_lookup_.size());
+    for (const auto& [key, id] : index_->label_lookup_) keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+uint64_t HnswGraph::node_count() const { return live_count_ + tombstone_count_; }
+
+size_t HnswGraph::memory_bytes() const {
+    const Index& ix = *index_;
+    size_t bytes = ix.max_elements_ * (ix.size_data_per_element_ + sizeof(void*) + sizeof(int));
+    for (size_t i = 0; i < ix.cur_element_count; ++i) {
+        bytes += ix.element_levels_[i] * ix.size_links_per_element_;
+    }
+    return bytes + ix.label_lookup_.size() * 32;
+}
+
+GraphHealth HnswGraph::health() const {
+    const Index& ix = *index_;
+    GraphHealth h;
+    const auto seen = reachable_level0();
+    for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
+        if (removed_[i]) continue;
+        if (!seen[i] && !ix.isMarkedDeleted(i)) ++h.unreachable_live;
+        for (int l = 0; l <= ix.element_levels_[i]; ++l) {
+            linklistsizeint* ll = ix.get_linklist_at_level(i, l);
+            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+            for (size_t j = 0; j < ix.getListCount(ll); ++j) {
+                if (removed_[links[j]]) ++h.links_to_removed;
+            }
+        }
+    }
+    return h;
+}
+
+float HnswGraph::distance(const float* a, const float* b) const { return space_->raw(a, b); }
+
+}  // namespace vstore::detail

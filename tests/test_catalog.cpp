@@ -1,0 +1,923 @@
+#include <lmdb.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "test_support.h"
+#include "vstore/catalog.h"
+#include "vstore/format/bytes.h"
+#include "vstore/format/error.h"
+#include "vstore/format/file_names.h"
+
+using namespace vstore;
+using vstore::test::TempDir;
+
+namespace vstore::detail {
+// Test seam in store/src/catalog.cpp: replaces the hash of long external ids.
+void set_catalog_id_hash_for_testing(uint64_t (*hash)(std::string_view));
+}  // namespace vstore::detail
+
+namespace {
+
+using Ids = std::vector<std::pair<std::string, uint64_t>>;
+
+DomainInfo make_domain(const std::string& name, uint32_t dim = 8,
+                       format::Metric metric = format::Metric::kL2) {
+    DomainInfo d;
+    d.name = name;
+    d.dimension = dim;
+    d.metric = metric;
+    d.m = 12;
+    d.ef_construction = 100;
+    d.vector_file = format::percent_encode(name).substr(0, 200) + ".vecs";
+    d.created_unix_ms = 1700000000000ULL + dim;
+    return d;
+}
+
+// A commit whose every field is derived from `n`, so that a reader can check it.
+CommitInfo make_commit(const std::string& domain, const std::string& name,
+                       std::optional<std::string> parent, uint64_t n) {
+    CommitInfo c;
+    c.domain = domain;
+    c.commit = name;
+    c.parent = std::move(parent);
+    c.graph_file = name.substr(0, 200) + ".hnsw";
+    c.graph_checksum = 0x9E3779B97F4A7C15ULL * (n + 1);
+    c.graph_bytes = 4096 + n;
+    c.vector_count = 10 * n + 1;
+    c.live_count = 7 * n + 2;
+    c.tombstone_count = n % 5;
+    c.inserted = n + 3;
+    c.deleted = n + 4;
+    c.replaced = n + 5;
+    c.compacted = n % 3 == 0;
+    c.created_unix_ms = 1700000000000ULL + n;
+    return c;
+}
+
+std::string dump(const DomainInfo& d) {
+    std::ostringstream o;
+    o << d.name << '|' << d.dimension << '|' << static_cast<uint32_t>(d.metric) << '|' << d.m << '|'
+      << d.ef_construction << '|' << d.vector_file << '|' << d.next_key << '|' << d.created_unix_ms;
+    return o.str();
+}
+
+std::string dump(const CommitInfo& c) {
+    std::ostringstream o;
+    o << c.domain << '|' << c.commit << '|' << (c.parent ? "P:" + *c.parent : "-") << '|'
+      << c.graph_file << '|' << c.graph_checksum << '|' << c.graph_bytes << '|' << c.vector_count
+      << '|' << c.live_count << '|' << c.tombstone_count << '|' << c.inserted << '|' << c.deleted
+      << '|' << c.replaced << '|' << c.compacted << '|' << c.created_unix_ms;
+    return o.str();
+}
+
+std::string dump(const std::optional<CommitInfo>& c) {
+    return c ? dump(*c) : "none";
+}
+
+template <typename F>
+ErrorCode error_of(F&& f, std::string* message = nullptr) {
+    try {
+        f();
+    } catch (const Error& e) {
+        if (message != nullptr)
+            *message = e.message();
+        return e.code();
+    }
+    FAIL("no error was thrown");
+    return ErrorCode::kIO;
+}
+
+// n ids starting at key `first`, named "<tag>-<i>".
+Ids fresh_ids(const std::string& tag, uint64_t first, size_t n) {
+    Ids ids;
+    for (size_t i = 0; i < n; ++i)
+        ids.emplace_back(tag + "-" + std::to_string(i), first + i);
+    return ids;
+}
+
+std::string hex(std::string_view s) {
+    std::string out;
+    char b[4];
+    for (unsigned char c : s) {
+        std::snprintf(b, sizeof b, "%02x", c);
+        out += b;
+    }
+    return out;
+}
+
+// Everything the public API can tell about a catalog, for before/after comparisons.
+std::string snapshot(const Catalog& c, const std::vector<std::string>& probe_ids) {
+    std::ostringstream o;
+    for (const auto& d : c.domains()) {
+        o << "D " << dump(d) << '\n';
+        for (const auto& cm : c.commits(d.name))
+            o << "C " << dump(cm) << '\n';
+        for (uint64_t k = 0; k < d.next_key + 3; ++k) {
+            const auto id = c.external_id(d.name, k);
+            o << "K " << k << ' ' << (id ? hex(*id) : "none") << '\n';
+        }
+        for (const auto& id : probe_ids) {
+            const auto k = c.find_key(d.name, id);
+            o << "I " << hex(id) << ' ' << (k ? std::to_string(*k) : "none") << '\n';
+        }
+    }
+    return o.str();
+}
+
+// Raw LMDB access to a closed catalog, for checking bytes against spec/catalog.md.
+class RawEnv {
+  public:
+    explicit RawEnv(const std::string& path) {
+        REQUIRE(mdb_env_create(&env_) == 0);
+        REQUIRE(mdb_env_set_maxdbs(env_, 8) == 0);
+        REQUIRE(mdb_env_set_mapsize(env_, size_t(1) << 40) == 0);
+        REQUIRE(mdb_env_open(env_, path.c_str(), MDB_NOSUBDIR, 0644) == 0);
+    }
+    ~RawEnv() { mdb_env_close(env_); }
+
+    std::optional<std::string> get(const char* db, const std::string& key) {
+        MDB_txn* txn;
+        REQUIRE(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) == 0);
+        MDB_dbi dbi;
+        REQUIRE(mdb_dbi_open(txn, db, 0, &dbi) == 0);
+        MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+        std::optional<std::string> out;
+        if (mdb_get(txn, dbi, &k, &v) == 0)
+            out = std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+        mdb_txn_abort(txn);
+        return out;
+    }
+
+    std::vector<std::string> keys(const char* db) {
+        MDB_txn* txn;
+        REQUIRE(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) == 0);
+        MDB_dbi dbi;
+        REQUIRE(mdb_dbi_open(txn, db, 0, &dbi) == 0);
+        MDB_cursor* cur;
+        REQUIRE(mdb_cursor_open(txn, dbi, &cur) == 0);
+        std::vector<std::string> out;
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            out.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+        mdb_cursor_close(cur);
+        mdb_txn_abort(txn);
+        return out;
+    }
+
+    // Puts (or with value nullopt deletes) one entry.
+    void put(const char* db, const std::string& key, const std::optional<std::string>& value) {
+        MDB_txn* txn;
+        REQUIRE(mdb_txn_begin(env_, nullptr, 0, &txn) == 0);
+        MDB_dbi dbi;
+        REQUIRE(mdb_dbi_open(txn, db, 0, &dbi) == 0);
+        MDB_val k{key.size(), const_cast<char*>(key.data())};
+        if (value) {
+            MDB_val v{value->size(), const_cast<char*>(value->data())};
+            REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+        } else {
+            REQUIRE(mdb_del(txn, dbi, &k, nullptr) == 0);
+        }
+        REQUIRE(mdb_txn_commit(txn) == 0);
+    }
+
+  private:
+    MDB_env* env_ = nullptr;
+};
+
+std::string with_nul(const std::string& a, const std::string& b) {
+    return a + std::string(1, '\0') + b;
+}
+
+struct HashOverride {
+    explicit HashOverride(uint64_t (*h)(std::string_view)) {
+        detail::set_catalog_id_hash_for_testing(h);
+    }
+    ~HashOverride() { detail::set_catalog_id_hash_for_testing(nullptr); }
+};
+
+}  // namespace
+
+TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[catalog]") {
+    TempDir dir;
+    std::vector<std::string> expected_domains, expected_commits;
+    {
+        auto c = Catalog::open(dir.path().string(), true);
+        CHECK(c->domains().empty());
+        const std::vector<std::pair<std::string, format::Metric>> names = {
+            {"zeta", format::Metric::kIp},  {"admin/star_wars", format::Metric::kCosine},
+            {"Alpha", format::Metric::kL2}, {"caf\xC3\xA9", format::Metric::kIp},
+            {"admin", format::Metric::kL2}, {std::string(255, 'd'), format::Metric::kCosine}};
+        uint32_t dim = 1;
+        for (const auto& [name, metric] : names) {
+            DomainInfo d = make_domain(name, dim, metric);
+            d.vector_file = "v" + std::to_string(dim) + ".vecs";  // 255-byte names don't encode
+            d.m = 2 + dim % 2000;
+            d.ef_construction = 1 + dim;
+            dim = dim * 7 + 3;  // 1, 10, 73, 514, 3601, 25210
+            c->create_domain(d);
+        }
+        // Commits, created out of order, with and without parents, one with a 255-byte name.
+        const std::vector<std::string> commit_names = {"c2", "c10", "a", std::string(255, 'z'),
+                                                       "b\xE2\x82\xAC"};
+        std::optional<std::string> parent;
+        uint64_t n = 0;
+        for (const auto& name : commit_names) {
+            c->publish_commit(make_commit("admin", name, parent, n), fresh_ids(name, 2 * n, 2));
+            parent = name;
+            ++n;
+        }
+        c->publish_commit(make_commit("admin/star_wars", std::string(255, 'c'), std::nullopt, 99),
+                          {});
+        for (const auto& d : c->domains())
+            expected_domains.push_back(dump(d));
+        for (const auto& cm : c->commits("admin"))
+            expected_commits.push_back(dump(cm));
+    }
+    auto c = Catalog::open(dir.path().string(), false);
+    std::vector<std::string> names;
+    for (const auto& d : c->domains())
+        names.push_back(d.name);
+    CHECK(names == std::vector<std::string>{"Alpha", "admin", "admin/star_wars", "caf\xC3\xA9",
+                                            std::string(255, 'd'), "zeta"});
+    std::vector<std::string> got;
+    for (const auto& d : c->domains())
+        got.push_back(dump(d));
+    CHECK(got == expected_domains);
+
+    // Every field of one domain, checked by hand.
+    const auto star = c->domain("admin/star_wars");
+    REQUIRE(star);
+    CHECK(star->name == "admin/star_wars");
+    CHECK(star->dimension == 10);
+    CHECK(star->metric == format::Metric::kCosine);
+    CHECK(star->m == 12);
+    CHECK(star->ef_construction == 11);
+    CHECK(star->vector_file == "v10.vecs");
+    CHECK(star->next_key == 0);
+    CHECK(star->created_unix_ms == 1700000000010ULL);
+    CHECK(c->domain("admin")->next_key == 10);
+    CHECK_FALSE(c->domain("nope"));
+
+    const auto commits = c->commits("admin");
+    std::vector<std::string> commit_names;
+    got.clear();
+    for (const auto& cm : commits) {
+        commit_names.push_back(cm.commit);
+        got.push_back(dump(cm));
+    }
+    CHECK(commit_names ==
+          std::vector<std::string>{"a", "b\xE2\x82\xAC", "c10", "c2", std::string(255, 'z')});
+    CHECK(got == expected_commits);
+    // Every field of one commit against what was published.
+    CHECK(dump(c->commit("admin", "c10")) == dump(make_commit("admin", "c10", "c2", 1)));
+    CHECK(dump(c->commit("admin", "c2")) == dump(make_commit("admin", "c2", std::nullopt, 0)));
+    CHECK(c->commit("admin", "c2")->compacted);
+    CHECK_FALSE(c->commit("admin", "c10")->compacted);
+    CHECK_FALSE(c->commit("admin", "c2")->parent);
+    CHECK_FALSE(c->commit("admin", "nope"));
+    CHECK_FALSE(c->commit("admin/star_wars", "c2"));
+    CHECK(c->commits("admin/star_wars").size() == 1);
+    CHECK(c->commits("Alpha").empty());
+    CHECK(c->commits("unknown").empty());
+    // Names are validated on reads too.
+    CHECK(error_of([&] { c->domain(""); }) == ErrorCode::kInvalidArgument);
+    CHECK(error_of([&] { c->commits(std::string("a\0b", 3)); }) == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("catalog: open refuses missing, foreign and doubly opened catalogs", "[catalog]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    std::string msg;
+    CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kNotFound);
+    CHECK(msg.find("catalog") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("catalog")));
+    CHECK(error_of([&] { Catalog::open(dir.file("no-such-dir"), true); }) == ErrorCode::kNotFound);
+
+    {
+        auto c = Catalog::open(d, true);
+        CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kConflict);
+        CHECK(msg.find("already open in this process") != std::string::npos);
+        // Another spelling of the same directory is the same catalog.
+        CHECK(error_of([&] { Catalog::open(d + "/./", true); }) == ErrorCode::kConflict);
+        c->create_domain(make_domain("kept"));
+    }
+    // Released on destruction; creation left no temporary files behind.
+    auto c = Catalog::open(d, false);
+    CHECK(c->domain("kept"));
+    c.reset();
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        const auto name = e.path().filename().string();
+        CHECK((name == "catalog" || name == "catalog-lock"));
+    }
+
+    SECTION("garbage") {
+        TempDir other;
+        std::vector<uint8_t> junk(20000);
+        std::mt19937 rng(5);
+        for (auto& b : junk)
+            b = static_cast<uint8_t>(rng());
+        test::write_bytes(other.file("catalog"), 0, junk);
+        CHECK(error_of([&] { Catalog::open(other.path().string(), false); }, &msg) ==
+              ErrorCode::kCorruption);
+        CHECK(msg.find("not a vstore catalog") != std::string::npos);
+        CHECK(error_of([&] { Catalog::open(other.path().string(), true); }) ==
+              ErrorCode::kCorruption);
+    }
+    SECTION("empty file") {
+        TempDir other;
+        test::write_bytes(other.file("catalog"), 0, {});
+        CHECK(error_of([&] { Catalog::open(other.path().string(), true); }, &msg) ==
+              ErrorCode::kCorruption);
+        CHECK(std::filesystem::file_size(other.file("catalog")) == 0);  // not initialised
+    }
+    SECTION("an LMDB environment that is not a catalog") {
+        TempDir other;
+        {
+            MDB_env* env;
+            REQUIRE(mdb_env_create(&env) == 0);
+            REQUIRE(mdb_env_open(env, other.file("catalog").c_str(), MDB_NOSUBDIR, 0644) == 0);
+            MDB_txn* txn;
+            REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+            MDB_dbi dbi;
+            REQUIRE(mdb_dbi_open(txn, nullptr, 0, &dbi) == 0);
+            std::string k = "hello", v = "world";
+            MDB_val kv{k.size(), k.data()}, vv{v.size(), v.data()};
+            REQUIRE(mdb_put(txn, dbi, &kv, &vv, 0) == 0);
+            REQUIRE(mdb_txn_commit(txn) == 0);
+            mdb_env_close(env);
+        }
+        CHECK(error_of([&] { Catalog::open(other.path().string(), true); }, &msg) ==
+              ErrorCode::kCorruption);
+        CHECK(msg.find("not a vstore catalog") != std::string::npos);
+    }
+    SECTION("format record damaged or of another version") {
+        std::string format;
+        {
+            RawEnv raw(dir.file("catalog"));
+            format = *raw.get("meta", "format");
+            std::string v2 = format;
+            v2[8] = 2;
+            raw.put("meta", "format", v2);
+        }
+        CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+        CHECK(msg.find("format version 2") != std::string::npos);
+        {
+            RawEnv raw(dir.file("catalog"));
+            raw.put("meta", "format", std::nullopt);
+        }
+        CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+        CHECK(msg.find("not a vstore catalog") != std::string::npos);
+        {
+            RawEnv raw(dir.file("catalog"));
+            raw.put("meta", "format", format);
+        }
+        CHECK(Catalog::open(d, false)->domain("kept"));
+    }
+}
+
+TEST_CASE("catalog: create_domain validates and refuses duplicates", "[catalog]") {
+    TempDir dir;
+    auto c = Catalog::open(dir.path().string(), true);
+    c->create_domain(make_domain("x"));
+    std::string msg;
+    CHECK(error_of([&] { c->create_domain(make_domain("x", 3)); }, &msg) == ErrorCode::kConflict);
+    CHECK(msg == "domain 'x' already exists");
+
+    const auto bad = [&](auto change) {
+        DomainInfo d = make_domain("y");
+        change(d);
+        return error_of([&] { c->create_domain(d); });
+    };
+    CHECK(bad([](DomainInfo& d) { d.name = ""; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.name = std::string(256, 'a'); }) ==
+          ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.name = "\xFF"; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.dimension = 0; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.dimension = 65537; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.m = 1; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.m = 2049; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.ef_construction = 0; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.metric = static_cast<format::Metric>(9); }) ==
+          ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.vector_file = ""; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.vector_file = "../y.vecs"; }) == ErrorCode::kInvalidArgument);
+    CHECK(bad([](DomainInfo& d) { d.next_key = 5; }) == ErrorCode::kInvalidArgument);
+    CHECK_FALSE(c->domain("y"));
+    CHECK(c->domains().size() == 1);
+
+    // The bounds themselves are accepted.
+    DomainInfo lo = make_domain("lo", 1);
+    lo.m = 2;
+    lo.ef_construction = 1;
+    c->create_domain(lo);
+    DomainInfo hi = make_domain("hi", 65536);
+    hi.m = 2048;
+    c->create_domain(hi);
+    CHECK(c->domains().size() == 3);
+}
+
+TEST_CASE("catalog: external ids map to keys and back, whatever their length", "[catalog]") {
+    TempDir dir;
+    auto c = Catalog::open(dir.path().string(), true);
+    c->create_domain(make_domain("d"));
+    c->create_domain(make_domain("d2"));
+
+    const std::string shared(400, 'p');
+    std::vector<std::string> ids = {
+        "a",
+        "luke",
+        std::string("nul\0inside", 10),
+        std::string(1, '\0'),
+        "caf\xC3\xA9",
+        std::string(239, 'e'),
+        std::string(240, 'e'),  // the longest id stored verbatim in the key
+        std::string(241, 'e'),  // the shortest stored by prefix and hash
+        std::string(248, 'e'),
+        std::string(252, 'e'),
+        std::string(4096, 'f'),
+        shared + "1",
+        shared + "2",
+        shared + std::string(3695, 'q') + "x",  // 4096 bytes sharing the first 400
+        shared + std::string(3695, 'q') + "y",
+        std::string(4095, 'f'),
+    };
+    std::mt19937 rng(11);
+    std::string random_long(3000, '\0');
+    for (auto& ch : random_long)
+        ch = static_cast<char>(rng());
+    ids.push_back(random_long);
+
+    // Published over three commits, so next_key advances between them.
+    uint64_t next = 0;
+    size_t pos = 0;
+    for (int commit = 0; commit < 3; ++commit) {
+        REQUIRE(c->domain("d")->next_key == next);
+        Ids batch;
+        const size_t take = commit == 2 ? ids.size() - pos : 6;
+        for (size_t i = 0; i < take; ++i)
+            batch.emplace_back(ids[pos + i], next + i);
+        std::optional<std::string> parent;
+        if (commit > 0)
+            parent = "c" + std::to_string(commit - 1);
+        c->publish_commit(make_commit("d", "c" + std::to_string(commit), parent, commit), batch);
+        pos += take;
+        next += take;
+    }
+    CHECK(c->domain("d")->next_key == ids.size());
+    // An empty commit leaves next_key alone.
+    c->publish_commit(make_commit("d", "empty", "c2", 9), {});
+    CHECK(c->domain("d")->next_key == ids.size());
+
+    // Both ways, before and after a reopen.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (size_t k = 0; k < ids.size(); ++k) {
+            INFO("key " << k << ", id of " << ids[k].size() << " bytes");
+            CHECK(c->find_key("d", ids[k]) == std::optional<uint64_t>(k));
+            CHECK(c->external_id("d", k) == std::optional<std::string>(ids[k]));
+            CHECK_FALSE(c->find_key("d2", ids[k]));
+        }
+        CHECK_FALSE(c->external_id("d", ids.size()));
+        CHECK_FALSE(c->external_id("d2", 0));
+        CHECK_FALSE(c->find_key("d", shared));
+        CHECK_FALSE(c->find_key("d", shared + "3"));
+        CHECK_FALSE(c->find_key("d", std::string(4096, 'g')));
+        CHECK_FALSE(c->find_key("d", std::string(4097, 'f')));  // too long to exist
+        CHECK_FALSE(c->find_key("d", ""));
+        CHECK_FALSE(c->find_key("nope", "a"));
+        c.reset();
+        c = Catalog::open(dir.path().string(), false);
+    }
+
+    // The same ids in another domain get that domain's own keys.
+    c->publish_commit(make_commit("d2", "c0", std::nullopt, 0),
+                      {{ids[10], 0}, {"a", 1}, {ids[1], 2}});
+    CHECK(c->find_key("d2", ids[10]) == 0u);
+    CHECK(c->find_key("d2", "a") == 1u);
+    CHECK(c->find_key("d", "a") == 0u);
+    CHECK(c->external_id("d2", 2) == ids[1]);
+    CHECK(c->domain("d2")->next_key == 3);
+    CHECK(c->domain("d")->next_key == ids.size());
+}
+
+TEST_CASE("catalog: long ids whose hashes collide are told apart", "[catalog]") {
+    HashOverride constant_hash([](std::string_view) -> uint64_t { return 42; });
+    TempDir dir;
+    const std::string shared(240, 's');
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i)
+        ids.push_back(shared + std::string(static_cast<size_t>(1 + i * 700), 'a' + i));
+    {
+        auto c = Catalog::open(dir.path().string(), true);
+        c->create_domain(make_domain("d"));
+        c->publish_commit(make_commit("d", "c0", std::nullopt, 0), {{ids[0], 0}, {ids[1], 1}});
+        c->publish_commit(make_commit("d", "c1", "c0", 1), {{ids[2], 2}, {ids[3], 3}});
+        std::string msg;
+        CHECK(error_of(
+                  [&] {
+                      c->publish_commit(make_commit("d", "c2", "c1", 2), {{ids[1], 4}});
+                  },
+                  &msg) == ErrorCode::kConflict);
+        CHECK(msg.find("already interned") != std::string::npos);
+        CHECK(error_of([&] {
+                  c->publish_commit(make_commit("d", "c2", "c1", 2), {{ids[4], 4}, {ids[4], 5}});
+              }) == ErrorCode::kInvalidArgument);
+        c->publish_commit(make_commit("d", "c2", "c1", 2), {{ids[4], 4}});
+        for (size_t k = 0; k < ids.size(); ++k) {
+            CHECK(c->find_key("d", ids[k]) == std::optional<uint64_t>(k));
+            CHECK(c->external_id("d", k) == ids[k]);
+        }
+        CHECK_FALSE(c->find_key("d", shared + "zz"));
+    }
+    // Stored as one chain: the same prefix and hash, counters 0 ... 4.
+    RawEnv raw(dir.file("catalog"));
+    std::vector<std::string> keys = raw.keys("ids");
+    REQUIRE(keys.size() == 5);
+    for (uint32_t i = 0; i < 5; ++i) {
+        std::string expected = with_nul("d", shared) + std::string("\x2A\0\0\0\0\0\0\0", 8) +
+                               std::string("\0\0\0", 3) + std::string(1, static_cast<char>(i));
+        CHECK(hex(keys[i]) == hex(expected));
+    }
+}
+
+TEST_CASE("catalog: a failed publish_commit writes nothing", "[catalog]") {
+    TempDir dir;
+    auto c = Catalog::open(dir.path().string(), true);
+    c->create_domain(make_domain("d"));
+    c->create_domain(make_domain("other"));
+    const std::string long_id = std::string(300, 'L') + "1";
+    c->publish_commit(make_commit("d", "base", std::nullopt, 0),
+                      {{"x", 0}, {"y", 1}, {long_id, 2}});
+    c->publish_commit(make_commit("other", "base", std::nullopt, 1), {{"x", 0}});
+
+    const std::vector<std::string> probes = {
+        "x", "y", long_id, "new-0", "new-1", "new-2", "fresh", std::string(300, 'L') + "2"};
+    const std::string before = snapshot(*c, probes);
+    const auto bytes_before = test::read_file(dir.file("catalog"));
+
+    const auto fails = [&](const CommitInfo& commit, const Ids& ids, ErrorCode code,
+                           const std::string& needle) {
+        std::string msg;
+        CHECK(error_of([&] { c->publish_commit(commit, ids); }, &msg) == code);
+        INFO("message: " << msg);
+        CHECK(msg.find(needle) != std::string::npos);
+        CHECK(snapshot(*c, probes) == before);
+    };
+    const CommitInfo next = make_commit("d", "next", "base", 1);
+
+    fails(make_commit("nope", "next", std::nullopt, 1), fresh_ids("new", 3, 2),
+          ErrorCode::kNotFound, "unknown domain 'nope'");
+    fails(make_commit("d", "base", std::nullopt, 1), fresh_ids("new", 3, 2), ErrorCode::kConflict,
+          "commit 'base' already exists in domain 'd'");
+    fails(make_commit("d", "next", "ghost", 1), fresh_ids("new", 3, 2), ErrorCode::kNotFound,
+          "unknown parent commit 'ghost'");
+    fails(next, fresh_ids("new", 4, 2), ErrorCode::kInvalidArgument, "expected 3");
+    fails(next, fresh_ids("new", 0, 2), ErrorCode::kInvalidArgument, "expected 3");
+    fails(next, {{"new-0", 3}, {"new-1", 5}}, ErrorCode::kInvalidArgument, "expected 4");
+    fails(next, {{"new-0", 3}, {"new-1", 4}, {"x", 5}}, ErrorCode::kConflict,
+          "external id 'x' is already interned in domain 'd'");
+    fails(next, {{"new-0", 3}, {long_id, 4}}, ErrorCode::kConflict, "is already interned");
+    fails(next, {{"new-0", 3}, {"new-1", 4}, {"new-0", 5}}, ErrorCode::kInvalidArgument,
+          "appears twice");
+    fails(next, {{"new-0", 3}, {"", 4}}, ErrorCode::kInvalidArgument, "has 0 bytes");
+    fails(next, {{"new-0", 3}, {std::string(4097, 'Z'), 4}}, ErrorCode::kInvalidArgument,
+          "(4097 bytes)");
+    fails(make_commit("d", "", "base", 1), {}, ErrorCode::kInvalidArgument, "commit");
+    fails(make_commit("d", "next", std::string("a\0b", 3), 1), {}, ErrorCode::kInvalidArgument,
+          "commit");
+    CommitInfo no_file = next;
+    no_file.graph_file = "a/b.hnsw";
+    fails(no_file, {}, ErrorCode::kInvalidArgument, "graph file");
+    // Ids are named in messages, cut to 80 bytes, with unprintable bytes escaped.
+    std::string msg;
+    error_of([&] { c->publish_commit(next, {{std::string(4097, '\x01'), 3}}); }, &msg);
+    std::string shown = "'";
+    for (int i = 0; i < 80; ++i)
+        shown += "\\x01";
+    CHECK(msg.find(shown + "'... (4097 bytes)") != std::string::npos);
+    CHECK(msg.size() < 500);
+
+    // Nothing was written: not even to the file (LMDB never writes an aborted transaction).
+    CHECK(test::read_file(dir.file("catalog")) == bytes_before);
+    c.reset();
+    c = Catalog::open(dir.path().string(), false);
+    CHECK(snapshot(*c, probes) == before);
+
+    // And the catalog still takes the commit that was refused in all those forms.
+    c->publish_commit(next, fresh_ids("new", 3, 3));
+    CHECK(c->domain("d")->next_key == 6);
+    CHECK(c->find_key("d", "new-2") == 5u);
+    CHECK(c->external_id("d", 4) == "new-1");
+}
+
+TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]") {
+    TempDir dir;
+    const std::string dom = "admin/star_wars";
+    const std::string long_id(300, 'x');
+    {
+        auto c = Catalog::open(dir.path().string(), true);
+        DomainInfo d;
+        d.name = dom;
+        d.dimension = 3;
+        d.metric = format::Metric::kCosine;
+        d.m = 16;
+        d.ef_construction = 200;
+        d.vector_file = "admin%2Fstar_wars.vecs";
+        d.created_unix_ms = 1700000000000ULL;
+        c->create_domain(d);
+        CommitInfo v1;
+        v1.domain = dom;
+        v1.commit = "v1";
+        v1.graph_file = "admin%2Fstar_wars@v1.hnsw";
+        v1.graph_checksum = 0x0123456789ABCDEFULL;
+        v1.graph_bytes = 4096;
+        v1.vector_count = 2;
+        v1.live_count = 2;
+        v1.inserted = 2;
+        v1.created_unix_ms = 1700000000001ULL;
+        c->publish_commit(v1, {{"luke", 0}, {long_id, 1}});
+        CommitInfo v2 = v1;
+        v2.commit = "v2";
+        v2.parent = "v1";
+        v2.graph_file = "admin%2Fstar_wars@v2.hnsw";
+        v2.live_count = 1;
+        v2.tombstone_count = 0;
+        v2.deleted = 1;
+        v2.inserted = 0;
+        v2.compacted = true;
+        c->publish_commit(v2, {});
+    }
+    const uint64_t h = format::checksum64({reinterpret_cast<const uint8_t*>(long_id.data()), 300});
+    CHECK(h == 0xA5D1B4607DC83554ULL);  // the spec's check value
+    std::string long_key = with_nul(dom, long_id.substr(0, 240));
+    for (int i = 0; i < 8; ++i)
+        long_key.push_back(static_cast<char>(h >> (8 * i)));
+    long_key += std::string(4, '\0');
+    {
+        RawEnv raw(dir.file("catalog"));
+        CHECK(hex(*raw.get("meta", "format")) ==
+              "56534341544c4f47"
+              "01000000");
+        CHECK(raw.keys("meta") == std::vector<std::string>{"format"});
+        CHECK(hex(*raw.get("domains", dom)) ==
+              "01000000"
+              "03000000"
+              "02000000"
+              "10000000"
+              "c8000000"
+              "16000000"
+              "0200000000000000"
+              "0068e5cf8b010000" +
+                  hex("admin%2Fstar_wars.vecs"));
+        CHECK(hex(*raw.get("commits", with_nul(dom, "v1"))) ==
+              "01000000"
+              "00000000"
+              "efcdab8967452301"
+              "0010000000000000"
+              "0200000000000000"
+              "0200000000000000"
+              "0000000000000000"
+              "0200000000000000"
+              "0000000000000000"
+              "0000000000000000"
+              "0168e5cf8b010000"
+              "00000000"
+              "19000000" +
+                  hex("admin%2Fstar_wars@v1.hnsw"));
+        CHECK(hex(*raw.get("commits", with_nul(dom, "v2"))) ==
+              "01000000"
+              "03000000"
+              "efcdab8967452301"
+              "0010000000000000"
+              "0200000000000000"
+              "0100000000000000"
+              "0000000000000000"
+              "0000000000000000"
+              "0100000000000000"
+              "0000000000000000"
+              "0168e5cf8b010000"
+              "02000000"
+              "19000000" +
+                  hex("v1") + hex("admin%2Fstar_wars@v2.hnsw"));
+        CHECK(hex(*raw.get("ids", with_nul(dom, "luke"))) ==
+              "01000000"
+              "0000000000000000");
+        CHECK(hex(*raw.get("ids", long_key)) ==
+              "01000000"
+              "0100000000000000" +
+                  hex(long_id));
+        CHECK(raw.keys("ids").size() == 2);
+        CHECK(hex(*raw.get("keys", with_nul(dom, std::string(8, '\0')))) ==
+              "01000000" + hex("luke"));
+        CHECK(hex(*raw.get("keys", with_nul(dom, std::string(7, '\0') + "\x01"))) ==
+              "01000000" + hex(long_id));
+        CHECK(raw.keys("keys").size() == 2);
+
+        // Damage: a short domain record, a commit record with a byte too many, a keys entry of
+        // an unknown record version, a long id whose stored id no longer matches its key.
+        raw.put("domains", dom, raw.get("domains", dom)->substr(0, 30));
+        raw.put("commits", with_nul(dom, "v2"), *raw.get("commits", with_nul(dom, "v2")) + "!");
+        raw.put("keys", with_nul(dom, std::string(8, '\0')), std::string("\x02\0\0\0luke", 8));
+        std::string bad_long = *raw.get("ids", long_key);
+        bad_long.back() = 'y';
+        raw.put("ids", long_key, bad_long);
+    }
+    auto c = Catalog::open(dir.path().string(), false);
+    std::string msg;
+    CHECK(error_of([&] { c->domain(dom); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("domain 'admin/star_wars'") != std::string::npos);
+    CHECK(error_of([&] { c->domains(); }) == ErrorCode::kCorruption);
+    CHECK(error_of([&] { c->commit(dom, "v2"); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("commit 'v2' in domain 'admin/star_wars'") != std::string::npos);
+    CHECK(error_of([&] { c->commits(dom); }) == ErrorCode::kCorruption);
+    CHECK(c->commit(dom, "v1")->graph_bytes == 4096);
+    CHECK(error_of([&] { c->external_id(dom, 0); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("record version 2") != std::string::npos);
+    CHECK(error_of([&] { c->find_key(dom, long_id); }) == ErrorCode::kCorruption);
+    CHECK(c->find_key(dom, "luke") == 0u);
+    // A publish that needs the damaged domain record fails and writes nothing.
+    CHECK(error_of([&] { c->publish_commit(make_commit(dom, "v3", "v1", 3), {}); }) ==
+          ErrorCode::kCorruption);
+}
+
+TEST_CASE("catalog readers see consistent data while another thread publishes", "[catalog]") {
+    TempDir dir;
+    auto c = Catalog::open(dir.path().string(), true);
+    c->create_domain(make_domain("live"));
+    const auto id_of = [](uint64_t key) { return "id-" + std::to_string(key); };
+    const auto ids_in = [](uint64_t n) { return 1 + n % 13; };
+    constexpr uint64_t kCommits = 300;
+
+    std::atomic<bool> done{false};
+    std::atomic<uint64_t> checks{0}, bad{0};
+    std::mutex errors_mutex;
+    std::string errors;
+    const auto note = [&](const std::string& e) {
+        ++bad;
+        std::lock_guard lock(errors_mutex);
+        if (errors.size() < 2000)
+            errors += e + "\n";
+    };
+    const auto reader = [&](int seed) {
+        std::mt19937_64 rng(seed);
+        try {
+            while (!done.load()) {
+                // A domain read shows a next_key; every key below it must map both ways.
+                const uint64_t next_key = c->domain("live")->next_key;
+                if (next_key > 0) {
+                    const uint64_t k = rng() % next_key;
+                    if (c->external_id("live", k) != id_of(k))
+                        note("key " + std::to_string(k) + " has no id");
+                    if (c->find_key("live", id_of(k)) != k)
+                        note("id of key " + std::to_string(k) + " not found");
+                    if (c->external_id("live", next_key - 1) != id_of(next_key - 1))
+                        note("last key missing");
+                }
+                // Commits are whole, in order, and the newest one's ids are there.
+                const auto commits = c->commits("live");
+                uint64_t total_ids = 0;
+                for (const auto& cm : commits) {
+                    const uint64_t n = cm.graph_bytes - 4096;
+                    total_ids += ids_in(n);
+                    if (dump(cm) != dump(make_commit("live", cm.commit, cm.parent, n)))
+                        note("commit " + cm.commit + " differs");
+                }
+                if (commits.size() > 0 && !c->find_key("live", id_of(total_ids - 1)))
+                    note("ids of the newest commit missing");
+                if (c->domain("live")->next_key < total_ids)
+                    note("next_key went back");
+                ++checks;
+            }
+        } catch (const std::exception& e) {
+            note(e.what());
+        }
+    };
+    std::vector<std::thread> readers;
+    readers.emplace_back(reader, 1);
+    readers.emplace_back(reader, 2);
+    std::thread writer([&] {
+        try {
+            uint64_t key = 0;
+            for (uint64_t n = 0; n < kCommits; ++n) {
+                char name[32];
+                std::snprintf(name, sizeof name, "c%05llu", static_cast<unsigned long long>(n));
+                std::optional<std::string> parent;
+                if (n > 0) {
+                    char p[32];
+                    std::snprintf(p, sizeof p, "c%05llu", static_cast<unsigned long long>(n - 1));
+                    parent = p;
+                }
+                Ids ids;
+                for (uint64_t i = 0; i < ids_in(n); ++i, ++key)
+                    ids.emplace_back(id_of(key), key);
+                c->publish_commit(make_commit("live", name, parent, n), ids);
+            }
+        } catch (const std::exception& e) {
+            note(std::string("writer: ") + e.what());
+        }
+        done = true;
+    });
+    writer.join();
+    for (auto& r : readers)
+        r.join();
+    INFO(errors);
+    CHECK(bad == 0);
+    CHECK(checks > 0);
+    CHECK(c->commits("live").size() == kCommits);
+}
+
+TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[catalog][crash]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    const std::string dom = "crash";
+    Catalog::open(d, true)->create_domain(make_domain(dom));
+    const auto name_of = [](uint64_t n) {
+        char s[32];
+        std::snprintf(s, sizeof s, "c%06llu", static_cast<unsigned long long>(n));
+        return std::string(s);
+    };
+    const auto ids_in = [](uint64_t n) { return 1 + n % 7; };
+    // Every fifth key's id is long (stored by prefix and hash).
+    const auto id_of = [](uint64_t key) {
+        std::string id = "id-" + std::to_string(key);
+        if (key % 5 == 0)
+            id += std::string(300 + key % 100, '#');
+        return id;
+    };
+    const auto expected = [&](uint64_t n) {
+        return make_commit(dom, name_of(n), n > 0 ? std::optional(name_of(n - 1)) : std::nullopt,
+                           n);
+    };
+
+    std::mt19937 rng(77);
+    std::vector<uint64_t> reported;  // commit numbers whose publish returned
+    for (int round = 0; round < 20; ++round) {
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            ::close(fds[0]);
+            try {
+                auto c = Catalog::open(d, false);
+                uint64_t n = c->commits(dom).size();
+                uint64_t key = c->domain(dom)->next_key;
+                for (;; ++n) {
+                    Ids ids;
+                    for (uint64_t i = 0; i < ids_in(n); ++i, ++key)
+                        ids.emplace_back(id_of(key), key);
+                    c->publish_commit(expected(n), ids);
+                    if (::write(fds[1], &n, sizeof n) != sizeof n)
+                        ::_exit(3);
+                }
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "child: %s\n", e.what());
+                ::_exit(2);
+            }
+        }
+        ::close(fds[1]);
+        ::usleep(1000 + rng() % 30000);
+        ::kill(child, SIGKILL);
+        uint64_t value;
+        while (::read(fds[0], &value, sizeof value) == sizeof value)
+            reported.push_back(value);
+        ::close(fds[0]);
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        REQUIRE(WIFSIGNALED(status));
+
+        auto c = Catalog::open(d, false);
+        const auto commits = c->commits(dom);
+        INFO("round " << round << ": " << reported.size() << " reported, " << commits.size()
+                      << " found");
+        // Commits are exactly 0 ... count-1, each intact, and include every reported one.
+        uint64_t total_ids = 0;
+        for (uint64_t n = 0; n < commits.size(); ++n) {
+            REQUIRE(dump(commits[n]) == dump(expected(n)));
+            total_ids += ids_in(n);
+        }
+        if (!reported.empty())
+            REQUIRE(commits.size() > reported.back());
+        // The id mappings are exactly those of the commits present.
+        const uint64_t next_key = c->domain(dom)->next_key;
+        REQUIRE(next_key == total_ids);
+        for (uint64_t k = 0; k < next_key; ++k) {
+            REQUIRE(c->external_id(dom, k) == id_of(k));
+            REQUIRE(c->find_key(dom, id_of(k)) == k);
+        }
+        REQUIRE_FALSE(c->external_id(dom, next_key));
+        REQUIRE_FALSE(c->find_key(dom, id_of(next_key)));
+    }
+    CHECK(reported.size() > 0);
+    WARN(reported.size() << " commits reported over 20 kills");
+}

@@ -1,0 +1,208 @@
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "test_support.h"
+#include "vstore/format/idx_file.h"
+#include "vstore/store.h"
+
+using namespace vstore;
+using vstore::test::TempDir;
+
+namespace {
+
+std::span<const float> row(const std::vector<float>& v, size_t i, uint32_t dim) {
+    return {v.data() + i * dim, dim};
+}
+
+// Everything a reader can observe of a store: catalog contents and every file's bytes except
+// the lock files, whose bytes LMDB and flock own.
+std::map<std::string, std::vector<uint8_t>> store_state(Store& store) {
+    std::map<std::string, std::vector<uint8_t>> state;
+    for (const auto& entry : std::filesystem::directory_iterator(store.dir())) {
+        const std::string name = entry.path().filename().string();
+        if (name == "catalog-lock" || name == "writer.lock") continue;
+        state[name] = test::read_file(entry.path().string());
+    }
+    std::string listing;
+    for (const auto& d : store.domains()) {
+        listing += d.name + ":" + std::to_string(d.next_key) + ";";
+        for (const auto& c : store.commits(d.name)) listing += c.commit + "," + std::to_string(c.live_count) + ";";
+    }
+    state["(catalog listing)"] = std::vector<uint8_t>(listing.begin(), listing.end());
+    return state;
+}
+
+}  // namespace
+
+TEST_CASE("distances follow the metric definitions", "[store]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("l2", {2, Metric::kL2});
+    store->create_domain("cos", {2, Metric::kCosine});
+    store->create_domain("ip", {2, Metric::kIp});
+    for (const char* d : {"l2", "cos", "ip"}) {
+        auto b = store->begin_commit(d, "c1", std::nullopt);
+        b.insert("a", std::vector<float>{3, 4});
+        b.insert("b", std::vector<float>{0, 1});
+        b.finish();
+    }
+    const std::vector<float> q = {1, 0};
+    auto l2 = store->open_commit("l2", "c1")->search(q, 2);
+    CHECK(l2[0] == SearchHit{"b", 2.0f});   // (1-0)^2 + (0-1)^2
+    CHECK(l2[1] == SearchHit{"a", 20.0f});  // 2^2 + 4^2
+    auto cos = store->open_commit("cos", "c1")->search(std::vector<float>{2, 0}, 2);
+    CHECK(cos[0].id == "a");
+    CHECK(cos[0].distance == Approx(1 - 0.6f));
+    CHECK(cos[1].distance == Approx(1.0f));
+    auto ip = store->open_commit("ip", "c1")->search(q, 2);
+    CHECK(ip[0] == SearchHit{"a", 1 - 3.0f});
+    CHECK(ip[1] == SearchHit{"b", 1.0f});
+    // Cosine stores the normalized vector.
+    CHECK(store->open_commit("cos", "c1")->vector("a") == std::vector<float>{0.6f, 0.8f});
+}
+
+TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicates, log", "[store]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {8});
+    const auto data = test::random_vectors(300, 8, 5);
+    auto b = store->begin_commit("d", "c1", std::nullopt);
+    for (int i = 0; i < 300; ++i) b.insert("id" + std::to_string(i), row(data, i, 8));
+    // Two planted near-duplicates of id0.
+    std::vector<float> near(data.begin(), data.begin() + 8);
+    near[0] += 0.001f;
+    b.insert("dup-a", near);
+    near[1] += 0.001f;
+    b.insert("dup-b", near);
+    const CommitInfo c1 = b.finish();
+    CHECK(c1.inserted == 302);
+    CHECK(c1.live_count == 302);
+    auto s = store->open_commit("d", "c1");
+    CHECK(s->search(row(data, 7, 8), 1000).size() == 302);
+    CHECK(s->search(row(data, 7, 8), 1)[0] == SearchHit{"id7", 0.0f});
+    CHECK(s->search(row(data, 7, 8), 10) == s->search_exact(row(data, 7, 8), 10));
+    auto sim = s->similar("id0", 2);
+    REQUIRE(sim.size() == 2);
+    CHECK(std::set<std::string>{sim[0].id, sim[1].id} == std::set<std::string>{"dup-a", "dup-b"});
+    auto dups = s->duplicates(0.0001f);
+    REQUIRE(dups.size() == 3);  // id0~dup-a, id0~dup-b, dup-a~dup-b, each once
+    for (const auto& p : dups) CHECK(p.a < p.b);
+
+    auto b2 = store->begin_commit("d", "c2", "c1");
+    b2.remove("dup-a");
+    b2.remove("dup-b");
+    const CommitInfo c2 = b2.finish();
+    CHECK(c2.deleted == 2);
+    CHECK(store->open_commit("d", "c2")->duplicates(0.0001f).empty());
+    const auto chain = store->log("d", "c2");
+    REQUIRE(chain.size() == 2);
+    CHECK(chain[0].commit == "c2");
+    CHECK(chain[1].commit == "c1");
+    CHECK_FALSE(chain[1].parent);
+}
+
+TEST_CASE("bad operations are refused and leave the store unchanged", "[store][errors]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {4});
+    const auto data = test::random_vectors(20, 4, 9);
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (int i = 0; i < 20; ++i) b.insert("id" + std::to_string(i), row(data, i, 4));
+        b.finish();
+    }
+    const auto before = store_state(*store);
+    auto code = [](auto&& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            return std::make_pair(e.code(), std::string(e.what()));
+        }
+        FAIL("no error");
+        return std::make_pair(ErrorCode::kIO, std::string());
+    };
+    const std::vector<float> v = {1, 2, 3, 4};
+    auto attempt = [&](auto&& ops) {
+        auto b = store->begin_commit("d", "c2", "c1");
+        ops(b);
+        b.finish();
+    };
+    auto [c1, m1] = code([&] { attempt([&](CommitBuilder& b) { b.insert("id3", v); }); });
+    CHECK(c1 == ErrorCode::kConflict);
+    CHECK_THAT(m1, Catch::Contains("id3"));
+    auto [c2, m2] = code([&] { attempt([&](CommitBuilder& b) { b.remove("nope"); }); });
+    CHECK(c2 == ErrorCode::kNotFound);
+    CHECK_THAT(m2, Catch::Contains("nope"));
+    CHECK(code([&] { attempt([&](CommitBuilder& b) { b.replace("nope", v); }); }).first ==
+          ErrorCode::kNotFound);
+    auto [c3, m3] = code([&] {
+        attempt([&](CommitBuilder& b) {
+            b.remove("id1");
+            b.replace("id1", v);
+        });
+    });
+    CHECK(c3 == ErrorCode::kInvalidArgument);
+    CHECK_THAT(m3, Catch::Contains("twice"));
+    CHECK(code([&] { attempt([&](CommitBuilder& b) { b.insert("x", std::vector<float>{1, 2}); }); })
+              .first == ErrorCode::kInvalidArgument);
+    CHECK(code([&] {
+              attempt([&](CommitBuilder& b) { b.insert("x", std::vector<float>{1, NAN, 3, 4}); });
+          }).first == ErrorCode::kInvalidArgument);
+    CHECK(code([&] { store->begin_commit("d", "c1", std::nullopt); }).first == ErrorCode::kConflict);
+    auto [c4, m4] = code([&] { store->begin_commit("d", "c9", "missing"); });
+    CHECK(c4 == ErrorCode::kNotFound);
+    CHECK_THAT(m4, Catch::Contains("missing"));
+    CHECK(code([&] { store->begin_commit("nodomain", "c9", std::nullopt); }).first ==
+          ErrorCode::kNotFound);
+    CHECK(code([&] { store->open_commit("d", "c7"); }).first == ErrorCode::kNotFound);
+    // A second builder while one is open: the store is busy.
+    {
+        auto b = store->begin_commit("d", "c5", "c1");
+        CHECK(code([&] { store->begin_commit("d", "c6", "c1"); }).first == ErrorCode::kConflict);
+    }
+    CHECK(store_state(*store) == before);
+    // An abandoned builder leaves no trace, and the commit id is free again.
+    { auto b = store->begin_commit("d", "c2", "c1"); b.insert("new", v); }
+    CHECK(store_state(*store) == before);
+    auto b = store->begin_commit("d", "c2", "c1");
+    b.insert("new", v);
+    CHECK(b.finish().live_count == 21);
+}
+
+TEST_CASE("the index pool loads a commit once and never pulls it from under a user", "[store]") {
+    TempDir dir;
+    StoreOptions o;
+    o.index_pool_commits = 2;
+    auto store = Store::create(dir.file("s"), o);
+    store->create_domain("d", {4});
+    const auto data = test::random_vectors(40, 4, 3);
+    std::optional<std::string> parent;
+    for (int c = 0; c < 4; ++c) {
+        auto b = store->begin_commit("d", "c" + std::to_string(c), parent);
+        for (int i = 0; i < 10; ++i) b.insert("id" + std::to_string(c * 10 + i), row(data, c * 10 + i, 4));
+        b.finish();
+        parent = "c" + std::to_string(c);
+    }
+    store.reset();  // one Store object per directory and process
+    auto reopened = Store::open(dir.file("s"), o);
+    auto held = reopened->open_commit("d", "c0");
+    const auto expected = held->search(row(data, 3, 4), 5);
+    std::vector<std::thread> threads;
+    std::vector<std::shared_ptr<const Snapshot>> got(4);
+    for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { got[t] = reopened->open_commit("d", "c3"); });
+    for (auto& t : threads) t.join();
+    for (auto& g : got) CHECK(g == got[0]);
+    CHECK(reopened->index_pool_stats().loads == 2);
+    reopened->open_commit("d", "c1");
+    reopened->open_commit("d", "c2");
+    CHECK(reopened->index_pool_stats().commits == 2);
+    CHECK(reopened->index_pool_stats().evictions >= 2);
+    CHECK(held->search(row(data, 3, 4), 5) == expected);
+    CHECK(held->size() == 10);
+    CHECK(got[0]->size() == 40);
+}
