@@ -206,3 +206,83 @@ TEST_CASE("the index pool loads a commit once and never pulls it from under a us
     CHECK(held->size() == 10);
     CHECK(got[0]->size() == 40);
 }
+
+TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
+    TempDir dir;
+    StoreOptions o;
+    o.exact_threshold = 10;  // so search goes through the graph
+    auto store = Store::create(dir.file("s"), o);
+    store->create_domain("d", {8});
+    const auto data = test::random_vectors(3000, 8, 21);
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (int i = 0; i < 3000; ++i) b.insert("id" + std::to_string(i), row(data, i, 8));
+        b.finish();
+    }
+    // About 1/M of the deleted nodes live in upper layers and become tombstones; successive
+    // commits pile them up until one crosses the 10 % threshold and compacts.
+    std::optional<std::string> parent = "c1";
+    bool compacted = false;
+    std::set<std::string> deleted;
+    for (int c = 2; c < 12 && !compacted; ++c) {
+        const std::string name = std::string("c").append(std::to_string(c));
+        auto b = store->begin_commit("d", name, parent);
+        for (int i = (c - 2) * 250; i < (c - 1) * 250; ++i) {
+            b.remove("id" + std::to_string(i));
+            deleted.insert("id" + std::to_string(i));
+        }
+        const CommitInfo info = b.finish();
+        CHECK(info.tombstone_count <= o.tombstone_threshold * (info.live_count + info.tombstone_count) + 1);
+        if (info.compacted) {
+            compacted = true;
+            CHECK(info.tombstone_count == 0);
+        }
+        auto s = store->open_commit("d", name);
+        CHECK(s->check_graph().unreachable_live == 0);
+        for (int q = 0; q < 50; ++q) {
+            for (const auto& h : s->search(row(data, 2999 - q, 8), 10, 64)) REQUIRE(deleted.count(h.id) == 0);
+        }
+        parent = name;
+    }
+    CHECK(compacted);
+}
+
+TEST_CASE("pool mode and both replace strategies give the same exact answers", "[store]") {
+    const auto data = test::random_vectors(1500, 12, 8);
+    std::vector<std::vector<SearchHit>> answers;
+    int variant = 0;
+    for (auto mode : {ServingMode::kMapped, ServingMode::kPool}) {
+        for (auto strategy : {ReplaceStrategy::kUpdate, ReplaceStrategy::kDeleteInsert}) {
+            TempDir dir;
+            StoreOptions o;
+            o.mode = mode;
+            o.pool_budget_bytes = 8 * 4096;  // a few pages: the pool must evict
+            o.replace_strategy = strategy;
+            auto store = Store::create(dir.file("s"), o);
+            store->create_domain("d", {12});
+            {
+                auto b = store->begin_commit("d", "c1", std::nullopt);
+                for (int i = 0; i < 1000; ++i) b.insert("id" + std::to_string(i), row(data, i, 12));
+                b.finish();
+            }
+            {
+                auto b = store->begin_commit("d", "c2", "c1");
+                for (int i = 0; i < 200; ++i) b.replace("id" + std::to_string(i), row(data, 1000 + i, 12));
+                for (int i = 200; i < 300; ++i) b.remove("id" + std::to_string(i));
+                b.finish();
+            }
+            auto s = store->open_commit("d", "c2");
+            REQUIRE(s->size() == 900);
+            REQUIRE(s->vector("id5") == std::vector<float>(data.begin() + 1005 * 12, data.begin() + 1006 * 12));
+            std::vector<SearchHit> all;
+            for (int q = 0; q < 20; ++q) {
+                for (auto& h : s->search_exact(row(data, 1400 + q, 12), 5)) all.push_back(h);
+                // The graph finds a replaced item at its new vector.
+                CHECK(s->search(row(data, 1000 + q, 12), 1, 64)[0] == SearchHit{"id" + std::to_string(q), 0.0f});
+            }
+            answers.push_back(all);
+            INFO("variant " << variant++);
+            CHECK(answers.back() == answers.front());
+        }
+    }
+}

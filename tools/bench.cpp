@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vstore/format/idx_file.h"
+#include "vstore/store.h"
 #include "vstore/vector_file.h"
 
 namespace {
@@ -58,6 +59,60 @@ Row measure(const std::string& access, const std::string& mode, uint32_t dim,
             dim};
 }
 
+// Recall@10 at ef = 64 after replacing a share of a Fashion-MNIST commit's vectors, for each
+// replace strategy: which one keeps the graph better.
+std::string replace_strategies(const std::string& dir, uint64_t base_rows, uint64_t replaced,
+                               uint64_t queries) {
+    const auto base = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), base_rows);
+    const auto test = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_test_path());
+    const uint32_t dim = base.columns;
+    std::ostringstream out;
+    out << "## Replace strategies (Fashion-MNIST: " << base_rows << " items, " << replaced
+        << " replaced by test images; recall@10 at ef=64 over " << queries << " queries)\n\n"
+        << "| strategy | commit time (s) | recall@10 |\n|---|---:|---:|\n";
+    for (auto strategy : {vstore::ReplaceStrategy::kUpdate, vstore::ReplaceStrategy::kDeleteInsert}) {
+        const std::string path = dir + "/replace-store";
+        std::filesystem::remove_all(path);
+        vstore::StoreOptions o;
+        o.replace_strategy = strategy;
+        auto store = vstore::Store::create(path, o);
+        store->create_domain("fashion", {dim});
+        {
+            auto b = store->begin_commit("fashion", "c1", std::nullopt);
+            for (uint64_t n = 0; n < base.rows; ++n) b.insert(std::to_string(n), {base.row(n), dim});
+            b.finish();
+        }
+        const auto t0 = Clock::now();
+        {
+            auto b = store->begin_commit("fashion", "c2", "c1");
+            for (uint64_t n = 0; n < replaced; ++n) {
+                b.replace(std::to_string(n * (base.rows / replaced)), {test.row(n), dim});
+            }
+            b.finish();
+        }
+        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        auto c2 = store->open_commit("fashion", "c2");
+        uint64_t found = 0;
+        for (uint64_t q = 0; q < queries; ++q) {
+            const std::span<const float> query(test.row(test.rows - 1 - q), dim);
+            std::vector<std::string> truth;
+            for (const auto& h : c2->search_exact(query, 10)) truth.push_back(h.id);
+            for (const auto& h : c2->search(query, 10, 64)) {
+                found += std::count(truth.begin(), truth.end(), h.id);
+            }
+        }
+        char line[160];
+        std::snprintf(line, sizeof line, "| %s | %.2f | %.4f |\n",
+                      strategy == vstore::ReplaceStrategy::kUpdate ? "update (hnswlib updatePoint)"
+                                                                   : "delete, then insert",
+                      seconds, double(found) / (10.0 * queries));
+        out << line;
+        store.reset();
+        std::filesystem::remove_all(path);
+    }
+    return out.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +125,10 @@ int main(int argc, char** argv) {
     app.add_option("--out", out_file, "Also write the markdown report to this file");
     app.add_option("--random-reads", random_reads, "Random LoadedVec reads per mode");
     app.add_option("--rows", rows, "Use only the first N Fashion-MNIST vectors (0: all)");
+    uint64_t replace_base = 20000, replace_count = 5000, replace_queries = 1000;
+    app.add_option("--replace-base", replace_base, "Items in the replace-strategy experiment");
+    app.add_option("--replace-count", replace_count, "Items replaced in it");
+    app.add_option("--replace-queries", replace_queries, "Queries measuring its recall");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -148,6 +207,7 @@ int main(int argc, char** argv) {
         report << "\nPool at 1/4 budget: " << ps.frame_count << " frames of " << ps.frame_bytes
                << " bytes; " << ps.hits << " hits, " << ps.misses << " misses, " << ps.evictions
                << " evictions.\n";
+        report << "\n" << replace_strategies(dir, replace_base, replace_count, replace_queries);
         std::fputs(report.str().c_str(), stdout);
         if (!out_file.empty())
             std::ofstream(out_file) << report.str();

@@ -473,8 +473,8 @@ CommitInfo Core::decode_commit(std::string_view domain, std::string_view commit,
     return c;
 }
 
-// The key of the `ids` entry holding `id` in `domain`, if any, with its decoded value (the
-// u64 key). For long ids also the next free collision counter when absent.
+// Looks `id` up in `domain`'s part of `ids`: its key if interned, and the LMDB key of its
+// entry (for an absent long id: the key with the next free collision counter).
 struct IdLookup {
     std::optional<uint64_t> key;
     std::string entry_key;  // where the id is, or where to put it
@@ -501,7 +501,7 @@ IdLookup lookup_id(const Core& c, const Txn& txn, const std::string& domain, std
     uint64_t next_counter = 0;
     Cursor cur(c, txn, c.ids);
     for (bool ok = cur.seek(base); ok && starts_with(cur.key(), base); ok = cur.next()) {
-        if (cur.key().size() != base.size() + 4)
+        if (cur.key().size() != domain.size() + 1 + kLongIdPart)
             c.malformed(record(), "key of " + std::to_string(cur.key().size()) + " bytes");
         const uint32_t counter = get_u32_be(cur.key().data() + base.size());
         const Bytes b = bytes_of(cur.value());

@@ -646,16 +646,24 @@ CommitInfo CommitBuilder::finish() {
                : std::make_unique<HnswGraph>(
                      detail::GraphParams{d.metric, d.dimension, d.m, d.ef_construction}, *file,
                      additions, seed);
+    const bool replace_by_update = store.options.replace_strategy == ReplaceStrategy::kUpdate;
     std::vector<uint64_t> deletes;
     std::vector<std::pair<uint64_t, uint64_t>> inserts;
     for (size_t i = 0; i < b.ops.size(); ++i) {
         const auto& op = b.ops[i];
-        if (op.op == Impl::Op::kDelete) deletes.push_back(op_keys[i]);
-        if (op.op == Impl::Op::kInsert) inserts.emplace_back(op_keys[i], first_vector + op.vector);
+        const bool reinsert = op.op == Impl::Op::kReplace && !replace_by_update;
+        if (op.op == Impl::Op::kDelete || reinsert) deletes.push_back(op_keys[i]);
+        if (op.op == Impl::Op::kInsert || reinsert) {
+            inserts.emplace_back(op_keys[i], first_vector + op.vector);
+        }
     }
     graph->remove_batch(deletes, threads);
-    for (size_t i = 0; i < b.ops.size(); ++i) {
-        if (b.ops[i].op == Impl::Op::kReplace) graph->replace(op_keys[i], first_vector + b.ops[i].vector);
+    if (replace_by_update) {
+        for (size_t i = 0; i < b.ops.size(); ++i) {
+            if (b.ops[i].op == Impl::Op::kReplace) {
+                graph->replace(op_keys[i], first_vector + b.ops[i].vector);
+            }
+        }
     }
     graph->insert_batch(inserts, threads);
     if (graph->tombstone_count() > store.options.tombstone_threshold * graph->node_count()) {

@@ -25,6 +25,16 @@ struct DomainOptions {
     uint32_t ef_construction = 200;
 };
 
+// How Replace repairs the graph around a node whose vector changed. Measured by vstore-bench
+// (Fashion-MNIST, 20,000 items, 5,000 replaced): delete-then-insert keeps recall@10 at ef=64
+// as well or slightly better (0.9981 vs 0.9974) and commits 4.6x faster, since inserts run in
+// parallel and updatePoint does not; it is the default.
+enum class ReplaceStrategy {
+    kUpdate,        // hnswlib's updatePoint: the node keeps its place and level, its links are
+                    // recomputed for the new vector, and its neighbours' links repaired
+    kDeleteInsert,  // the node is deleted (layered semantics) and the id inserted anew
+};
+
 struct StoreOptions {
     ServingMode mode = ServingMode::kMapped;         // how vector files are served
     size_t pool_budget_bytes = size_t(256) << 20;    // per vector file, in pool mode
@@ -33,6 +43,7 @@ struct StoreOptions {
     uint64_t exact_threshold = 1000;  // search() scans exactly when the live set is this small
     double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
     unsigned threads = 0;              // for building; 0 = all cores
+    ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
 };
 
 struct SearchHit {
