@@ -183,10 +183,10 @@ TEST_CASE("the index pool loads a commit once and never pulls it from under a us
     const auto data = test::random_vectors(40, 4, 3);
     std::optional<std::string> parent;
     for (int c = 0; c < 4; ++c) {
-        auto b = store->begin_commit("d", "c" + std::to_string(c), parent);
-        for (int i = 0; i < 10; ++i) b.insert("id" + std::to_string(c * 10 + i), row(data, c * 10 + i, 4));
+        auto b = store->begin_commit("d", test::numbered("c", c), parent);
+        for (int i = 0; i < 10; ++i) b.insert(test::numbered("id", c * 10 + i), row(data, c * 10 + i, 4));
         b.finish();
-        parent = "c" + std::to_string(c);
+        parent = test::numbered("c", c);
     }
     store.reset();  // one Store object per directory and process
     auto reopened = Store::open(dir.file("s"), o);

@@ -85,6 +85,14 @@ inline float pattern_value(uint64_t n, uint32_t i) {
     return static_cast<float>((n * 2654435761ULL + i * 40503ULL) % 1000003ULL);
 }
 
+// prefix followed by n ("c" + 3 -> "c3"), built piecewise: g++ 12 warns falsely (-Wrestrict)
+// on some inlined chains of string concatenation.
+inline std::string numbered(const char* prefix, long long n) {
+    std::string s(prefix);
+    s += std::to_string(n);
+    return s;
+}
+
 inline std::vector<float> pattern_vectors(uint64_t first, uint64_t count, uint32_t dim) {
     std::vector<float> v(count * dim);
     for (uint64_t n = 0; n < count; ++n) {

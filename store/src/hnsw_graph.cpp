@@ -71,18 +71,20 @@ public:
 
     static float distance(const void* a, const void* b, const void* param) {
         const auto* self = static_cast<const Space*>(param);
-        const auto* ra = static_cast<const NodeRecord*>(a);
-        const auto* rb = static_cast<const NodeRecord*>(b);
-        if (ra->data != nullptr && rb->data != nullptr) return self->raw_(ra->data, rb->data, &self->dim_);
+        // hnswlib places node data at 4-byte offsets: copy the records rather than cast.
+        NodeRecord ra, rb;
+        std::memcpy(&ra, a, sizeof ra);
+        std::memcpy(&rb, b, sizeof rb);
+        if (ra.data != nullptr && rb.data != nullptr) return self->raw_(ra.data, rb.data, &self->dim_);
         LoadedVec va, vb;
-        const float* pa = ra->data;
-        const float* pb = rb->data;
+        const float* pa = ra.data;
+        const float* pb = rb.data;
         if (pa == nullptr) {
-            va = self->file_.get(ra->vector_index);
+            va = self->file_.get(ra.vector_index);
             pa = va.data();
         }
         if (pb == nullptr) {
-            vb = self->file_.get(rb->vector_index);
+            vb = self->file_.get(rb.vector_index);
             pb = vb.data();
         }
         return self->raw_(pa, pb, &self->dim_);
@@ -146,7 +148,10 @@ std::unique_ptr<HnswGraph> HnswGraph::from_file_data(const format::GraphFileData
             ix.markDeletedInternal(i);
             ++g->tombstone_count_;
         } else {
-            ix.label_lookup_[label] = static_cast<tableint>(i);
+            if (!ix.label_lookup_.emplace(label, static_cast<tableint>(i)).second) {
+                throw Error::corruption("graph of commit '" + data.commit + "' has key " +
+                                        std::to_string(label) + " live twice");
+            }
             ++g->live_count_;
         }
     }
