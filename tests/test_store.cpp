@@ -25,13 +25,15 @@ std::map<std::string, std::vector<uint8_t>> store_state(Store& store) {
     std::map<std::string, std::vector<uint8_t>> state;
     for (const auto& entry : std::filesystem::directory_iterator(store.dir())) {
         const std::string name = entry.path().filename().string();
-        if (name == "catalog-lock" || name == "writer.lock") continue;
+        if (name == "catalog-lock" || name == "writer.lock")
+            continue;
         state[name] = test::read_file(entry.path().string());
     }
     std::string listing;
     for (const auto& d : store.domains()) {
         listing += d.name + ":" + std::to_string(d.next_key) + ";";
-        for (const auto& c : store.commits(d.name)) listing += c.commit + "," + std::to_string(c.live_count) + ";";
+        for (const auto& c : store.commits(d.name))
+            listing += c.commit + "," + std::to_string(c.live_count) + ";";
     }
     state["(catalog listing)"] = std::vector<uint8_t>(listing.begin(), listing.end());
     return state;
@@ -66,13 +68,15 @@ TEST_CASE("distances follow the metric definitions", "[store]") {
     CHECK(store->open_commit("cos", "c1")->vector("a") == std::vector<float>{0.6f, 0.8f});
 }
 
-TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicates, log", "[store]") {
+TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicates, log",
+          "[store]") {
     TempDir dir;
     auto store = Store::create(dir.file("s"));
     store->create_domain("d", {8});
     const auto data = test::random_vectors(300, 8, 5);
     auto b = store->begin_commit("d", "c1", std::nullopt);
-    for (int i = 0; i < 300; ++i) b.insert("id" + std::to_string(i), row(data, i, 8));
+    for (int i = 0; i < 300; ++i)
+        b.insert("id" + std::to_string(i), row(data, i, 8));
     // Two planted near-duplicates of id0.
     std::vector<float> near(data.begin(), data.begin() + 8);
     near[0] += 0.001f;
@@ -91,7 +95,8 @@ TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicat
     CHECK(std::set<std::string>{sim[0].id, sim[1].id} == std::set<std::string>{"dup-a", "dup-b"});
     auto dups = s->duplicates(0.0001f);
     REQUIRE(dups.size() == 3);  // id0~dup-a, id0~dup-b, dup-a~dup-b, each once
-    for (const auto& p : dups) CHECK(p.a < p.b);
+    for (const auto& p : dups)
+        CHECK(p.a < p.b);
 
     auto b2 = store->begin_commit("d", "c2", "c1");
     b2.remove("dup-a");
@@ -113,7 +118,8 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     const auto data = test::random_vectors(20, 4, 9);
     {
         auto b = store->begin_commit("d", "c1", std::nullopt);
-        for (int i = 0; i < 20; ++i) b.insert("id" + std::to_string(i), row(data, i, 4));
+        for (int i = 0; i < 20; ++i)
+            b.insert("id" + std::to_string(i), row(data, i, 4));
         b.finish();
     }
     const auto before = store_state(*store);
@@ -148,12 +154,14 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     });
     CHECK(c3 == ErrorCode::kInvalidArgument);
     CHECK_THAT(m3, Catch::Contains("twice"));
-    CHECK(code([&] { attempt([&](CommitBuilder& b) { b.insert("x", std::vector<float>{1, 2}); }); })
-              .first == ErrorCode::kInvalidArgument);
+    CHECK(code([&] {
+              attempt([&](CommitBuilder& b) { b.insert("x", std::vector<float>{1, 2}); });
+          }).first == ErrorCode::kInvalidArgument);
     CHECK(code([&] {
               attempt([&](CommitBuilder& b) { b.insert("x", std::vector<float>{1, NAN, 3, 4}); });
           }).first == ErrorCode::kInvalidArgument);
-    CHECK(code([&] { store->begin_commit("d", "c1", std::nullopt); }).first == ErrorCode::kConflict);
+    CHECK(code([&] { store->begin_commit("d", "c1", std::nullopt); }).first ==
+          ErrorCode::kConflict);
     auto [c4, m4] = code([&] { store->begin_commit("d", "c9", "missing"); });
     CHECK(c4 == ErrorCode::kNotFound);
     CHECK_THAT(m4, Catch::Contains("missing"));
@@ -167,7 +175,10 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     }
     CHECK(store_state(*store) == before);
     // An abandoned builder leaves no trace, and the commit id is free again.
-    { auto b = store->begin_commit("d", "c2", "c1"); b.insert("new", v); }
+    {
+        auto b = store->begin_commit("d", "c2", "c1");
+        b.insert("new", v);
+    }
     CHECK(store_state(*store) == before);
     auto b = store->begin_commit("d", "c2", "c1");
     b.insert("new", v);
@@ -184,7 +195,8 @@ TEST_CASE("the index pool loads a commit once and never pulls it from under a us
     std::optional<std::string> parent;
     for (int c = 0; c < 4; ++c) {
         auto b = store->begin_commit("d", test::numbered("c", c), parent);
-        for (int i = 0; i < 10; ++i) b.insert(test::numbered("id", c * 10 + i), row(data, c * 10 + i, 4));
+        for (int i = 0; i < 10; ++i)
+            b.insert(test::numbered("id", c * 10 + i), row(data, c * 10 + i, 4));
         b.finish();
         parent = test::numbered("c", c);
     }
@@ -194,9 +206,12 @@ TEST_CASE("the index pool loads a commit once and never pulls it from under a us
     const auto expected = held->search(row(data, 3, 4), 5);
     std::vector<std::thread> threads;
     std::vector<std::shared_ptr<const Snapshot>> got(4);
-    for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { got[t] = reopened->open_commit("d", "c3"); });
-    for (auto& t : threads) t.join();
-    for (auto& g : got) CHECK(g == got[0]);
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] { got[t] = reopened->open_commit("d", "c3"); });
+    for (auto& t : threads)
+        t.join();
+    for (auto& g : got)
+        CHECK(g == got[0]);
     CHECK(reopened->index_pool_stats().loads == 2);
     reopened->open_commit("d", "c1");
     reopened->open_commit("d", "c2");
@@ -216,7 +231,8 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
     const auto data = test::random_vectors(3000, 8, 21);
     {
         auto b = store->begin_commit("d", "c1", std::nullopt);
-        for (int i = 0; i < 3000; ++i) b.insert("id" + std::to_string(i), row(data, i, 8));
+        for (int i = 0; i < 3000; ++i)
+            b.insert("id" + std::to_string(i), row(data, i, 8));
         b.finish();
     }
     // About 1/M of the deleted nodes live in upper layers and become tombstones; successive
@@ -232,7 +248,8 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
             deleted.insert("id" + std::to_string(i));
         }
         const CommitInfo info = b.finish();
-        CHECK(info.tombstone_count <= o.tombstone_threshold * (info.live_count + info.tombstone_count) + 1);
+        CHECK(info.tombstone_count <=
+              o.tombstone_threshold * (info.live_count + info.tombstone_count) + 1);
         if (info.compacted) {
             compacted = true;
             CHECK(info.tombstone_count == 0);
@@ -240,7 +257,8 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
         auto s = store->open_commit("d", name);
         CHECK(s->check_graph().unreachable_live == 0);
         for (int q = 0; q < 50; ++q) {
-            for (const auto& h : s->search(row(data, 2999 - q, 8), 10, 64)) REQUIRE(deleted.count(h.id) == 0);
+            for (const auto& h : s->search(row(data, 2999 - q, 8), 10, 64))
+                REQUIRE(deleted.count(h.id) == 0);
         }
         parent = name;
     }
@@ -262,23 +280,29 @@ TEST_CASE("pool mode and both replace strategies give the same exact answers", "
             store->create_domain("d", {12});
             {
                 auto b = store->begin_commit("d", "c1", std::nullopt);
-                for (int i = 0; i < 1000; ++i) b.insert("id" + std::to_string(i), row(data, i, 12));
+                for (int i = 0; i < 1000; ++i)
+                    b.insert("id" + std::to_string(i), row(data, i, 12));
                 b.finish();
             }
             {
                 auto b = store->begin_commit("d", "c2", "c1");
-                for (int i = 0; i < 200; ++i) b.replace("id" + std::to_string(i), row(data, 1000 + i, 12));
-                for (int i = 200; i < 300; ++i) b.remove("id" + std::to_string(i));
+                for (int i = 0; i < 200; ++i)
+                    b.replace("id" + std::to_string(i), row(data, 1000 + i, 12));
+                for (int i = 200; i < 300; ++i)
+                    b.remove("id" + std::to_string(i));
                 b.finish();
             }
             auto s = store->open_commit("d", "c2");
             REQUIRE(s->size() == 900);
-            REQUIRE(s->vector("id5") == std::vector<float>(data.begin() + 1005 * 12, data.begin() + 1006 * 12));
+            REQUIRE(s->vector("id5") ==
+                    std::vector<float>(data.begin() + 1005 * 12, data.begin() + 1006 * 12));
             std::vector<SearchHit> all;
             for (int q = 0; q < 20; ++q) {
-                for (auto& h : s->search_exact(row(data, 1400 + q, 12), 5)) all.push_back(h);
+                for (auto& h : s->search_exact(row(data, 1400 + q, 12), 5))
+                    all.push_back(h);
                 // The graph finds a replaced item at its new vector.
-                CHECK(s->search(row(data, 1000 + q, 12), 1, 64)[0] == SearchHit{"id" + std::to_string(q), 0.0f});
+                CHECK(s->search(row(data, 1000 + q, 12), 1, 64)[0] ==
+                      SearchHit{"id" + std::to_string(q), 0.0f});
             }
             answers.push_back(all);
             INFO("variant " << variant++);

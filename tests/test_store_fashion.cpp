@@ -13,7 +13,9 @@ namespace {
 
 constexpr uint32_t kDim = 784;
 
-std::string image_id(size_t n) { return "fashion/" + std::to_string(n); }
+std::string image_id(size_t n) {
+    return "fashion/" + std::to_string(n);
+}
 
 double recall_at_10(const Snapshot& s, const format::IdxMatrix& queries, size_t count) {
     size_t found = 0;
@@ -21,8 +23,10 @@ double recall_at_10(const Snapshot& s, const format::IdxMatrix& queries, size_t 
         const std::span<const float> query(queries.row(q), kDim);
         const auto exact = s.search_exact(query, 10);
         std::set<std::string> truth;
-        for (const auto& h : exact) truth.insert(h.id);
-        for (const auto& h : s.search(query, 10, 64)) found += truth.count(h.id);
+        for (const auto& h : exact)
+            truth.insert(h.id);
+        for (const auto& h : s.search(query, 10, 64))
+            found += truth.count(h.id);
     }
     return double(found) / (10.0 * count);
 }
@@ -35,23 +39,28 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
     test::TempDir dir;
     auto store = Store::create(dir.file("store"));
     store->create_domain("fashion", {kDim});
-    auto vec = [&](const format::IdxMatrix& m, size_t n) { return std::span<const float>(m.row(n), kDim); };
+    auto vec = [&](const format::IdxMatrix& m, size_t n) {
+        return std::span<const float>(m.row(n), kDim);
+    };
 
     // c1: insert 8,000.
     {
         auto b = store->begin_commit("fashion", "c1", std::nullopt);
-        for (size_t n = 0; n < 8000; ++n) b.insert(image_id(n), vec(base, n));
+        for (size_t n = 0; n < 8000; ++n)
+            b.insert(image_id(n), vec(base, n));
         CHECK(b.finish().live_count == 8000);
     }
     auto c1 = store->open_commit("fashion", "c1");
     std::vector<std::vector<SearchHit>> c1_answers;
-    for (size_t q = 0; q < 100; ++q) c1_answers.push_back(c1->search(vec(queries, q), 10, 64));
+    for (size_t q = 0; q < 100; ++q)
+        c1_answers.push_back(c1->search(vec(queries, q), 10, 64));
     CHECK(recall_at_10(*c1, queries, 200) >= 0.95);
 
     // c2: delete 1,000, replace 500, insert 2,000.
     std::mt19937 rng(11);
     std::vector<size_t> order(8000);
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
     std::shuffle(order.begin(), order.end(), rng);
     std::set<std::string> deleted;  // by c2; deleted_by_c3 adds c3's own
     std::set<std::string> deleted_by_c3;
@@ -67,7 +76,8 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
             b.replace(image_id(order[i]), vec(queries, 500 + (i - 1000)));
             replaced.push_back(order[i]);
         }
-        for (size_t n = 8000; n < 10000; ++n) b.insert(image_id(n), vec(base, n));
+        for (size_t n = 8000; n < 10000; ++n)
+            b.insert(image_id(n), vec(base, n));
         const CommitInfo info = b.finish();
         CHECK(info.deleted == 1000);
         CHECK(info.replaced == 500);
@@ -87,34 +97,42 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
             b.remove(image_id(n));
             deleted_by_c3.insert(image_id(n));
         }
-        for (size_t i = 1500; i < 1700; ++i) b.replace(image_id(order[i]), vec(queries, i - 1500));
-        for (size_t q = 0; q < 300; ++q) b.insert("query/" + std::to_string(700 + q), vec(queries, 700 + q));
+        for (size_t i = 1500; i < 1700; ++i)
+            b.replace(image_id(order[i]), vec(queries, i - 1500));
+        for (size_t q = 0; q < 300; ++q)
+            b.insert("query/" + std::to_string(700 + q), vec(queries, 700 + q));
         CHECK(b.finish().live_count == 8800);
     }
     auto c3 = store->open_commit("fashion", "c3");
 
     // c1 answers exactly as before, also when loaded afresh from its files.
-    for (size_t q = 0; q < 100; ++q) REQUIRE(c1->search(vec(queries, q), 10, 64) == c1_answers[q]);
+    for (size_t q = 0; q < 100; ++q)
+        REQUIRE(c1->search(vec(queries, q), 10, 64) == c1_answers[q]);
     store.reset();  // one Store object per directory and process
     store = Store::open(dir.file("store"));
     {
         auto s = store->open_commit("fashion", "c1");
-        for (size_t q = 0; q < 100; ++q) REQUIRE(s->search(vec(queries, q), 10, 64) == c1_answers[q]);
+        for (size_t q = 0; q < 100; ++q)
+            REQUIRE(s->search(vec(queries, q), 10, 64) == c1_answers[q]);
     }
 
     // No deleted id is ever returned by c2 or c3.
     deleted_by_c3.insert(deleted.begin(), deleted.end());
     for (const auto& [s, gone] : {std::pair{c2, &deleted}, std::pair{c3, &deleted_by_c3}}) {
         for (size_t q = 0; q < 200; ++q) {
-            for (const auto& h : s->search(vec(queries, q), 10, 64)) REQUIRE(gone->count(h.id) == 0);
-            for (const auto& h : s->search(vec(queries, q), 100, 100)) REQUIRE(gone->count(h.id) == 0);
+            for (const auto& h : s->search(vec(queries, q), 10, 64))
+                REQUIRE(gone->count(h.id) == 0);
+            for (const auto& h : s->search(vec(queries, q), 100, 100))
+                REQUIRE(gone->count(h.id) == 0);
         }
-        for (const auto& id : s->ids()) REQUIRE(gone->count(id) == 0);
+        for (const auto& id : s->ids())
+            REQUIRE(gone->count(id) == 0);
     }
     CHECK(c2->contains(image_id(8000)));
     CHECK_FALSE(c3->contains(image_id(8000)));
     // c2's deletions of c1 ids stay deleted in c3 as well; c2's are only in c2's own set.
-    for (size_t i = 0; i < 1000; ++i) REQUIRE_FALSE(c3->contains(image_id(order[i])));
+    for (size_t i = 0; i < 1000; ++i)
+        REQUIRE_FALSE(c3->contains(image_id(order[i])));
 
     // A replaced id is found at its new vector in c2 and at its old one in c1.
     for (size_t r = 0; r < 50; ++r) {
@@ -124,7 +142,8 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
         CHECK(at_new[0] == SearchHit{id, 0.0f});
         CHECK(c1->search(vec(base, replaced[r]), 1, 64)[0] == SearchHit{id, 0.0f});
         for (const auto& h : c2->search_exact(vec(base, replaced[r]), 3)) {
-            if (h.id == id) CHECK(h.distance > 0.0f);
+            if (h.id == id)
+                CHECK(h.distance > 0.0f);
         }
     }
 

@@ -63,14 +63,16 @@ Row measure(const std::string& access, const std::string& mode, uint32_t dim,
 // replace strategy: which one keeps the graph better.
 std::string replace_strategies(const std::string& dir, uint64_t base_rows, uint64_t replaced,
                                uint64_t queries) {
-    const auto base = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), base_rows);
+    const auto base =
+        vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), base_rows);
     const auto test = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_test_path());
     const uint32_t dim = base.columns;
     std::ostringstream out;
     out << "## Replace strategies (Fashion-MNIST: " << base_rows << " items, " << replaced
         << " replaced by test images; recall@10 at ef=64 over " << queries << " queries)\n\n"
         << "| strategy | commit time (s) | recall@10 |\n|---|---:|---:|\n";
-    for (auto strategy : {vstore::ReplaceStrategy::kUpdate, vstore::ReplaceStrategy::kDeleteInsert}) {
+    for (auto strategy :
+         {vstore::ReplaceStrategy::kUpdate, vstore::ReplaceStrategy::kDeleteInsert}) {
         const std::string path = dir + "/replace-store";
         std::filesystem::remove_all(path);
         vstore::StoreOptions o;
@@ -79,7 +81,8 @@ std::string replace_strategies(const std::string& dir, uint64_t base_rows, uint6
         store->create_domain("fashion", {dim});
         {
             auto b = store->begin_commit("fashion", "c1", std::nullopt);
-            for (uint64_t n = 0; n < base.rows; ++n) b.insert(std::to_string(n), {base.row(n), dim});
+            for (uint64_t n = 0; n < base.rows; ++n)
+                b.insert(std::to_string(n), {base.row(n), dim});
             b.finish();
         }
         const auto t0 = Clock::now();
@@ -96,7 +99,8 @@ std::string replace_strategies(const std::string& dir, uint64_t base_rows, uint6
         for (uint64_t q = 0; q < queries; ++q) {
             const std::span<const float> query(test.row(test.rows - 1 - q), dim);
             std::vector<std::string> truth;
-            for (const auto& h : c2->search_exact(query, 10)) truth.push_back(h.id);
+            for (const auto& h : c2->search_exact(query, 10))
+                truth.push_back(h.id);
             for (const auto& h : c2->search(query, 10, 64)) {
                 found += std::count(truth.begin(), truth.end(), h.id);
             }

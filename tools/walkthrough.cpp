@@ -53,7 +53,8 @@ uint64_t read_back(const vstore::VectorFile& file, const vstore::format::IdxMatr
 
 void print_hits(const char* label, const std::vector<vstore::SearchHit>& hits) {
     std::printf("   %s:", label);
-    for (const auto& h : hits) std::printf("  %s (%.0f)", h.id.c_str(), h.distance);
+    for (const auto& h : hits)
+        std::printf("  %s (%.0f)", h.id.c_str(), h.distance);
     std::printf("\n");
 }
 
@@ -71,7 +72,8 @@ int run_versioned_index(const std::string& out_dir, const vstore::format::IdxMat
     store->create_domain("fashion-mnist", {.dimension = dim});
     {
         auto b = store->begin_commit("fashion-mnist", "c1", std::nullopt);
-        for (uint64_t n = 0; n < 50000; ++n) b.insert(id(n), image(n));
+        for (uint64_t n = 0; n < 50000; ++n)
+            b.insert(id(n), image(n));
         const auto info = b.finish();
         std::printf("6. commit c1: inserted %llu images in %.1f s; graph file %.1f MB\n",
                     static_cast<unsigned long long>(info.inserted), seconds_since(t0),
@@ -80,18 +82,22 @@ int run_versioned_index(const std::string& out_dir, const vstore::format::IdxMat
     t0 = Clock::now();
     {
         auto b = store->begin_commit("fashion-mnist", "c2", "c1");
-        for (uint64_t n = 50000; n < 60000; ++n) b.insert(id(n), image(n));
-        for (uint64_t n = 0; n < 2000; ++n) b.remove(id(n * 25));
+        for (uint64_t n = 50000; n < 60000; ++n)
+            b.insert(id(n), image(n));
+        for (uint64_t n = 0; n < 2000; ++n)
+            b.remove(id(n * 25));
         // Replaced images take a test image as their new vector.
-        for (uint64_t n = 0; n < 1000; ++n) b.replace(id(n * 25 + 1), {test.row(n), dim});
+        for (uint64_t n = 0; n < 1000; ++n)
+            b.replace(id(n * 25 + 1), {test.row(n), dim});
         const auto info = b.finish();
-        std::printf("7. commit c2 on c1: +%llu -%llu ~%llu in %.1f s; %llu live, %llu tombstones; "
-                    "graph file %.1f MB\n",
-                    static_cast<unsigned long long>(info.inserted),
-                    static_cast<unsigned long long>(info.deleted),
-                    static_cast<unsigned long long>(info.replaced), seconds_since(t0),
-                    static_cast<unsigned long long>(info.live_count),
-                    static_cast<unsigned long long>(info.tombstone_count), info.graph_bytes / 1e6);
+        std::printf(
+            "7. commit c2 on c1: +%llu -%llu ~%llu in %.1f s; %llu live, %llu tombstones; "
+            "graph file %.1f MB\n",
+            static_cast<unsigned long long>(info.inserted),
+            static_cast<unsigned long long>(info.deleted),
+            static_cast<unsigned long long>(info.replaced), seconds_since(t0),
+            static_cast<unsigned long long>(info.live_count),
+            static_cast<unsigned long long>(info.tombstone_count), info.graph_bytes / 1e6);
     }
     // Query with train/0's image (deleted in c2) and test image 0 (train/1's vector in c2).
     auto c1 = store->open_commit("fashion-mnist", "c1");
@@ -107,8 +113,7 @@ int run_versioned_index(const std::string& out_dir, const vstore::format::IdxMat
     std::printf("9. log of c2:\n");
     for (const auto& c : store->log("fashion-mnist", "c2")) {
         std::printf("   %s  parent %-4s  +%llu -%llu ~%llu  live %llu\n", c.commit.c_str(),
-                    c.parent ? c.parent->c_str() : "-",
-                    static_cast<unsigned long long>(c.inserted),
+                    c.parent ? c.parent->c_str() : "-", static_cast<unsigned long long>(c.inserted),
                     static_cast<unsigned long long>(c.deleted),
                     static_cast<unsigned long long>(c.replaced),
                     static_cast<unsigned long long>(c.live_count));

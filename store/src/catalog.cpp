@@ -17,6 +17,7 @@
 #include <span>
 #include <string_view>
 
+#include "crash_point.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
@@ -843,6 +844,7 @@ void Catalog::publish_commit(const CommitInfo& commit,
     const std::string cvalue = encode_commit(commit);
     MDB_val ck = val_of(commit_key), cval = val_of(cvalue);
     c.check(::mdb_put(txn.get(), c.commits, &ck, &cval, MDB_NOOVERWRITE), "cannot write a commit");
+    detail::crash_point("catalog-txn-written");
     txn.commit();
 }
 

@@ -24,7 +24,8 @@ template <typename Fn>
 void parallel_for(size_t n, unsigned threads, Fn&& fn) {
     threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / 64 + 1)));
     if (threads == 1) {
-        for (size_t i = 0; i < n; ++i) fn(i);
+        for (size_t i = 0; i < n; ++i)
+            fn(i);
         return;
     }
     std::atomic<size_t> next{0};
@@ -34,16 +35,20 @@ void parallel_for(size_t n, unsigned threads, Fn&& fn) {
     for (unsigned t = 0; t < threads; ++t) {
         pool.emplace_back([&] {
             try {
-                for (size_t i = next++; i < n; i = next++) fn(i);
+                for (size_t i = next++; i < n; i = next++)
+                    fn(i);
             } catch (...) {
                 std::lock_guard lock(failure_mutex);
-                if (!failure) failure = std::current_exception();
+                if (!failure)
+                    failure = std::current_exception();
                 next = n;
             }
         });
     }
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+    for (auto& t : pool)
+        t.join();
+    if (failure)
+        std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -52,7 +57,7 @@ void parallel_for(size_t n, unsigned threads, Fn&& fn) {
 // to the vector file. In mapped mode that is a pointer dereference; in pool mode the vector is
 // pinned through a LoadedVec for the length of the computation.
 class HnswGraph::Space : public hnswlib::SpaceInterface<float> {
-public:
+  public:
     Space(const GraphParams& params, const VectorFile& file) : file_(file), dim_(params.dimension) {
         if (params.metric == format::Metric::kL2) {
             hnswlib::L2Space l2(dim_);
@@ -75,7 +80,8 @@ public:
         NodeRecord ra, rb;
         std::memcpy(&ra, a, sizeof ra);
         std::memcpy(&rb, b, sizeof rb);
-        if (ra.data != nullptr && rb.data != nullptr) return self->raw_(ra.data, rb.data, &self->dim_);
+        if (ra.data != nullptr && rb.data != nullptr)
+            return self->raw_(ra.data, rb.data, &self->dim_);
         LoadedVec va, vb;
         const float* pa = ra.data;
         const float* pb = rb.data;
@@ -90,7 +96,7 @@ public:
         return self->raw_(pa, pb, &self->dim_);
     }
 
-private:
+  private:
     const VectorFile& file_;
     size_t dim_;
     hnswlib::DISTFUNC<float> raw_;
@@ -139,10 +145,13 @@ std::unique_ptr<HnswGraph> HnswGraph::from_file_data(const format::GraphFileData
         };
         fill(ix.get_linklist0(i), node.links[0]);
         if (node.level > 0) {
-            ix.linkLists_[i] = static_cast<char*>(malloc(ix.size_links_per_element_ * node.level + 1));
-            if (ix.linkLists_[i] == nullptr) throw Error::exhausted("cannot allocate graph links");
+            ix.linkLists_[i] =
+                static_cast<char*>(malloc(ix.size_links_per_element_ * node.level + 1));
+            if (ix.linkLists_[i] == nullptr)
+                throw Error::exhausted("cannot allocate graph links");
             std::memset(ix.linkLists_[i], 0, ix.size_links_per_element_ * node.level + 1);
-            for (uint32_t l = 1; l <= node.level; ++l) fill(ix.get_linklist(i, l), node.links[l]);
+            for (uint32_t l = 1; l <= node.level; ++l)
+                fill(ix.get_linklist(i, l), node.links[l]);
         }
         if (node.tombstone) {
             ix.markDeletedInternal(i);
@@ -170,11 +179,13 @@ format::GraphFileData HnswGraph::to_file_data() const {
     std::vector<uint32_t> ordinal(ix.cur_element_count, UINT32_MAX);
     uint32_t next = 0;
     for (size_t i = 0; i < ix.cur_element_count; ++i) {
-        if (!removed_[i]) ordinal[i] = next++;
+        if (!removed_[i])
+            ordinal[i] = next++;
     }
     d.nodes.reserve(next);
     for (size_t i = 0; i < ix.cur_element_count; ++i) {
-        if (removed_[i]) continue;
+        if (removed_[i])
+            continue;
         format::GraphNode node;
         NodeRecord rec;
         std::memcpy(&rec, ix.getDataByInternalId(i), sizeof rec);
@@ -188,7 +199,8 @@ format::GraphFileData HnswGraph::to_file_data() const {
             const auto* links = reinterpret_cast<const tableint*>(ll + 1);
             for (size_t j = 0; j < ix.getListCount(const_cast<linklistsizeint*>(ll)); ++j) {
                 if (ordinal[links[j]] == UINT32_MAX) {
-                    throw Error::corruption("graph links to removed node " + std::to_string(links[j]));
+                    throw Error::corruption("graph links to removed node " +
+                                            std::to_string(links[j]));
                 }
                 node.links[l].push_back(ordinal[links[j]]);
             }
@@ -211,7 +223,8 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
     }
     std::vector<NodeRecord> records;
     records.reserve(items.size());
-    for (const auto& [key, vector_index] : items) records.push_back(record_for(vector_index));
+    for (const auto& [key, vector_index] : items)
+        records.push_back(record_for(vector_index));
     parallel_for(items.size(), threads,
                  [&](size_t i) { ix.addPoint(&records[i], items[i].first); });
     live_count_ += items.size();
@@ -257,14 +270,16 @@ uint64_t HnswGraph::remove_batch(std::span<const uint64_t> keys, unsigned thread
             to_remove.push_back(id);
         }
     }
-    if (to_remove.empty()) return 0;
+    if (to_remove.empty())
+        return 0;
 
     // Every list in layer 0 that names a removed node is rebuilt from its remaining
     // neighbours and the removed nodes' neighbours. Workers write only their own node's list
     // and read only their own list and those of removed nodes, which do not change here.
     std::vector<uint32_t> affected;
     for (uint32_t y = 0; y < ix.cur_element_count; ++y) {
-        if (removed_[y] || gone[y]) continue;
+        if (removed_[y] || gone[y])
+            continue;
         linklistsizeint* ll = ix.get_linklist0(y);
         const auto* links = reinterpret_cast<const tableint*>(ll + 1);
         const size_t n = ix.getListCount(ll);
@@ -294,7 +309,8 @@ uint64_t HnswGraph::remove_batch(std::span<const uint64_t> keys, unsigned thread
             }
             linklistsizeint* gl = ix.get_linklist0(links[j]);
             const auto* glinks = reinterpret_cast<const tableint*>(gl + 1);
-            for (size_t k = 0; k < ix.getListCount(gl); ++k) add(glinks[k]);
+            for (size_t k = 0; k < ix.getListCount(gl); ++k)
+                add(glinks[k]);
         }
         relink_level0(y, candidates);
     });
@@ -329,7 +345,8 @@ void HnswGraph::replace(uint64_t key, uint64_t new_vector_index) {
 std::vector<uint32_t> HnswGraph::reachable_level0() const {
     const Index& ix = *index_;
     std::vector<uint32_t> seen(ix.cur_element_count, 0);
-    if (ix.enterpoint_node_ == kNoNode || ix.cur_element_count == 0) return seen;
+    if (ix.enterpoint_node_ == kNoNode || ix.cur_element_count == 0)
+        return seen;
     std::vector<uint32_t> stack = {ix.enterpoint_node_};
     seen[ix.enterpoint_node_] = 1;
     while (!stack.empty()) {
@@ -354,17 +371,21 @@ uint64_t HnswGraph::repair_reachability() {
         const auto seen = reachable_level0();
         std::vector<uint32_t> lost;
         for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
-            if (!seen[i] && !removed_[i] && !ix.isMarkedDeleted(i)) lost.push_back(i);
+            if (!seen[i] && !removed_[i] && !ix.isMarkedDeleted(i))
+                lost.push_back(i);
         }
-        if (lost.empty() || ix.enterpoint_node_ == kNoNode) break;
+        if (lost.empty() || ix.enterpoint_node_ == kNoNode)
+            break;
         for (uint32_t u : lost) {
             auto top = ix.searchBaseLayer(ix.enterpoint_node_, ix.getDataByInternalId(u), 0);
             tableint r = ix.enterpoint_node_;
             while (!top.empty()) {  // the queue's top is the farthest; keep the nearest
-                if (top.top().second != u) r = top.top().second;
+                if (top.top().second != u)
+                    r = top.top().second;
                 top.pop();
             }
-            if (r == u) continue;
+            if (r == u)
+                continue;
             linklistsizeint* ll = ix.get_linklist0(r);
             auto* links = reinterpret_cast<tableint*>(ll + 1);
             const size_t n = ix.getListCount(ll);
@@ -377,8 +398,8 @@ uint64_t HnswGraph::repair_reachability() {
                 size_t worst = 0;
                 float worst_d = -1;
                 for (size_t j = 0; j < n; ++j) {
-                    const float d = ix.fstdistfunc_(rd, ix.getDataByInternalId(links[j]),
-                                                    ix.dist_func_param_);
+                    const float d =
+                        ix.fstdistfunc_(rd, ix.getDataByInternalId(links[j]), ix.dist_func_param_);
                     if (d > worst_d) {
                         worst_d = d;
                         worst = j;
@@ -402,7 +423,8 @@ uint64_t HnswGraph::repair_reachability() {
 std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef) const {
     const Index& ix = *index_;
     std::vector<Neighbor> out;
-    if (live_count_ == 0 || k == 0 || ix.enterpoint_node_ == kNoNode) return out;
+    if (live_count_ == 0 || k == 0 || ix.enterpoint_node_ == kNoNode)
+        return out;
     const NodeRecord q{UINT64_MAX, query};
     tableint current = ix.enterpoint_node_;
     float current_d = ix.fstdistfunc_(&q, ix.getDataByInternalId(current), ix.dist_func_param_);
@@ -426,7 +448,8 @@ std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef)
     ef = std::max(ef, k);
     auto top = ix.num_deleted_ ? ix.searchBaseLayerST<true, false>(current, &q, ef)
                                : ix.searchBaseLayerST<false, false>(current, &q, ef);
-    while (top.size() > k) top.pop();
+    while (top.size() > k)
+        top.pop();
     out.resize(top.size());
     for (size_t i = top.size(); i-- > 0;) {
         out[i] = {top.top().first, ix.getExternalLabel(top.top().second)};
@@ -440,7 +463,8 @@ std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) cons
     const NodeRecord q{UINT64_MAX, query};
     std::priority_queue<Neighbor> top;  // the farthest of the best k on top
     for (tableint i = 0; i < ix.cur_element_count; ++i) {
-        if (ix.isMarkedDeleted(i)) continue;  // tombstones and removed slots
+        if (ix.isMarkedDeleted(i))
+            continue;  // tombstones and removed slots
         const float d = ix.fstdistfunc_(&q, ix.getDataByInternalId(i), ix.dist_func_param_);
         if (top.size() < k) {
             top.emplace(d, ix.getExternalLabel(i));
@@ -457,11 +481,14 @@ std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) cons
     return out;
 }
 
-bool HnswGraph::is_live(uint64_t key) const { return index_->label_lookup_.count(key) != 0; }
+bool HnswGraph::is_live(uint64_t key) const {
+    return index_->label_lookup_.count(key) != 0;
+}
 
 std::optional<uint64_t> HnswGraph::vector_of(uint64_t key) const {
     auto it = index_->label_lookup_.find(key);
-    if (it == index_->label_lookup_.end()) return std::nullopt;
+    if (it == index_->label_lookup_.end())
+        return std::nullopt;
     NodeRecord rec;
     std::memcpy(&rec, index_->getDataByInternalId(it->second), sizeof rec);
     return rec.vector_index;
@@ -470,12 +497,15 @@ std::optional<uint64_t> HnswGraph::vector_of(uint64_t key) const {
 std::vector<uint64_t> HnswGraph::live_keys() const {
     std::vector<uint64_t> keys;
     keys.reserve(index_->label_lookup_.size());
-    for (const auto& [key, id] : index_->label_lookup_) keys.push_back(key);
+    for (const auto& [key, id] : index_->label_lookup_)
+        keys.push_back(key);
     std::sort(keys.begin(), keys.end());
     return keys;
 }
 
-uint64_t HnswGraph::node_count() const { return live_count_ + tombstone_count_; }
+uint64_t HnswGraph::node_count() const {
+    return live_count_ + tombstone_count_;
+}
 
 size_t HnswGraph::memory_bytes() const {
     const Index& ix = *index_;
@@ -491,19 +521,24 @@ GraphHealth HnswGraph::health() const {
     GraphHealth h;
     const auto seen = reachable_level0();
     for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
-        if (removed_[i]) continue;
-        if (!seen[i] && !ix.isMarkedDeleted(i)) ++h.unreachable_live;
+        if (removed_[i])
+            continue;
+        if (!seen[i] && !ix.isMarkedDeleted(i))
+            ++h.unreachable_live;
         for (int l = 0; l <= ix.element_levels_[i]; ++l) {
             linklistsizeint* ll = ix.get_linklist_at_level(i, l);
             const auto* links = reinterpret_cast<const tableint*>(ll + 1);
             for (size_t j = 0; j < ix.getListCount(ll); ++j) {
-                if (removed_[links[j]]) ++h.links_to_removed;
+                if (removed_[links[j]])
+                    ++h.links_to_removed;
             }
         }
     }
     return h;
 }
 
-float HnswGraph::distance(const float* a, const float* b) const { return space_->raw(a, b); }
+float HnswGraph::distance(const float* a, const float* b) const {
+    return space_->raw(a, b);
+}
 
 }  // namespace vstore::detail

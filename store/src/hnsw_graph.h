@@ -38,12 +38,12 @@ struct GraphParams {
 using Neighbor = std::pair<float, uint64_t>;
 
 struct GraphHealth {
-    uint64_t unreachable_live = 0;    // live nodes not reachable from the entry point in layer 0
-    uint64_t links_to_removed = 0;    // adjacency entries naming a removed slot
+    uint64_t unreachable_live = 0;  // live nodes not reachable from the entry point in layer 0
+    uint64_t links_to_removed = 0;  // adjacency entries naming a removed slot
 };
 
 class HnswGraph {
-public:
+  public:
     // An empty graph with room for `capacity` nodes. `file` must outlive the graph.
     HnswGraph(const GraphParams& params, const VectorFile& file, size_t capacity, uint64_t seed);
     // The graph of a graph file, with room for `extra_capacity` more nodes.
@@ -88,7 +88,7 @@ public:
     // The distance between a query and a stored vector, as the graph computes it.
     float distance(const float* a, const float* b) const;
 
-private:
+  private:
     class Space;
     using Index = hnswlib::HierarchicalNSW<float>;
     NodeRecord record_for(uint64_t vector_index) const;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crash_point.h"
 #include "hnsw_graph.h"
 #include "vstore/format/file_names.h"
 
@@ -53,7 +54,8 @@ uint64_t commit_seed(const std::string& domain, const std::string& commit) {
 std::vector<uint8_t> read_whole_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) throw Error::corruption("graph file '" + path + "' is missing");
+        if (errno == ENOENT)
+            throw Error::corruption("graph file '" + path + "' is missing");
         throw Error::io("cannot open '" + path + "'", errno);
     }
     std::vector<uint8_t> bytes;
@@ -61,12 +63,14 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
     for (;;) {
         const ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             const int err = errno;
             ::close(fd);
             throw Error::io("cannot read '" + path + "'", err);
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         bytes.insert(bytes.end(), buf, buf + n);
     }
     ::close(fd);
@@ -75,11 +79,13 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
 
 void sync_dir(const std::string& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw Error::io("cannot open directory '" + dir + "'", errno);
+    if (fd < 0)
+        throw Error::io("cannot open directory '" + dir + "'", errno);
     const int rc = ::fsync(fd);
     const int err = errno;
     ::close(fd);
-    if (rc != 0) throw Error::io("cannot sync directory '" + dir + "'", err);
+    if (rc != 0)
+        throw Error::io("cannot sync directory '" + dir + "'", err);
 }
 
 // Writes `bytes` to `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
@@ -88,12 +94,22 @@ void write_file_durably(const std::string& dir, const std::string& name,
     const std::string tmp = dir + "/.tmp-" + std::to_string(::getpid()) + "-" +
                             std::to_string(std::hash<std::string>{}(name));
     const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error::io("cannot create '" + tmp + "'", errno);
+    if (fd < 0)
+        throw Error::io("cannot create '" + tmp + "'", errno);
     size_t done = 0;
+    bool crash_checked = false;
     while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (!crash_checked && done >= bytes.size() / 2) {
+            detail::crash_point("graph-half-written");
+            crash_checked = true;
+        }
+        // Written in two halves so that a crash test can stop between them.
+        const size_t chunk =
+            done < bytes.size() / 2 ? bytes.size() / 2 - done : bytes.size() - done;
+        const ssize_t n = ::write(fd, bytes.data() + done, std::max<size_t>(chunk, 1));
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             const int err = errno;
             ::close(fd);
             ::unlink(tmp.c_str());
@@ -113,6 +129,7 @@ void write_file_durably(const std::string& dir, const std::string& name,
         ::unlink(tmp.c_str());
         throw Error::io("cannot rename '" + tmp + "' to '" + name + "'", err);
     }
+    detail::crash_point("graph-renamed");
     sync_dir(dir);
 }
 
@@ -138,13 +155,16 @@ struct Snapshot::Impl {
         std::vector<float> q(query.begin(), query.end());
         double norm = 0;
         for (float x : q) {
-            if (!std::isfinite(x)) throw Error::invalid_argument("query has a non-finite component");
+            if (!std::isfinite(x))
+                throw Error::invalid_argument("query has a non-finite component");
             norm += double(x) * x;
         }
         if (domain.metric == Metric::kCosine) {
-            if (norm == 0) throw Error::invalid_argument("a zero query has no cosine distance");
+            if (norm == 0)
+                throw Error::invalid_argument("a zero query has no cosine distance");
             const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-            for (float& x : q) x *= inv;
+            for (float& x : q)
+                x *= inv;
         }
         return q;
     }
@@ -152,7 +172,8 @@ struct Snapshot::Impl {
     std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const {
         std::vector<SearchHit> hits;
         hits.reserve(found.size());
-        for (const auto& [distance, key] : found) hits.push_back({id_of.at(key), distance});
+        for (const auto& [distance, key] : found)
+            hits.push_back({id_of.at(key), distance});
         return hits;
     }
 
@@ -168,16 +189,23 @@ struct Snapshot::Impl {
 
 Snapshot::Snapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Snapshot::~Snapshot() = default;
-const CommitInfo& Snapshot::info() const { return impl_->info; }
-const DomainInfo& Snapshot::domain() const { return impl_->domain; }
-uint64_t Snapshot::size() const { return impl_->graph->live_count(); }
+const CommitInfo& Snapshot::info() const {
+    return impl_->info;
+}
+const DomainInfo& Snapshot::domain() const {
+    return impl_->domain;
+}
+uint64_t Snapshot::size() const {
+    return impl_->graph->live_count();
+}
 
 std::vector<SearchHit> Snapshot::search(std::span<const float> query, size_t k, size_t ef) const {
     const auto q = impl_->prepare_query(query);
     if (size() <= impl_->options.exact_threshold || k >= size()) {
         return impl_->to_hits(impl_->graph->search_exact(q.data(), k));
     }
-    return impl_->to_hits(impl_->graph->search(q.data(), k, ef == 0 ? std::max(k, kDefaultEf) : ef));
+    return impl_->to_hits(
+        impl_->graph->search(q.data(), k, ef == 0 ? std::max(k, kDefaultEf) : ef));
 }
 
 std::vector<SearchHit> Snapshot::search_exact(std::span<const float> query, size_t k) const {
@@ -189,7 +217,8 @@ std::vector<SearchHit> Snapshot::similar(const std::string& id, size_t k, size_t
     const auto v = vector(id);
     auto hits = search(v, k + 1, ef == 0 ? 0 : ef + 1);
     std::erase_if(hits, [&](const SearchHit& h) { return h.id == id; });
-    if (hits.size() > k) hits.resize(k);
+    if (hits.size() > k)
+        hits.resize(k);
     return hits;
 }
 
@@ -200,7 +229,8 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
     for (const auto& [key, id] : impl_->id_of) {
         const auto v = vector(id);
         for (const SearchHit& h : search(v, k + 1)) {
-            if (h.distance > threshold || h.id == id) continue;
+            if (h.distance > threshold || h.id == id)
+                continue;
             const uint64_t other = impl_->key_of.at(h.id);
             const auto p = std::minmax(key, other);
             if (seen.insert(p).second) {
@@ -215,7 +245,9 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
     return pairs;
 }
 
-bool Snapshot::contains(const std::string& id) const { return impl_->key_of.count(id) != 0; }
+bool Snapshot::contains(const std::string& id) const {
+    return impl_->key_of.count(id) != 0;
+}
 
 std::vector<float> Snapshot::vector(const std::string& id) const {
     const uint64_t index = *impl_->graph->vector_of(impl_->key(id));
@@ -226,7 +258,8 @@ std::vector<float> Snapshot::vector(const std::string& id) const {
 std::vector<std::string> Snapshot::ids() const {
     std::vector<std::string> out;
     out.reserve(impl_->key_of.size());
-    for (const auto& [id, key] : impl_->key_of) out.push_back(id);
+    for (const auto& [id, key] : impl_->key_of)
+        out.push_back(id);
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -266,7 +299,8 @@ struct Store::Impl {
             o.pool_budget_bytes = options.pool_budget_bytes;
             f = VectorFile::open(dir + "/" + d.vector_file, o);
         }
-        if (f->size() < needed) f->refresh();
+        if (f->size() < needed)
+            f->refresh();
         if (f->size() < needed) {
             throw Error::corruption("vector file '" + d.vector_file + "' holds " +
                                     std::to_string(f->size()) + " vectors; the catalog needs " +
@@ -277,7 +311,8 @@ struct Store::Impl {
 
     DomainInfo domain(const std::string& name) const {
         auto d = catalog->domain(name);
-        if (!d) throw Error::not_found("unknown domain '" + name + "'");
+        if (!d)
+            throw Error::not_found("unknown domain '" + name + "'");
         return *d;
     }
 
@@ -285,7 +320,8 @@ struct Store::Impl {
         auto c = catalog->commit(domain_name, commit);
         if (!c) {
             domain(domain_name);
-            throw Error::not_found("unknown commit '" + commit + "' in domain '" + domain_name + "'");
+            throw Error::not_found("unknown commit '" + commit + "' in domain '" + domain_name +
+                                   "'");
         }
         return *c;
     }
@@ -293,14 +329,16 @@ struct Store::Impl {
     std::shared_ptr<const Snapshot> load(const DomainInfo& d, const CommitInfo& c) {
         const std::string path = dir + "/" + c.graph_file;
         const auto bytes = read_whole_file(path);
-        if (bytes.size() != c.graph_bytes || format::graph_file_checksum(bytes) != c.graph_checksum) {
+        if (bytes.size() != c.graph_bytes ||
+            format::graph_file_checksum(bytes) != c.graph_checksum) {
             throw Error::corruption("graph file '" + c.graph_file + "' of commit '" + c.commit +
                                     "' does not match the checksum the catalog recorded");
         }
         const auto data = format::decode_graph_file(bytes, path);
         auto impl = std::make_unique<Snapshot::Impl>();
         impl->file = reader(d, c.vector_count);
-        impl->graph = HnswGraph::from_file_data(data, *impl->file, 0, commit_seed(d.name, c.commit));
+        impl->graph =
+            HnswGraph::from_file_data(data, *impl->file, 0, commit_seed(d.name, c.commit));
         return finish_snapshot(std::move(impl), d, c);
     }
 
@@ -326,10 +364,11 @@ struct Store::Impl {
     // through their shared_ptr; the pool only forgets them.
     void enforce_caps_locked(const std::string& keep) {
         auto it = lru.end();
-        while (it != lru.begin() &&
-               (lru.size() > options.index_pool_commits || pool_stats.bytes > options.index_pool_bytes)) {
+        while (it != lru.begin() && (lru.size() > options.index_pool_commits ||
+                                     pool_stats.bytes > options.index_pool_bytes)) {
             --it;
-            if (it->key == keep || !it->ready) continue;
+            if (it->key == keep || !it->ready)
+                continue;
             pool_stats.bytes -= it->bytes;
             pool_index.erase(it->key);
             it = lru.erase(it);
@@ -342,7 +381,8 @@ struct Store::Impl {
         std::promise<std::shared_ptr<const Snapshot>> p;
         p.set_value(snapshot);
         std::lock_guard lock(pool_mutex);
-        if (pool_index.count(key)) return;
+        if (pool_index.count(key))
+            return;
         lru.push_front({key, p.get_future().share(), snapshot->impl_->graph->memory_bytes(), true});
         pool_index[key] = lru.begin();
         pool_stats.bytes += lru.front().bytes;
@@ -399,7 +439,8 @@ Store::~Store() = default;
 std::unique_ptr<Store> Store::create(const std::string& dir, StoreOptions options) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) throw Error::io("cannot create store directory '" + dir + "'", ec.value());
+    if (ec)
+        throw Error::io("cannot create store directory '" + dir + "'", ec.value());
     if (std::filesystem::exists(dir + "/catalog")) {
         throw Error::conflict("'" + dir + "' already holds a store");
     }
@@ -421,7 +462,9 @@ std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options)
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-const std::string& Store::dir() const { return impl_->dir; }
+const std::string& Store::dir() const {
+    return impl_->dir;
+}
 
 DomainInfo Store::create_domain(const std::string& name, const DomainOptions& options) {
     DomainInfo d;
@@ -432,22 +475,29 @@ DomainInfo Store::create_domain(const std::string& name, const DomainOptions& op
     d.ef_construction = options.ef_construction;
     d.vector_file = format::vector_file_name(name);
     d.created_unix_ms = now_ms();
-    if (impl_->catalog->domain(name)) throw Error::conflict("domain '" + name + "' already exists");
+    if (impl_->catalog->domain(name))
+        throw Error::conflict("domain '" + name + "' already exists");
     format::VectorLayout::for_dimension(options.dimension);  // validates the dimension
     if (options.m < 2 || options.m > 2048 || options.ef_construction < 1) {
-        throw Error::invalid_argument("domain '" + name + "': M must be 2..2048 and ef_construction >= 1");
+        throw Error::invalid_argument("domain '" + name +
+                                      "': M must be 2..2048 and ef_construction >= 1");
     }
     const std::string path = impl_->dir + "/" + d.vector_file;
     // A vector file without a catalog entry is what a crash between the two steps leaves;
     // it holds nothing any commit refers to and is made anew.
-    if (std::filesystem::exists(path)) std::filesystem::remove(path);
+    if (std::filesystem::exists(path))
+        std::filesystem::remove(path);
     VectorFile::create(path, name, options.dimension);
     impl_->catalog->create_domain(d);
     return d;
 }
 
-DomainInfo Store::domain(const std::string& name) const { return impl_->domain(name); }
-std::vector<DomainInfo> Store::domains() const { return impl_->catalog->domains(); }
+DomainInfo Store::domain(const std::string& name) const {
+    return impl_->domain(name);
+}
+std::vector<DomainInfo> Store::domains() const {
+    return impl_->catalog->domains();
+}
 CommitInfo Store::commit(const std::string& domain, const std::string& commit) const {
     return impl_->commit(domain, commit);
 }
@@ -460,7 +510,8 @@ std::vector<CommitInfo> Store::log(const std::string& domain, const std::string&
     std::vector<CommitInfo> chain = {impl_->commit(domain, commit)};
     while (chain.back().parent) {
         chain.push_back(impl_->commit(domain, *chain.back().parent));
-        if (chain.size() > 1'000'000) throw Error::corruption("commit chain of '" + commit + "' loops");
+        if (chain.size() > 1'000'000)
+            throw Error::corruption("commit chain of '" + commit + "' loops");
     }
     return chain;
 }
@@ -496,11 +547,13 @@ struct CommitBuilder::Impl {
     bool finished = false;
 
     ~Impl() {
-        if (lock_fd >= 0) ::close(lock_fd);  // releases the store's writer lock
+        if (lock_fd >= 0)
+            ::close(lock_fd);  // releases the store's writer lock
     }
 
     void add(Op op, const std::string& id, std::span<const float> vector) {
-        if (finished) throw Error::invalid_argument("commit '" + commit + "' is already finished");
+        if (finished)
+            throw Error::invalid_argument("commit '" + commit + "' is already finished");
         if (id.empty() || id.size() > kMaxIdBytes) {
             throw Error::invalid_argument("id '" + short_id(id) + "' must be 1.." +
                                           std::to_string(kMaxIdBytes) + " bytes");
@@ -552,7 +605,9 @@ CommitBuilder::~CommitBuilder() = default;
 void CommitBuilder::insert(const std::string& id, std::span<const float> vector) {
     impl_->add(Impl::Op::kInsert, id, vector);
 }
-void CommitBuilder::remove(const std::string& id) { impl_->add(Impl::Op::kDelete, id, {}); }
+void CommitBuilder::remove(const std::string& id) {
+    impl_->add(Impl::Op::kDelete, id, {});
+}
 void CommitBuilder::replace(const std::string& id, std::span<const float> vector) {
     impl_->add(Impl::Op::kReplace, id, vector);
 }
@@ -569,7 +624,8 @@ CommitBuilder Store::begin_commit(const std::string& domain, const std::string& 
     // One writer per store, across processes: held until the builder finishes or is dropped.
     const std::string lock_path = impl_->dir + "/writer.lock";
     impl->lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (impl->lock_fd < 0) throw Error::io("cannot open '" + lock_path + "'", errno);
+    if (impl->lock_fd < 0)
+        throw Error::io("cannot open '" + lock_path + "'", errno);
     if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         throw Error::conflict("store '" + impl_->dir + "' is busy: another commit is being built");
     }
@@ -577,20 +633,23 @@ CommitBuilder Store::begin_commit(const std::string& domain, const std::string& 
         throw Error::conflict("commit '" + commit + "' already exists in domain '" + domain + "'");
     }
     if (parent && !impl_->catalog->commit(domain, *parent)) {
-        throw Error::not_found("unknown parent commit '" + *parent + "' in domain '" + domain + "'");
+        throw Error::not_found("unknown parent commit '" + *parent + "' in domain '" + domain +
+                               "'");
     }
     return CommitBuilder(std::move(impl));
 }
 
 CommitInfo CommitBuilder::finish() {
     Impl& b = *impl_;
-    if (b.finished) throw Error::invalid_argument("commit '" + b.commit + "' is already finished");
+    if (b.finished)
+        throw Error::invalid_argument("commit '" + b.commit + "' is already finished");
     Store::Impl& store = *b.store;
     const DomainInfo& d = b.domain;
     const unsigned threads = thread_count(store.options.threads);
 
     std::shared_ptr<const Snapshot> parent;
-    if (b.parent) parent = store.open_commit(d.name, *b.parent);
+    if (b.parent)
+        parent = store.open_commit(d.name, *b.parent);
 
     // Check every operation against the parent before anything is written.
     CommitInfo info;
@@ -605,8 +664,8 @@ CommitInfo CommitBuilder::finish() {
         const bool live = parent && parent->contains(op.id);
         if (op.op == Impl::Op::kInsert) {
             if (live) {
-                throw Error::conflict("id '" + short_id(op.id) + "' is already live in parent commit '" +
-                                      *b.parent + "'");
+                throw Error::conflict("id '" + short_id(op.id) +
+                                      "' is already live in parent commit '" + *b.parent + "'");
             }
             if (auto key = store.catalog->find_key(d.name, op.id)) {
                 op_keys[i] = *key;
@@ -620,8 +679,8 @@ CommitInfo CommitBuilder::finish() {
                 throw Error::not_found("id '" + short_id(op.id) + "' is not live in " +
                                        (b.parent ? "parent commit '" + *b.parent + "'"
                                                  : std::string("an empty first commit")) +
-                                       "; cannot " + (op.op == Impl::Op::kDelete ? "delete" : "replace") +
-                                       " it");
+                                       "; cannot " +
+                                       (op.op == Impl::Op::kDelete ? "delete" : "replace") + " it");
             }
             op_keys[i] = parent->impl_->key_of.at(op.id);
             ++(op.op == Impl::Op::kDelete ? info.deleted : info.replaced);
@@ -637,12 +696,14 @@ CommitInfo CommitBuilder::finish() {
         first_vector = writer->append(b.vectors);
         info.vector_count = writer->size();
     }
+    detail::crash_point("vectors-appended");
     auto file = store.reader(d, info.vector_count);
 
     const uint64_t seed = commit_seed(d.name, b.commit);
     const size_t additions = info.inserted + info.replaced;
     std::unique_ptr<HnswGraph> graph =
-        parent ? HnswGraph::from_file_data(parent->impl_->graph->to_file_data(), *file, additions, seed)
+        parent ? HnswGraph::from_file_data(parent->impl_->graph->to_file_data(), *file, additions,
+                                           seed)
                : std::make_unique<HnswGraph>(
                      detail::GraphParams{d.metric, d.dimension, d.m, d.ef_construction}, *file,
                      additions, seed);
@@ -652,7 +713,8 @@ CommitInfo CommitBuilder::finish() {
     for (size_t i = 0; i < b.ops.size(); ++i) {
         const auto& op = b.ops[i];
         const bool reinsert = op.op == Impl::Op::kReplace && !replace_by_update;
-        if (op.op == Impl::Op::kDelete || reinsert) deletes.push_back(op_keys[i]);
+        if (op.op == Impl::Op::kDelete || reinsert)
+            deletes.push_back(op_keys[i]);
         if (op.op == Impl::Op::kInsert || reinsert) {
             inserts.emplace_back(op_keys[i], first_vector + op.vector);
         }
@@ -669,7 +731,8 @@ CommitInfo CommitBuilder::finish() {
     if (graph->tombstone_count() > store.options.tombstone_threshold * graph->node_count()) {
         // Compaction: a fresh graph of the live nodes, built in parallel.
         std::vector<std::pair<uint64_t, uint64_t>> live;
-        for (uint64_t key : graph->live_keys()) live.emplace_back(key, *graph->vector_of(key));
+        for (uint64_t key : graph->live_keys())
+            live.emplace_back(key, *graph->vector_of(key));
         graph = std::make_unique<HnswGraph>(graph->params(), *file, live.size(), seed);
         graph->insert_batch(live, threads);
         info.compacted = true;
@@ -691,6 +754,7 @@ CommitInfo CommitBuilder::finish() {
     write_file_durably(store.dir, info.graph_file, bytes);
 
     store.catalog->publish_commit(info, new_ids);
+    detail::crash_point("catalog-published");
     b.finished = true;
     ::close(b.lock_fd);  // the store is free for the next writer
     b.lock_fd = -1;

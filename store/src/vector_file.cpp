@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "crash_point.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/file_names.h"
 
@@ -385,6 +386,7 @@ uint64_t VectorFile::append(std::span<const float> vectors) {
             n = page_end;
         }
     }
+    detail::crash_point("vectors-written");
     sync_data(fd_, path_);
     write_commit_slot(first + m);
     if (options_.mode == ServingMode::kMapped)

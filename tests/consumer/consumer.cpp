@@ -7,7 +7,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    if (argc != 2) return 2;
+    if (argc != 2)
+        return 2;
     const std::string dir = std::string(argv[1]) + "/example-store";
     std::filesystem::remove_all(dir);
 
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
     }
     const auto c1 = store->open_commit("admin/star_wars", "c1")->search(query, 1);
     const auto c2 = store->open_commit("admin/star_wars", "c2")->search(query, 1);
-    if (c1.at(0).id != "People/1" || c2.at(0).id != "People/2") return 1;
+    if (c1.at(0).id != "People/1" || c2.at(0).id != "People/2")
+        return 1;
     try {
         store->open_commit("admin/star_wars", "c3");
         return 1;

@@ -18,8 +18,8 @@ struct DomainInfo {
     format::Metric metric = format::Metric::kL2;
     uint32_t m = 16;
     uint32_t ef_construction = 200;
-    std::string vector_file;   // file name inside the store directory
-    uint64_t next_key = 0;     // the next key interning will hand out
+    std::string vector_file;  // file name inside the store directory
+    uint64_t next_key = 0;    // the next key interning will hand out
     uint64_t created_unix_ms = 0;
 };
 
@@ -27,19 +27,19 @@ struct CommitInfo {
     std::string domain;
     std::string commit;
     std::optional<std::string> parent;
-    std::string graph_file;    // file name inside the store directory
+    std::string graph_file;       // file name inside the store directory
     uint64_t graph_checksum = 0;  // format::graph_file_checksum of the whole file
     uint64_t graph_bytes = 0;
-    uint64_t vector_count = 0;    // vectors of the domain's file this commit may refer to
+    uint64_t vector_count = 0;  // vectors of the domain's file this commit may refer to
     uint64_t live_count = 0;
     uint64_t tombstone_count = 0;
     uint64_t inserted = 0, deleted = 0, replaced = 0;
-    bool compacted = false;       // tombstones were compacted away by this commit
+    bool compacted = false;  // tombstones were compacted away by this commit
     uint64_t created_unix_ms = 0;
 };
 
 class Catalog {
-public:
+  public:
     // Opens (or with create=true creates) the LMDB environment `<dir>/catalog` (a single file,
     // MDB_NOSUBDIR, with its lock file `<dir>/catalog-lock`). Throws Error(kNotFound) when it
     // does not exist and create is false, Error(kCorruption) when it is not a vstore catalog or
@@ -54,7 +54,8 @@ public:
     std::vector<DomainInfo> domains() const;  // sorted by name
     std::optional<CommitInfo> commit(const std::string& domain, const std::string& commit) const;
     std::vector<CommitInfo> commits(const std::string& domain) const;  // sorted by commit id
-    std::optional<uint64_t> find_key(const std::string& domain, const std::string& external_id) const;
+    std::optional<uint64_t> find_key(const std::string& domain,
+                                     const std::string& external_id) const;
     std::optional<std::string> external_id(const std::string& domain, uint64_t key) const;
 
     // Writes. Throws Error(kConflict) when the domain already exists.
@@ -69,7 +70,7 @@ public:
     void publish_commit(const CommitInfo& commit,
                         const std::vector<std::pair<std::string, uint64_t>>& new_ids);
 
-private:
+  private:
     struct Impl;
     explicit Catalog(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -21,7 +21,7 @@ using format::Metric;
 struct DomainOptions {
     uint32_t dimension = 0;
     Metric metric = Metric::kL2;
-    uint32_t m = 16;                 // M of the HNSW paper
+    uint32_t m = 16;  // M of the HNSW paper
     uint32_t ef_construction = 200;
 };
 
@@ -36,13 +36,13 @@ enum class ReplaceStrategy {
 };
 
 struct StoreOptions {
-    ServingMode mode = ServingMode::kMapped;         // how vector files are served
-    size_t pool_budget_bytes = size_t(256) << 20;    // per vector file, in pool mode
-    size_t index_pool_commits = 16;                  // loaded commits kept (LRU)
-    size_t index_pool_bytes = size_t(4) << 30;       // and their graphs' memory at most
-    uint64_t exact_threshold = 1000;  // search() scans exactly when the live set is this small
+    ServingMode mode = ServingMode::kMapped;       // how vector files are served
+    size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
+    size_t index_pool_commits = 16;                // loaded commits kept (LRU)
+    size_t index_pool_bytes = size_t(4) << 30;     // and their graphs' memory at most
+    uint64_t exact_threshold = 1000;    // search() scans exactly when the live set is this small
     double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
-    unsigned threads = 0;              // for building; 0 = all cores
+    unsigned threads = 0;               // for building; 0 = all cores
     ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
 };
 
@@ -64,16 +64,16 @@ struct GraphCheck {
 };
 
 struct IndexPoolStats {
-    size_t commits = 0;   // loaded commits held by the pool
-    size_t bytes = 0;     // their graphs' memory
-    uint64_t loads = 0;   // commits read from graph files
+    size_t commits = 0;  // loaded commits held by the pool
+    size_t bytes = 0;    // their graphs' memory
+    uint64_t loads = 0;  // commits read from graph files
     uint64_t hits = 0;
     uint64_t evictions = 0;
 };
 
 // One commit of a domain, loaded: immutable, shareable across threads.
 class Snapshot {
-public:
+  public:
     ~Snapshot();
     const CommitInfo& info() const;
     const DomainInfo& domain() const;
@@ -91,10 +91,10 @@ public:
 
     bool contains(const std::string& id) const;
     std::vector<float> vector(const std::string& id) const;  // as stored (normalized for cosine)
-    std::vector<std::string> ids() const;                     // live ids, sorted
+    std::vector<std::string> ids() const;                    // live ids, sorted
     GraphCheck check_graph() const;
 
-private:
+  private:
     friend class Store;
     friend class CommitBuilder;
     struct Impl;
@@ -108,7 +108,7 @@ class Store;
 // finish() checks them against the parent and makes the commit durable and visible at once.
 // A builder that is destroyed unfinished leaves nothing any reader can see.
 class CommitBuilder {
-public:
+  public:
     CommitBuilder(CommitBuilder&&) noexcept;
     CommitBuilder& operator=(CommitBuilder&&) noexcept;
     ~CommitBuilder();
@@ -123,7 +123,7 @@ public:
     // a delete or replace of an id that is not; nothing is committed then.
     CommitInfo finish();
 
-private:
+  private:
     friend class Store;
     struct Impl;
     explicit CommitBuilder(std::unique_ptr<Impl> impl);
@@ -131,7 +131,7 @@ private:
 };
 
 class Store {
-public:
+  public:
     // Creates the directory (if needed) and an empty catalog. Error(kConflict) if it holds one.
     static std::unique_ptr<Store> create(const std::string& dir, StoreOptions options = {});
     static std::unique_ptr<Store> open(const std::string& dir, StoreOptions options = {});
@@ -158,7 +158,7 @@ public:
                                                 const std::string& commit);
     IndexPoolStats index_pool_stats() const;
 
-private:
+  private:
     friend class CommitBuilder;
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);

@@ -17,7 +17,7 @@ enum class Metric : uint32_t {
     kIp = 3,      // 1 - a.b
 };
 
-std::string_view metric_name(Metric metric);                  // "l2", "cosine", "ip"
+std::string_view metric_name(Metric metric);                    // "l2", "cosine", "ip"
 std::optional<Metric> metric_from_name(std::string_view name);  // nullopt if unknown
 
 struct GraphNode {
@@ -36,12 +36,12 @@ struct GraphFileData {
     std::optional<std::string> parent;
     Metric metric = Metric::kL2;
     uint32_t dimension = 0;
-    uint32_t m = 16;                 // M of the paper
+    uint32_t m = 16;  // M of the paper
     uint32_t ef_construction = 200;
-    uint64_t vector_count = 0;       // vectors the domain's file held when the graph was made
+    uint64_t vector_count = 0;  // vectors the domain's file held when the graph was made
     uint64_t created_unix_ms = 0;
-    int64_t entry_point = -1;        // ordinal of the entry node, -1 for an empty graph
-    int32_t max_level = -1;          // level of the entry node, -1 for an empty graph
+    int64_t entry_point = -1;  // ordinal of the entry node, -1 for an empty graph
+    int32_t max_level = -1;    // level of the entry node, -1 for an empty graph
     std::vector<GraphNode> nodes;
 };
 
