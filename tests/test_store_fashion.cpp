@@ -51,6 +51,8 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
         CHECK(b.finish().live_count == 8000);
     }
     auto c1 = store->open_commit("fashion", "c1");
+    const std::string c1_graph = dir.file("store") + "/" + c1->info().graph_file;
+    const auto c1_graph_bytes = test::read_file(c1_graph);
     std::vector<std::vector<SearchHit>> c1_answers;
     for (size_t q = 0; q < 100; ++q)
         c1_answers.push_back(c1->search(vec(queries, q), 10, 64));
@@ -104,6 +106,9 @@ TEST_CASE("a chain of commits on Fashion-MNIST keeps every commit's answers", "[
         CHECK(b.finish().live_count == 8800);
     }
     auto c3 = store->open_commit("fashion", "c3");
+
+    // Graph files are immutable: building c2 and c3 left c1's untouched.
+    CHECK(test::read_file(c1_graph) == c1_graph_bytes);
 
     // c1 answers exactly as before, also when loaded afresh from its files.
     for (size_t q = 0; q < 100; ++q)

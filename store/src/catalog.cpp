@@ -58,6 +58,7 @@ constexpr uint32_t kFlagHasParent = 1;
 constexpr uint32_t kFlagCompacted = 2;
 
 constexpr size_t kMapSize = size_t(1) << 40;  // 1 TiB of address space; the file stays sparse
+constexpr size_t kMinMapSize = size_t(1) << 30;
 constexpr unsigned kMaxDbs = 8;
 constexpr unsigned kMaxReaders = 1024;
 
@@ -548,20 +549,31 @@ void sync_directory(const std::string& dir) {
         throw Error::io("cannot sync directory '" + dir + "'", err);
 }
 
-// Creates and configures an environment handle and opens `path` with it.
+// Creates and configures an environment handle and opens `path` with it. The map is reserved
+// address space, not memory; where the process may not reserve kMapSize (ThreadSanitizer,
+// tight address-space limits), smaller reservations are tried down to kMinMapSize.
 void open_env(Core& c, const std::string& path) {
-    c.check(::mdb_env_create(&c.env.env), "cannot create an LMDB environment");
-    c.check(::mdb_env_set_mapsize(c.env.env, kMapSize), "cannot set the map size");
-    c.check(::mdb_env_set_maxdbs(c.env.env, kMaxDbs), "cannot set the number of databases");
-    c.check(::mdb_env_set_maxreaders(c.env.env, kMaxReaders), "cannot set the number of readers");
-    if (::mdb_env_get_maxkeysize(c.env.env) < static_cast<int>(kLongestKey))
-        throw Error(ErrorCode::kIO, c.where() + ": this liblmdb's key size limit (" +
-                                        std::to_string(::mdb_env_get_maxkeysize(c.env.env)) +
-                                        ") is below 511 bytes");
-    const int rc = ::mdb_env_open(c.env.env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS, 0644);
-    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
-        throw Error::corruption(c.where() + " is not a vstore catalog: " + ::mdb_strerror(rc));
-    c.check(rc, "cannot open");
+    for (size_t map_size = kMapSize;; map_size /= 4) {
+        c.check(::mdb_env_create(&c.env.env), "cannot create an LMDB environment");
+        c.check(::mdb_env_set_mapsize(c.env.env, map_size), "cannot set the map size");
+        c.check(::mdb_env_set_maxdbs(c.env.env, kMaxDbs), "cannot set the number of databases");
+        c.check(::mdb_env_set_maxreaders(c.env.env, kMaxReaders),
+                "cannot set the number of readers");
+        if (::mdb_env_get_maxkeysize(c.env.env) < static_cast<int>(kLongestKey))
+            throw Error(ErrorCode::kIO, c.where() + ": this liblmdb's key size limit (" +
+                                            std::to_string(::mdb_env_get_maxkeysize(c.env.env)) +
+                                            ") is below 511 bytes");
+        const int rc = ::mdb_env_open(c.env.env, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS, 0644);
+        if (rc == ENOMEM && map_size / 4 >= kMinMapSize) {
+            ::mdb_env_close(c.env.env);  // a failed open leaves the handle fit only for this
+            c.env.env = nullptr;
+            continue;
+        }
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+            throw Error::corruption(c.where() + " is not a vstore catalog: " + ::mdb_strerror(rc));
+        c.check(rc, "cannot open");
+        return;
+    }
 }
 
 // Writes a new, complete catalog under a temporary name and links it to `path`: `path` either
