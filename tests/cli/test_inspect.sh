@@ -24,7 +24,7 @@ one_line_error() {
 }
 
 # A real vector file: the walkthrough writes Fashion-MNIST into one.
-"$WALKTHROUGH" "$T/store" >/dev/null || fail "walkthrough failed"
+"$WALKTHROUGH" "$T/store" --vector-file-only >/dev/null || fail "walkthrough failed"
 F="$T/store/fashion-mnist%2Ftrain.vecs"
 [ -f "$F" ] || fail "walkthrough wrote no vector file"
 
