@@ -1,6 +1,10 @@
 // vstore-bench: measures vstore beside a plain in-memory baseline on real data.
 // Today: LoadedVec access to a vector file, mapped vs pool mode, on Fashion-MNIST.
 #include <CLI/CLI.hpp>
+#include <hnswlib/hnswlib.h>
+
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -61,6 +65,50 @@ Row measure(const std::string& access, const std::string& mode, uint32_t dim,
 
 // Recall@10 at ef = 64 after replacing a share of a Fashion-MNIST commit's vectors, for each
 // replace strategy: which one keeps the graph better.
+// Time to build a first commit of `rows` Fashion-MNIST vectors, beside hnswlib building the
+// same vectors with the same M, ef_construction and thread count.
+std::string build_versus_hnswlib(const std::string& dir, uint64_t rows) {
+    const auto data = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_train_path(), rows);
+    const uint32_t dim = data.columns;
+    std::ostringstream out;
+    out << "## Build: first commit of " << data.rows
+        << " Fashion-MNIST vectors (M=16, ef_construction=200)\n\n"
+        << "| threads | hnswlib (s) | vstore finish() (s) | vstore / hnswlib |\n|---:|---:|---:|---:|\n";
+    for (unsigned threads : {1u, 2u}) {
+        hnswlib::L2Space space(dim);
+        hnswlib::HierarchicalNSW<float> index(&space, data.rows, 16, 200, 100);
+        auto t0 = Clock::now();
+        std::atomic<uint64_t> next{0};
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) {
+            pool.emplace_back([&] {
+                for (uint64_t i = next++; i < data.rows; i = next++) index.addPoint(data.row(i), i);
+            });
+        }
+        for (auto& t : pool) t.join();
+        const double hnswlib_s = std::chrono::duration<double>(Clock::now() - t0).count();
+
+        const std::string path = dir + "/build-store";
+        std::filesystem::remove_all(path);
+        vstore::StoreOptions o;
+        o.threads = threads;
+        auto store = vstore::Store::create(path, o);
+        store->create_domain("fashion", {dim});
+        auto b = store->begin_commit("fashion", "c1", std::nullopt);
+        for (uint64_t n = 0; n < data.rows; ++n) b.insert(std::to_string(n), {data.row(n), dim});
+        t0 = Clock::now();
+        b.finish();  // appends and syncs the vectors, builds, writes and publishes the graph
+        const double vstore_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        char line[128];
+        std::snprintf(line, sizeof line, "| %u | %.2f | %.2f | %.2f |\n", threads, hnswlib_s, vstore_s,
+                      vstore_s / hnswlib_s);
+        out << line;
+        store.reset();
+        std::filesystem::remove_all(path);
+    }
+    return out.str();
+}
+
 std::string replace_strategies(const std::string& dir, uint64_t base_rows, uint64_t replaced,
                                uint64_t queries) {
     const auto base =
@@ -133,6 +181,8 @@ int main(int argc, char** argv) {
     app.add_option("--replace-base", replace_base, "Items in the replace-strategy experiment");
     app.add_option("--replace-count", replace_count, "Items replaced in it");
     app.add_option("--replace-queries", replace_queries, "Queries measuring its recall");
+    uint64_t build_rows = 20000;
+    app.add_option("--build-rows", build_rows, "Vectors in the build comparison with hnswlib");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -211,6 +261,7 @@ int main(int argc, char** argv) {
         report << "\nPool at 1/4 budget: " << ps.frame_count << " frames of " << ps.frame_bytes
                << " bytes; " << ps.hits << " hits, " << ps.misses << " misses, " << ps.evictions
                << " evictions.\n";
+        report << "\n" << build_versus_hnswlib(dir, build_rows);
         report << "\n" << replace_strategies(dir, replace_base, replace_count, replace_queries);
         std::fputs(report.str().c_str(), stdout);
         if (!out_file.empty())

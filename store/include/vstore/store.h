@@ -27,8 +27,8 @@ struct DomainOptions {
 
 // How Replace repairs the graph around a node whose vector changed. Measured by vstore-bench
 // (Fashion-MNIST, 20,000 items, 5,000 replaced): delete-then-insert keeps recall@10 at ef=64
-// as well or slightly better (0.9981 vs 0.9974) and commits 4.6x faster, since inserts run in
-// parallel and updatePoint does not; it is the default.
+// as well or slightly better (0.9980 vs 0.9975) and commits 3-4.6x faster, since inserts run
+// in parallel and updatePoint does not; it is the default.
 enum class ReplaceStrategy {
     kUpdate,        // hnswlib's updatePoint: the node keeps its place and level, its links are
                     // recomputed for the new vector, and its neighbours' links repaired
