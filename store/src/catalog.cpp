@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "crash_point.h"
+#include "file_io.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
@@ -538,17 +539,6 @@ std::string make_tmp_name(const std::filesystem::path& dir) {
     return (dir / name).string();
 }
 
-void sync_directory(const std::string& dir) {
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        throw Error::io("cannot open directory '" + dir + "'", errno);
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0)
-        throw Error::io("cannot sync directory '" + dir + "'", err);
-}
-
 // Creates and configures an environment handle and opens `path` with it. The map is reserved
 // address space, not memory; where the process may not reserve kMapSize (ThreadSanitizer,
 // tight address-space limits), smaller reservations are tried down to kMinMapSize.
@@ -612,7 +602,7 @@ void create_catalog(const std::filesystem::path& dir, const std::string& path) {
         throw Error::io("cannot link '" + tmp + "' to '" + path + "'", err);
     }
     cleanup();
-    sync_directory(dir.string());
+    detail::sync_directory(dir.string());
 }
 
 }  // namespace

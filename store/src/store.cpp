@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "crash_point.h"
+#include "file_io.h"
 #include "hnsw_graph.h"
 #include "vstore/format/file_names.h"
 
@@ -51,43 +52,6 @@ uint64_t commit_seed(const std::string& domain, const std::string& commit) {
     return std::hash<std::string>{}(domain + '\0' + commit) | 1;
 }
 
-std::vector<uint8_t> read_whole_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            throw Error::corruption("graph file '" + path + "' is missing");
-        throw Error::io("cannot open '" + path + "'", errno);
-    }
-    std::vector<uint8_t> bytes;
-    uint8_t buf[1 << 16];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            const int err = errno;
-            ::close(fd);
-            throw Error::io("cannot read '" + path + "'", err);
-        }
-        if (n == 0)
-            break;
-        bytes.insert(bytes.end(), buf, buf + n);
-    }
-    ::close(fd);
-    return bytes;
-}
-
-void sync_dir(const std::string& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        throw Error::io("cannot open directory '" + dir + "'", errno);
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0)
-        throw Error::io("cannot sync directory '" + dir + "'", err);
-}
-
 // Writes `bytes` to `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
 void write_file_durably(const std::string& dir, const std::string& name,
                         const std::vector<uint8_t>& bytes) {
@@ -96,32 +60,18 @@ void write_file_durably(const std::string& dir, const std::string& name,
     const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
         throw Error::io("cannot create '" + tmp + "'", errno);
-    size_t done = 0;
-    bool crash_checked = false;
-    while (done < bytes.size()) {
-        if (!crash_checked && done >= bytes.size() / 2) {
-            detail::crash_point("graph-half-written");
-            crash_checked = true;
-        }
+    try {
         // Written in two halves so that a crash test can stop between them.
-        const size_t chunk =
-            done < bytes.size() / 2 ? bytes.size() / 2 - done : bytes.size() - done;
-        const ssize_t n = ::write(fd, bytes.data() + done, std::max<size_t>(chunk, 1));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw Error::io("cannot write '" + tmp + "'", err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        const int err = errno;
+        const size_t half = bytes.size() / 2;
+        detail::write_all(fd, bytes.data(), half, 0, tmp);
+        detail::crash_point("graph-half-written");
+        detail::write_all(fd, bytes.data() + half, bytes.size() - half, half, tmp);
+        if (::fsync(fd) != 0)
+            throw Error::io("cannot sync '" + tmp + "'", errno);
+    } catch (...) {
         ::close(fd);
         ::unlink(tmp.c_str());
-        throw Error::io("cannot sync '" + tmp + "'", err);
+        throw;
     }
     ::close(fd);
     if (::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
@@ -130,7 +80,7 @@ void write_file_durably(const std::string& dir, const std::string& name,
         throw Error::io("cannot rename '" + tmp + "' to '" + name + "'", err);
     }
     detail::crash_point("graph-renamed");
-    sync_dir(dir);
+    detail::sync_directory(dir);
 }
 
 }  // namespace
@@ -328,7 +278,15 @@ struct Store::Impl {
 
     std::shared_ptr<const Snapshot> load(const DomainInfo& d, const CommitInfo& c) {
         const std::string path = dir + "/" + c.graph_file;
-        const auto bytes = read_whole_file(path);
+        std::vector<uint8_t> bytes;
+        try {
+            bytes = detail::read_whole_file(path);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::kNotFound)
+                throw;
+            throw Error::corruption("graph file '" + c.graph_file + "' of commit '" + c.commit +
+                                    "' is missing");
+        }
         if (bytes.size() != c.graph_bytes ||
             format::graph_file_checksum(bytes) != c.graph_checksum) {
             throw Error::corruption("graph file '" + c.graph_file + "' of commit '" + c.commit +
@@ -339,14 +297,6 @@ struct Store::Impl {
         impl->file = reader(d, c.vector_count);
         impl->graph =
             HnswGraph::from_file_data(data, *impl->file, 0, commit_seed(d.name, c.commit));
-        return finish_snapshot(std::move(impl), d, c);
-    }
-
-    std::shared_ptr<const Snapshot> finish_snapshot(std::unique_ptr<Snapshot::Impl> impl,
-                                                    const DomainInfo& d, const CommitInfo& c) {
-        impl->info = c;
-        impl->domain = d;
-        impl->options = options;
         for (uint64_t key : impl->graph->live_keys()) {
             auto id = catalog->external_id(d.name, key);
             if (!id) {
@@ -357,6 +307,15 @@ struct Store::Impl {
             impl->key_of.emplace(*id, key);
             impl->id_of.emplace(key, std::move(*id));
         }
+        return finish_snapshot(std::move(impl), d, c);
+    }
+
+    // `impl` holds the graph, its vector file and the ids of its live keys.
+    std::shared_ptr<const Snapshot> finish_snapshot(std::unique_ptr<Snapshot::Impl> impl,
+                                                    const DomainInfo& d, const CommitInfo& c) {
+        impl->info = c;
+        impl->domain = d;
+        impl->options = options;
         return std::shared_ptr<const Snapshot>(new Snapshot(std::move(impl)));
     }
 
@@ -444,21 +403,22 @@ std::unique_ptr<Store> Store::create(const std::string& dir, StoreOptions option
     if (std::filesystem::exists(dir + "/catalog")) {
         throw Error::conflict("'" + dir + "' already holds a store");
     }
-    auto impl = std::make_unique<Impl>();
-    impl->dir = dir;
-    impl->options = options;
-    impl->catalog = Catalog::open(dir, /*create=*/true);
-    return std::unique_ptr<Store>(new Store(std::move(impl)));
+    return open_catalog(dir, options, /*create=*/true);
 }
 
 std::unique_ptr<Store> Store::open(const std::string& dir, StoreOptions options) {
     if (!std::filesystem::is_directory(dir)) {
         throw Error::not_found("store directory '" + dir + "' does not exist");
     }
+    return open_catalog(dir, options, /*create=*/false);
+}
+
+std::unique_ptr<Store> Store::open_catalog(const std::string& dir, StoreOptions options,
+                                           bool create) {
     auto impl = std::make_unique<Impl>();
     impl->dir = dir;
     impl->options = options;
-    impl->catalog = Catalog::open(dir, /*create=*/false);
+    impl->catalog = Catalog::open(dir, create);
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -759,7 +719,22 @@ CommitInfo CommitBuilder::finish() {
     ::close(b.lock_fd);  // the store is free for the next writer
     b.lock_fd = -1;
 
+    // The new commit's ids follow from its parent's and the batch, without the catalog.
     auto impl = std::make_unique<Snapshot::Impl>();
+    if (parent) {
+        impl->key_of = parent->impl_->key_of;
+        impl->id_of = parent->impl_->id_of;
+    }
+    for (size_t i = 0; i < b.ops.size(); ++i) {
+        const auto& op = b.ops[i];
+        if (op.op == Impl::Op::kDelete) {
+            impl->key_of.erase(op.id);
+            impl->id_of.erase(op_keys[i]);
+        } else if (op.op == Impl::Op::kInsert) {
+            impl->key_of.emplace(op.id, op_keys[i]);
+            impl->id_of.emplace(op_keys[i], op.id);
+        }
+    }
     impl->file = file;
     impl->graph = std::move(graph);
     store.admit(d.name + '\0' + b.commit, store.finish_snapshot(std::move(impl), d, info));

@@ -15,11 +15,16 @@
 #include <thread>
 
 #include "crash_point.h"
+#include "file_io.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/file_names.h"
 
 namespace vstore {
 
+using detail::file_bytes;
+using detail::read_some;
+using detail::sync_data;
+using detail::write_all;
 using format::VectorLayout;
 
 namespace {
@@ -27,66 +32,6 @@ namespace {
 // The smallest address range reserved for a mapping; reserving ahead of the file lets it grow
 // without remapping, and a larger file gets a new mapping while the old ones stay valid.
 constexpr size_t kMinMappingBytes = size_t(64) << 20;
-
-uint64_t file_bytes(int fd, const std::string& path) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0)
-        throw Error::io("cannot stat '" + path + "'", errno);
-    return static_cast<uint64_t>(st.st_size);
-}
-
-void sync_directory_of(const std::string& path) {
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        throw Error::io("cannot open directory of '" + path + "'", errno);
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0)
-        throw Error::io("cannot sync directory of '" + path + "'", err);
-}
-
-void write_all(int fd, const void* src, size_t bytes, uint64_t offset, const std::string& path) {
-    const auto* p = static_cast<const uint8_t*>(src);
-    while (bytes > 0) {
-        const ssize_t n = ::pwrite(fd, p, bytes, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw Error::io("cannot write " + std::to_string(bytes) + " bytes at offset " +
-                                std::to_string(offset) + " of '" + path + "'",
-                            errno);
-        }
-        p += n;
-        bytes -= static_cast<size_t>(n);
-        offset += static_cast<uint64_t>(n);
-    }
-}
-
-// Reads up to `bytes`; returns how many were there before end of file.
-size_t read_some(int fd, void* dest, size_t bytes, uint64_t offset, const std::string& path) {
-    auto* p = static_cast<uint8_t*>(dest);
-    size_t done = 0;
-    while (done < bytes) {
-        const ssize_t n = ::pread(fd, p + done, bytes - done, static_cast<off_t>(offset + done));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw Error::io("cannot read '" + path + "' at offset " + std::to_string(offset),
-                            errno);
-        }
-        if (n == 0)
-            break;
-        done += static_cast<size_t>(n);
-    }
-    return done;
-}
-
-void sync_data(int fd, const std::string& path) {
-    if (::fdatasync(fd) != 0)
-        throw Error::io("cannot sync '" + path + "'", errno);
-}
 
 const char* slot_name(size_t i) {
     return i == 0 ? "commit slot A" : "commit slot B";
@@ -209,7 +154,7 @@ std::unique_ptr<VectorFile> VectorFile::create(const std::string& path, const st
         throw Error::io("cannot create vector file '" + path + "'", err);
     }
     ::unlink(tmp.c_str());
-    sync_directory_of(path);
+    detail::sync_directory(std::filesystem::path(path).parent_path().string());
     return open(path, options);
 }
 

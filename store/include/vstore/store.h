@@ -162,6 +162,8 @@ class Store {
     friend class CommitBuilder;
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);
+    static std::unique_ptr<Store> open_catalog(const std::string& dir, StoreOptions options,
+                                               bool create);
     std::unique_ptr<Impl> impl_;
 };
 
