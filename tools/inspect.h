@@ -1,4 +1,5 @@
-// `vstore inspect`: recognises a vstore file by its magic and shows what it holds.
+// `vstore inspect`: recognises a vstore file (vector file, graph file) by its magic, or a store
+// directory by its catalog, and shows what it holds.
 #pragma once
 
 #include <iosfwd>
@@ -11,9 +12,11 @@ struct InspectOptions {
     bool json = false;
 };
 
-// Writes the description of `path` to `out`. Returns the exit status: 0 when the file is
-// readable (and, with verify, every checksum holds), 1 otherwise. Errors go to `err` as one
-// line.
+// Writes the description of `path` (a vector file, a graph file or a store directory) to
+// `out`, as aligned text or, with json, as one JSON object whose "kind" says what it is.
+// Returns the exit status: 0 when it is readable (and, with verify, every checksum and
+// structural check holds), 1 otherwise. Errors go to `err` as one line; with verify, the
+// output lists every problem and `err` gets one line naming the first.
 int inspect(const std::string& path, const InspectOptions& options, std::ostream& out,
             std::ostream& err);
 

@@ -1,22 +1,165 @@
-// The vstore command line.
+// The vstore command line: parses arguments with CLI11 and hands them to the commands.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "commands.h"
 #include "inspect.h"
+#include "source.h"
+#include "vstore/format/error.h"
+
+namespace {
+
+using namespace vstore::cli;
+
+void add_common(CLI::App* cmd, Common& c, bool threads) {
+    cmd->add_flag("--json", c.json, "Print JSON instead of text");
+    cmd->add_flag("-q,--quiet", c.quiet, "No progress on stderr");
+    if (threads) {
+        cmd->add_option("--threads", c.threads, "Threads to work on (default: all cores)")
+            ->check(CLI::Range(1u, 1024u));
+    }
+}
+
+void add_read_args(CLI::App* cmd, ReadArgs& a) {
+    cmd->add_option("SOURCE", a.source,
+                    "A store directory, or a pack (directory, .tar.xz, .tar.zst)")
+        ->required();
+    cmd->add_option("--domain", a.domain, "Domain (default: the only one)");
+    cmd->add_option("--commit", a.commit, "Commit (required for a store; a pack has one)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"vstore: a versioned, embedded vector store"};
     app.require_subcommand(1);
-    app.footer("Exit status: 0 success, 1 error in the input or the data, 2 usage error.");
+    app.footer(
+        "Exit status: 0 success, 1 error in the input or the data, 2 usage error.\n"
+        "Run 'vstore COMMAND --help' for a command's options and an example.");
+    Common common;
+
+    std::string init_store;
+    auto* init = app.add_subcommand("init", "Create an empty store");
+    init->add_option("STORE", init_store, "Directory to create the store in")->required();
+    init->footer("Example: vstore init ./embeddings");
+
+    auto* domain = app.add_subcommand("domain", "Create or list the domains of a store");
+    domain->require_subcommand(1);
+    DomainCreateArgs create_args;
+    auto* domain_create = domain->add_subcommand("create", "Create a domain: one vector space");
+    domain_create->add_option("STORE", create_args.store, "The store")->required();
+    domain_create->add_option("DOMAIN", create_args.domain, "Name of the domain")->required();
+    domain_create->add_option("--dim", create_args.dimension, "Dimensions of every vector")
+        ->required()
+        ->check(CLI::Range(1u, 65536u));
+    domain_create->add_option("--metric", create_args.metric, "l2, cosine or ip (default l2)")
+        ->check(CLI::IsMember({"l2", "cosine", "ip"}));
+    domain_create->add_option("--m", create_args.m, "HNSW M: links per node (default 16)")
+        ->check(CLI::Range(2u, 2048u));
+    domain_create
+        ->add_option("--ef-construction", create_args.ef_construction,
+                     "HNSW ef_construction (default 200)")
+        ->check(CLI::Range(1u, 1u << 20));
+    add_common(domain_create, common, false);
+    domain_create->footer(
+        "Example: vstore domain create ./embeddings docs --dim 384 --metric cosine");
+    std::string list_source;
+    auto* domain_list = domain->add_subcommand("list", "List the domains of a store or pack");
+    domain_list->add_option("SOURCE", list_source, "A store or a pack")->required();
+    add_common(domain_list, common, false);
+    domain_list->footer("Example: vstore domain list ./embeddings --json");
+
+    IndexArgs index_args;
+    auto* index = app.add_subcommand(
+        "index",
+        "Make a commit from operations (--ops) or from the whole current set (--snapshot)");
+    index->add_option("STORE", index_args.store, "The store")->required();
+    index->add_option("--domain", index_args.domain, "Domain")->required();
+    index->add_option("--commit", index_args.commit, "Id of the new commit, e.g. a git hash")
+        ->required();
+    index->add_option("--parent", index_args.parent, "The commit it builds on (none: a root)");
+    index->add_option(
+        "--ops", index_args.ops,
+        "JSON Lines of {\"id\", \"op\": Inserted|Deleted|Replaced, \"vector\"}; - for "
+        "stdin");
+    index->add_option("--snapshot", index_args.snapshot,
+                      "The whole set of this commit: .jsonl ({\"id\", \"vector\"}), .fvecs or .npy "
+                      "(ids are row numbers); vstore works out what changed since --parent");
+    index->add_option(
+        "--sqlite", index_args.sqlite,
+        "The whole set from a SQLite database (columns id, embedding as float32 blob)");
+    index->add_option("--table", index_args.table, "The table of --sqlite");
+    add_common(index, common, true);
+    index->footer(
+        "Examples:\n"
+        "  vstore index ./embeddings --domain docs --commit $(git rev-parse HEAD) \\\n"
+        "      --parent $(git rev-parse HEAD^) --ops changes.jsonl\n"
+        "  vstore index ./embeddings --domain docs --commit c2 --parent c1 --snapshot all.npy\n"
+        "  vstore index ./embeddings --domain docs --commit c3 --parent c2 --sqlite llm.db "
+        "--table embeddings");
+
+    SearchArgs search_args;
+    auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector");
+    add_read_args(search, search_args);
+    search->add_option("--vector", search_args.vector, "The query as a JSON array");
+    search->add_option("--vector-file", search_args.vector_file,
+                       "A file with one JSON array, or .fvecs for many queries");
+    search->add_option("--id", search_args.id, "Query with the stored vector of this id");
+    search->add_option("-k", search_args.k, "Neighbours to return (default 10)");
+    search->add_option("--ef", search_args.ef, "Search breadth (default max(k, 64))");
+    search->add_flag("--exact", search_args.exact, "Scan every vector instead of the graph");
+    add_common(search, common, false);
+    search->footer(
+        "Example: vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' "
+        "-k 5 --json");
+
+    SimilarArgs similar_args;
+    auto* similar = app.add_subcommand("similar", "The neighbours of a stored item, not itself");
+    add_read_args(similar, similar_args);
+    similar->add_option("--id", similar_args.id, "The stored item")->required();
+    similar->add_option("-k", similar_args.k, "Neighbours to return (default 10)");
+    similar->add_option("--ef", similar_args.ef, "Search breadth (default max(k, 64))");
+    add_common(similar, common, false);
+    similar->footer("Example: vstore similar pack.tar.xz --id doc-42 -k 5");
+
+    DuplicatesArgs duplicates_args;
+    auto* duplicates = app.add_subcommand(
+        "duplicates", "Pairs of items within a distance of each other, as JSON Lines");
+    add_read_args(duplicates, duplicates_args);
+    duplicates->add_option("--threshold", duplicates_args.threshold, "Largest distance of a pair")
+        ->required();
+    add_common(duplicates, common, false);
+    duplicates->footer("Example: vstore duplicates ./embeddings --commit c2 --threshold 0.01");
+
+    ReadArgs log_args;
+    auto* log = app.add_subcommand(
+        "log", "Commits of a domain, or the chain from --commit back to its root");
+    add_read_args(log, log_args);
+    add_common(log, common, false);
+    log->footer("Example: vstore log ./embeddings --domain docs --commit c3");
 
     std::string inspect_path;
-    vstore::cli::InspectOptions inspect_options;
-    auto* inspect = app.add_subcommand("inspect", "Show what a vstore file holds");
-    inspect->add_option("PATH", inspect_path, "A vector file (.vecs)")->required();
-    inspect->add_flag("--verify", inspect_options.verify,
-                      "Check every checksum; exit 1 if any fails");
-    inspect->add_flag("--json", inspect_options.json, "Print JSON instead of text");
-    inspect->footer("Example: vstore inspect --verify admin%2Fstar_wars.vecs");
+    InspectOptions inspect_options;
+    auto* inspect_cmd =
+        app.add_subcommand("inspect", "Show what a store, vector file, graph file or pack holds");
+    inspect_cmd
+        ->add_option("PATH", inspect_path, "A store, .vecs, .hnsw, pack directory or archive")
+        ->required();
+    inspect_cmd->add_flag("--verify", inspect_options.verify,
+                          "Check every checksum; exit 1 if any fails");
+    inspect_cmd->add_flag("--json", inspect_options.json, "Print JSON instead of text");
+    inspect_cmd->footer("Example: vstore inspect --verify admin%2Fstar_wars.vecs");
+
+    PackArgs pack_args;
+    auto* pack = app.add_subcommand(
+        "pack", "Write one commit as a self-contained directory, .tar.xz or .tar.zst");
+    pack->add_option("STORE", pack_args.store, "The store")->required();
+    pack->add_option("OUT", pack_args.out, "A new directory, OUT.tar.xz or OUT.tar.zst")
+        ->required();
+    pack->add_option("--domain", pack_args.domain, "Domain")->required();
+    pack->add_option("--commit", pack_args.commit, "Commit")->required();
+    add_common(pack, common, true);
+    pack->footer("Example: vstore pack ./embeddings --domain docs --commit c2 docs-c2.tar.xz");
 
     try {
         app.parse(argc, argv);
@@ -24,8 +167,34 @@ int main(int argc, char** argv) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
     }
-    if (*inspect) {
-        return vstore::cli::inspect(inspect_path, inspect_options, std::cout, std::cerr);
+    try {
+        std::ostream& out = std::cout;
+        if (*init)
+            return run_init(init_store, out);
+        if (*domain_create)
+            return run_domain_create(create_args, common, out);
+        if (*domain_list)
+            return run_domain_list(list_source, common, out);
+        if (*index)
+            return run_index(index_args, common, out);
+        if (*search)
+            return run_search(search_args, common, out);
+        if (*similar)
+            return run_similar(similar_args, common, out);
+        if (*duplicates)
+            return run_duplicates(duplicates_args, common, out);
+        if (*log)
+            return run_log(log_args, common, out);
+        if (*inspect_cmd)
+            return inspect(inspect_path, inspect_options, out, std::cerr);
+        if (*pack)
+            return run_pack(pack_args, common, out);
+    } catch (const UsageError& e) {
+        std::cerr << "vstore: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "vstore: " << e.what() << '\n';
+        return 1;
     }
     return 2;
 }

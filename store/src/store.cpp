@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <list>
@@ -21,36 +22,21 @@
 #include "crash_point.h"
 #include "file_io.h"
 #include "hnsw_graph.h"
+#include "snapshot_impl.h"
 #include "vstore/format/file_names.h"
 
 namespace vstore {
 
+using detail::commit_seed;
 using detail::HnswGraph;
+using detail::now_ms;
+using detail::short_id;
+using detail::thread_count;
 
 namespace {
 
 constexpr size_t kMaxIdBytes = 4096;
 constexpr size_t kDefaultEf = 64;
-
-uint64_t now_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-}
-
-std::string short_id(const std::string& id) {
-    return id.size() <= 80 ? id : id.substr(0, 77) + "...";
-}
-
-unsigned thread_count(unsigned requested) {
-    return requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
-}
-
-// The seed of a commit's random levels: a function of the commit id, so a rebuild of the same
-// batch on the same parent gives the same graph.
-uint64_t commit_seed(const std::string& domain, const std::string& commit) {
-    return std::hash<std::string>{}(domain + '\0' + commit) | 1;
-}
 
 // Writes `bytes` to `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
 void write_file_durably(const std::string& dir, const std::string& name,
@@ -86,56 +72,6 @@ void write_file_durably(const std::string& dir, const std::string& name,
 }  // namespace
 
 // ---- Snapshot ----------------------------------------------------------------------------
-
-struct Snapshot::Impl {
-    CommitInfo info;
-    DomainInfo domain;
-    StoreOptions options;
-    std::shared_ptr<VectorFile> file;  // keeps the vectors alive while the graph uses them
-    std::unique_ptr<HnswGraph> graph;
-    std::unordered_map<uint64_t, std::string> id_of;  // live keys
-    std::unordered_map<std::string, uint64_t> key_of;
-
-    std::vector<float> prepare_query(std::span<const float> query) const {
-        if (query.size() != domain.dimension) {
-            throw Error::invalid_argument("query has " + std::to_string(query.size()) +
-                                          " components; domain '" + domain.name + "' has " +
-                                          std::to_string(domain.dimension));
-        }
-        std::vector<float> q(query.begin(), query.end());
-        double norm = 0;
-        for (float x : q) {
-            if (!std::isfinite(x))
-                throw Error::invalid_argument("query has a non-finite component");
-            norm += double(x) * x;
-        }
-        if (domain.metric == Metric::kCosine) {
-            if (norm == 0)
-                throw Error::invalid_argument("a zero query has no cosine distance");
-            const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-            for (float& x : q)
-                x *= inv;
-        }
-        return q;
-    }
-
-    std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const {
-        std::vector<SearchHit> hits;
-        hits.reserve(found.size());
-        for (const auto& [distance, key] : found)
-            hits.push_back({id_of.at(key), distance});
-        return hits;
-    }
-
-    uint64_t key(const std::string& id) const {
-        auto it = key_of.find(id);
-        if (it == key_of.end()) {
-            throw Error::not_found("id '" + short_id(id) + "' is not live in commit '" +
-                                   info.commit + "' of domain '" + domain.name + "'");
-        }
-        return it->second;
-    }
-};
 
 Snapshot::Snapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Snapshot::~Snapshot() = default;
@@ -505,6 +441,59 @@ struct CommitBuilder::Impl {
     std::unordered_set<std::string> ids_in_batch;
     std::vector<float> vectors;
     bool finished = false;
+    // Snapshot mode (put): the parent, loaded at the first put, and the ids put unchanged.
+    enum class Mode { kUnknown, kOperations, kSnapshot } mode = Mode::kUnknown;
+    std::shared_ptr<const Snapshot> parent_snapshot;
+    std::unordered_set<std::string> unchanged;
+    bool deletes_added = false;
+
+    void enter(Mode wanted) {
+        if (mode == Mode::kUnknown)
+            mode = wanted;
+        if (mode != wanted) {
+            throw Error::invalid_argument(
+                "commit '" + commit + "' mixes put() (snapshot mode) with insert/remove/replace");
+        }
+    }
+
+    void put(const std::string& id, std::span<const float> vector) {
+        enter(Mode::kSnapshot);
+        if (unchanged.count(id)) {
+            throw Error::invalid_argument("id '" + short_id(id) + "' appears twice in commit '" +
+                                          commit + "'");
+        }
+        if (parent && !parent_snapshot)
+            parent_snapshot = store->open_commit(domain.name, *parent);
+        const bool in_parent = parent_snapshot && parent_snapshot->contains(id);
+        add(in_parent ? Op::kReplace : Op::kInsert, id, vector);
+        if (!in_parent)
+            return;
+        // Compare the vector as it would be stored with the parent's, bit for bit.
+        const Snapshot::Impl& p = *parent_snapshot->impl_;
+        const LoadedVec old = p.file->get(*p.graph->vector_of(p.key(id)));
+        const float* now = vectors.data() + vectors.size() - domain.dimension;
+        if (std::memcmp(old.data(), now, domain.dimension * sizeof(float)) == 0) {
+            vectors.resize(vectors.size() - domain.dimension);
+            ops.pop_back();
+            ids_in_batch.erase(id);
+            unchanged.insert(id);
+        }
+    }
+
+    // Snapshot mode: every id of the parent that was not put is deleted.
+    void delete_ids_not_put() {
+        if (mode != Mode::kSnapshot || !parent_snapshot || deletes_added)
+            return;
+        deletes_added = true;
+        std::vector<std::string> gone;
+        for (const auto& [key, id] : parent_snapshot->impl_->id_of) {
+            if (!ids_in_batch.count(id) && !unchanged.count(id))
+                gone.push_back(id);
+        }
+        std::sort(gone.begin(), gone.end());
+        for (const auto& id : gone)
+            add(Op::kDelete, id, {});
+    }
 
     ~Impl() {
         if (lock_fd >= 0)
@@ -563,13 +552,19 @@ CommitBuilder& CommitBuilder::operator=(CommitBuilder&&) noexcept = default;
 CommitBuilder::~CommitBuilder() = default;
 
 void CommitBuilder::insert(const std::string& id, std::span<const float> vector) {
+    impl_->enter(Impl::Mode::kOperations);
     impl_->add(Impl::Op::kInsert, id, vector);
 }
 void CommitBuilder::remove(const std::string& id) {
+    impl_->enter(Impl::Mode::kOperations);
     impl_->add(Impl::Op::kDelete, id, {});
 }
 void CommitBuilder::replace(const std::string& id, std::span<const float> vector) {
+    impl_->enter(Impl::Mode::kOperations);
     impl_->add(Impl::Op::kReplace, id, vector);
+}
+void CommitBuilder::put(const std::string& id, std::span<const float> vector) {
+    impl_->put(id, vector);
 }
 
 CommitBuilder Store::begin_commit(const std::string& domain, const std::string& commit,
@@ -610,6 +605,9 @@ CommitInfo CommitBuilder::finish() {
     std::shared_ptr<const Snapshot> parent;
     if (b.parent)
         parent = store.open_commit(d.name, *b.parent);
+    if (b.mode == Impl::Mode::kSnapshot && !b.parent_snapshot)
+        b.parent_snapshot = parent;
+    b.delete_ids_not_put();
 
     // Check every operation against the parent before anything is written.
     CommitInfo info;

@@ -97,6 +97,7 @@ class Snapshot {
   private:
     friend class Store;
     friend class CommitBuilder;
+    friend class Pack;
     struct Impl;
     explicit Snapshot(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
@@ -118,6 +119,14 @@ class CommitBuilder {
     void insert(const std::string& id, std::span<const float> vector);
     void remove(const std::string& id);
     void replace(const std::string& id, std::span<const float> vector);
+
+    // Snapshot mode, for a caller that knows the whole set but not what changed: states that
+    // the new commit holds `id` with `vector`. An id the parent lacks becomes an insert, one
+    // whose stored vector differs (after cosine normalization) a replace, an equal one is left
+    // alone, and finish() deletes every id of the parent that was never put. The checks of
+    // insert() apply; Error(kInvalidArgument) for an id put twice or a builder that mixes
+    // put() with insert/remove/replace.
+    void put(const std::string& id, std::span<const float> vector);
 
     // Throws Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for
     // a delete or replace of an id that is not; nothing is committed then.

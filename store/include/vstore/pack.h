@@ -1,0 +1,95 @@
+// Packs (spec/pack.md): one commit of one domain as a self-contained, txtai-style directory or
+// tar archive (.tar.xz, .tar.zst), readable without the store it came from.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vstore/store.h"
+
+namespace vstore {
+
+// The member files of a pack, in the order an archive holds them.
+inline constexpr const char* kPackConfigName = "config";
+inline constexpr const char* kPackGraphName = "embeddings";
+inline constexpr const char* kPackVectorsName = "vectors";
+inline constexpr const char* kPackIdsName = "ids";
+
+enum class PackKind {
+    kDirectory,
+    kTar,  // uncompressed
+    kTarXz,
+    kTarZstd,
+};
+
+std::string_view pack_kind_name(PackKind kind);  // "directory", "tar", "tar.xz", "tar.zst"
+
+struct PackFile {
+    std::string name;  // one of the member names above
+    uint64_t bytes = 0;
+    uint64_t checksum = 0;  // XXH3-64 of the whole file
+};
+
+// What the config file says, checked against the files it describes.
+struct PackConfig {
+    std::string json;  // the config file as written
+    std::string vstore_version;
+    DomainInfo domain;  // vector_file names the pack's own vector file
+    CommitInfo commit;  // graph_file names the pack's own graph file
+    uint64_t packed_unix_ms = 0;
+    std::vector<PackFile> files;  // every member but the config
+};
+
+struct PackWriteOptions {
+    unsigned threads = 0;  // compression threads for .tar.xz; 0 = all cores
+    // Called now and then with the share of the work done, 0..1.
+    std::function<void(double)> progress;
+};
+
+// The kind the name asks for: OUT.tar, OUT.tar.xz, OUT.tar.zst, anything else a directory.
+PackKind pack_kind_for(const std::string& path);
+
+class Pack {
+  public:
+    // Writes commit `commit` of `domain` as a pack at `out`: its graph, the vectors that graph
+    // refers to (renumbered from 0, in node order), their external ids and the config. `out`
+    // appears whole or not at all. Error(kConflict) when `out` exists, Error(kNotFound) for an
+    // unknown domain or commit.
+    static PackConfig write(Store& store, const std::string& domain, const std::string& commit,
+                            const std::string& out, const PackWriteOptions& options = {});
+
+    // Opens a pack directory or archive, read-only. An archive is checked entry by entry
+    // before anything is written, and extracted into a private temporary directory that lives
+    // as long as the Pack: entries that are not regular files, that are not pack members,
+    // that repeat, that name absolute paths or `..`, or whose size differs from the config's
+    // are refused with Error(kInvalidArgument). Every member's checksum is checked against
+    // the config (Error(kCorruption)).
+    static std::unique_ptr<Pack> open(const std::string& path, StoreOptions options = {});
+
+    // True when `path` looks like a pack: a directory with a config file and no catalog, or a
+    // file that starts as an xz, zstd or tar stream.
+    static bool looks_like_pack(const std::string& path);
+
+    ~Pack();
+    Pack(const Pack&) = delete;
+    Pack& operator=(const Pack&) = delete;
+
+    const std::string& path() const;
+    // Where the members are: the pack directory, or an archive's private extraction.
+    const std::string& directory() const;
+    PackKind kind() const;
+    const PackConfig& config() const;
+    // The pack's commit, loaded once; the same answers as the commit in its store.
+    std::shared_ptr<const Snapshot> snapshot() const;
+
+  private:
+    struct Impl;
+    explicit Pack(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,766 @@
+#include "vstore/pack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "file_io.h"
+#include "snapshot_impl.h"
+#include "vstore/format/bytes.h"
+#include "vstore/format/id_file.h"
+
+namespace vstore {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+constexpr uint32_t kPackFormatVersion = 1;
+constexpr size_t kMaxConfigBytes = size_t(1) << 20;
+constexpr uint64_t kVectorsPerAppend = 4096;
+constexpr size_t kCopyChunk = size_t(1) << 20;
+const std::array<const char*, 3> kDataMembers = {kPackGraphName, kPackVectorsName, kPackIdsName};
+
+std::string iso_time(uint64_t unix_ms) {
+    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string hex64(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Removes a directory tree when it goes out of scope, unless released.
+class TempTree {
+  public:
+    explicit TempTree(std::string path) : path_(std::move(path)) {}
+    ~TempTree() {
+        if (!path_.empty()) {
+            std::error_code ec;
+            fs::remove_all(path_, ec);
+        }
+    }
+    TempTree(const TempTree&) = delete;
+    TempTree& operator=(const TempTree&) = delete;
+    const std::string& path() const { return path_; }
+    std::string release() { return std::exchange(path_, {}); }
+
+  private:
+    std::string path_;
+};
+
+// A fresh private directory: in `parent`, or in the system's temporary directory.
+std::string make_temp_dir(const std::string& parent, const std::string& stem) {
+    std::string pattern =
+        (parent.empty() ? fs::temp_directory_path().string() : parent) + "/" + stem + "XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+        throw Error::io("cannot create a temporary directory like '" + pattern + "'", errno);
+    return pattern;
+}
+
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+FileDescriptor open_or_throw(const std::string& path, int flags, mode_t mode = 0) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            throw Error::not_found("'" + path + "' does not exist");
+        throw Error::io("cannot open '" + path + "'", errno);
+    }
+    return FileDescriptor(fd);
+}
+
+void write_new_file(const std::string& path, std::span<const uint8_t> bytes) {
+    FileDescriptor fd = open_or_throw(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+    detail::write_all(fd.get(), bytes.data(), bytes.size(), 0, path);
+    detail::sync_data(fd.get(), path);
+}
+
+// XXH3-64 of a whole file, read through a private read-only mapping.
+uint64_t file_checksum(const std::string& path, uint64_t* bytes_out) {
+    FileDescriptor fd = open_or_throw(path, O_RDONLY);
+    const uint64_t bytes = detail::file_bytes(fd.get(), path);
+    *bytes_out = bytes;
+    if (bytes == 0)
+        return format::checksum64({});
+    void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED)
+        throw Error::io("cannot map '" + path + "'", errno);
+    ::madvise(p, bytes, MADV_SEQUENTIAL);
+    const uint64_t sum = format::checksum64({static_cast<const uint8_t*>(p), bytes});
+    ::munmap(p, bytes);
+    return sum;
+}
+
+ordered_json system_description() {
+    struct utsname u {};
+    ::uname(&u);
+    return ordered_json{{"os", std::string(u.sysname) + " " + u.release},
+                        {"machine", u.machine},
+                        {"compiler", std::string("g++ ") + __VERSION__}};
+}
+
+// ---- config ---------------------------------------------------------------------------------
+
+// Keys in the order a person reads them; readers do not depend on the order.
+ordered_json config_json(const DomainInfo& d, const CommitInfo& c,
+                         const std::vector<PackFile>& files, uint64_t packed_unix_ms) {
+    ordered_json members = ordered_json::object();
+    for (const auto& f : files)
+        members[f.name] = {{"bytes", f.bytes}, {"xxh3", hex64(f.checksum)}};
+    return ordered_json{
+        {"format", "vstore-pack"},
+        {"format_version", kPackFormatVersion},
+        {"backend", "vstore-hnsw"},
+        {"build", {{"m", d.m}, {"ef_construction", d.ef_construction}}},
+        {"vstore", VSTORE_VERSION},
+        {"system", system_description()},
+        {"dimensions", d.dimension},
+        {"metric", format::metric_name(d.metric)},
+        {"count", c.live_count},
+        {"tombstones", c.tombstone_count},
+        {"domain", d.name},
+        {"commit", c.commit},
+        {"parent", c.parent ? ordered_json(*c.parent) : ordered_json(nullptr)},
+        {"operations",
+         {{"inserted", c.inserted}, {"deleted", c.deleted}, {"replaced", c.replaced}}},
+        {"compacted", c.compacted},
+        {"created", iso_time(c.created_unix_ms)},
+        {"created_unix_ms", c.created_unix_ms},
+        {"updated", iso_time(packed_unix_ms)},
+        {"updated_unix_ms", packed_unix_ms},
+        {"files", members},
+    };
+}
+
+PackConfig parse_config(const std::string& text, const std::string& where) {
+    auto bad = [&](const std::string& what) {
+        return Error::corruption("pack config '" + where + "': " + what);
+    };
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw bad("not a JSON object");
+    auto field = [&](const json& obj, const char* key, json::value_t type) -> const json& {
+        auto it = obj.find(key);
+        const bool number = type == json::value_t::number_unsigned;
+        if (it == obj.end() || (number ? !it->is_number_unsigned() : it->type() != type))
+            throw bad(std::string("field '") + key + "' is missing or has the wrong type");
+        return *it;
+    };
+    constexpr auto kString = json::value_t::string;
+    constexpr auto kNumber = json::value_t::number_unsigned;
+    constexpr auto kObject = json::value_t::object;
+    if (field(j, "format", kString) != "vstore-pack")
+        throw bad("format is not 'vstore-pack'");
+    const uint64_t version = field(j, "format_version", kNumber).get<uint64_t>();
+    if (version != kPackFormatVersion) {
+        throw Error::invalid_argument("pack config '" + where + "': format version " +
+                                      std::to_string(version) + " is not one this build reads (" +
+                                      std::to_string(kPackFormatVersion) + ")");
+    }
+    PackConfig config;
+    config.json = text;
+    config.vstore_version = field(j, "vstore", kString).get<std::string>();
+    auto u32 = [&](const json& obj, const char* key) {
+        const uint64_t v = field(obj, key, kNumber).get<uint64_t>();
+        if (v > UINT32_MAX)
+            throw bad(std::string("field '") + key + "' is out of range");
+        return static_cast<uint32_t>(v);
+    };
+    DomainInfo& d = config.domain;
+    d.name = field(j, "domain", kString).get<std::string>();
+    d.dimension = u32(j, "dimensions");
+    const auto metric = format::metric_from_name(field(j, "metric", kString).get<std::string>());
+    if (!metric)
+        throw bad("unknown metric");
+    d.metric = *metric;
+    const json& build = field(j, "build", kObject);
+    d.m = u32(build, "m");
+    d.ef_construction = u32(build, "ef_construction");
+    d.vector_file = kPackVectorsName;
+    CommitInfo& c = config.commit;
+    c.domain = d.name;
+    c.commit = field(j, "commit", kString).get<std::string>();
+    auto parent = j.find("parent");
+    if (parent == j.end() || !(parent->is_null() || parent->is_string()))
+        throw bad("field 'parent' is missing or has the wrong type");
+    if (parent->is_string())
+        c.parent = parent->get<std::string>();
+    c.graph_file = kPackGraphName;
+    c.live_count = field(j, "count", kNumber).get<uint64_t>();
+    c.tombstone_count = field(j, "tombstones", kNumber).get<uint64_t>();
+    const json& ops = field(j, "operations", kObject);
+    c.inserted = field(ops, "inserted", kNumber).get<uint64_t>();
+    c.deleted = field(ops, "deleted", kNumber).get<uint64_t>();
+    c.replaced = field(ops, "replaced", kNumber).get<uint64_t>();
+    c.compacted = field(j, "compacted", json::value_t::boolean).get<bool>();
+    c.created_unix_ms = d.created_unix_ms = field(j, "created_unix_ms", kNumber).get<uint64_t>();
+    config.packed_unix_ms = field(j, "updated_unix_ms", kNumber).get<uint64_t>();
+    const json& files = field(j, "files", kObject);
+    for (const char* name : kDataMembers) {
+        const json& f = field(files, name, kObject);
+        PackFile file;
+        file.name = name;
+        file.bytes = field(f, "bytes", kNumber).get<uint64_t>();
+        const std::string sum = field(f, "xxh3", kString).get<std::string>();
+        char* end = nullptr;
+        file.checksum = std::strtoull(sum.c_str(), &end, 16);
+        if (sum.size() != 16 || end != sum.c_str() + 16)
+            throw bad(std::string("checksum of '") + name + "' is not 16 hex digits");
+        config.files.push_back(file);
+    }
+    if (files.size() != kDataMembers.size())
+        throw bad("'files' lists a member that is not part of a pack");
+    return config;
+}
+
+const PackFile& member(const PackConfig& config, const std::string& name) {
+    for (const auto& f : config.files) {
+        if (f.name == name)
+            return f;
+    }
+    throw Error::corruption("pack config lists no '" + name + "'");
+}
+
+// ---- archives -------------------------------------------------------------------------------
+
+struct ArchiveWriter {
+    archive* a = archive_write_new();
+    ~ArchiveWriter() { archive_write_free(a); }
+};
+struct ArchiveReader {
+    archive* a = archive_read_new();
+    ~ArchiveReader() { archive_read_free(a); }
+};
+
+std::string archive_stem(const std::string& out) {
+    std::string name = fs::path(out).filename().string();
+    for (const char* suffix : {".tar.xz", ".tar.zst", ".tar"}) {
+        if (ends_with(name, suffix))
+            return name.substr(0, name.size() - std::strlen(suffix));
+    }
+    return name;
+}
+
+// Writes the members of `dir` into a tar archive at `path` (xz, zstd or none), config first, each
+// under the directory `stem`/.
+void write_archive(const std::string& dir, const std::string& path, PackKind kind,
+                   const std::string& stem, unsigned threads,
+                   const std::function<void(uint64_t)>& progress) {
+    ArchiveWriter w;
+    auto check = [&](int rc, const char* what) {
+        if (rc < ARCHIVE_WARN) {
+            throw Error::io(
+                std::string("cannot ") + what + " '" + path + "': " + archive_error_string(w.a),
+                archive_errno(w.a));
+        }
+    };
+    check(archive_write_set_format_pax_restricted(w.a), "set the tar format of");
+    if (kind == PackKind::kTarXz) {
+        check(archive_write_add_filter_xz(w.a), "add xz compression to");
+        archive_write_set_filter_option(w.a, "xz", "compression-level", "3");
+        archive_write_set_filter_option(w.a, "xz", "threads",
+                                        std::to_string(detail::thread_count(threads)).c_str());
+    } else if (kind == PackKind::kTarZstd) {
+        check(archive_write_add_filter_zstd(w.a), "add zstd compression to");
+        archive_write_set_filter_option(w.a, "zstd", "compression-level", "9");
+    }
+    check(archive_write_open_filename(w.a, path.c_str()), "create");
+    std::vector<uint8_t> buffer(kCopyChunk);
+    for (const char* name : {kPackConfigName, kPackGraphName, kPackVectorsName, kPackIdsName}) {
+        const std::string src = dir + "/" + name;
+        FileDescriptor fd = open_or_throw(src, O_RDONLY);
+        const uint64_t bytes = detail::file_bytes(fd.get(), src);
+        archive_entry* e = archive_entry_new();
+        archive_entry_set_pathname(e, (stem + "/" + name).c_str());
+        archive_entry_set_size(e, static_cast<la_int64_t>(bytes));
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, std::time(nullptr), 0);
+        const int rc = archive_write_header(w.a, e);
+        archive_entry_free(e);
+        check(rc, "write an entry header to");
+        for (uint64_t at = 0; at < bytes;) {
+            const size_t n = detail::read_some(
+                fd.get(), buffer.data(), std::min<uint64_t>(buffer.size(), bytes - at), at, src);
+            if (n == 0)
+                throw Error::io("'" + src + "' shrank while it was packed", 0);
+            if (archive_write_data(w.a, buffer.data(), n) < 0)
+                check(ARCHIVE_FATAL, "write to");
+            at += n;
+            if (progress)
+                progress(n);
+        }
+    }
+    check(archive_write_close(w.a), "finish");
+}
+
+// Splits an archive path into its components; refuses absolute paths and empty, `.` or `..`
+// components.
+std::vector<std::string> safe_components(const std::string& path, const std::string& archive_path) {
+    auto refuse = [&](const std::string& why) {
+        return Error::invalid_argument("pack archive '" + archive_path + "': entry '" + path +
+                                       "' " + why);
+    };
+    if (path.empty())
+        throw refuse("has an empty name");
+    if (path.front() == '/')
+        throw refuse("is an absolute path");
+    std::vector<std::string> parts;
+    size_t at = 0;
+    while (at <= path.size()) {
+        const size_t slash = std::min(path.find('/', at), path.size());
+        std::string part = path.substr(at, slash - at);
+        at = slash + 1;
+        if (part.empty() && at > path.size())
+            break;  // a trailing slash, as directories have
+        if (part.empty() || part == ".")
+            throw refuse("has an empty or '.' component");
+        if (part == "..")
+            throw refuse("has a '..' component");
+        parts.push_back(std::move(part));
+    }
+    return parts;
+}
+
+bool is_member_name(const std::string& name) {
+    return name == kPackConfigName || name == kPackGraphName || name == kPackVectorsName ||
+           name == kPackIdsName;
+}
+
+// Checks every entry of the archive at `path` and writes the pack's members into `dir` (an
+// empty private directory) under their own names; nothing else is ever written.
+void extract_archive(const std::string& path, const std::string& dir) {
+    ArchiveReader r;
+    archive_read_support_filter_xz(r.a);
+    archive_read_support_filter_zstd(r.a);
+    archive_read_support_format_tar(r.a);
+    auto unreadable = [&](const std::string& what) {
+        return Error::corruption("pack archive '" + path + "': " + what + ": " +
+                                 (archive_error_string(r.a) ? archive_error_string(r.a) : "?"));
+    };
+    auto refuse = [&](const std::string& what) {
+        return Error::invalid_argument("pack archive '" + path + "': " + what);
+    };
+    if (archive_read_open_filename(r.a, path.c_str(), 1 << 16) != ARCHIVE_OK)
+        throw unreadable("cannot be read as a tar archive");
+    std::optional<std::string> top;  // the one directory every entry is under, if any
+    std::optional<PackConfig> config;
+    std::unordered_set<std::string> seen;
+    std::vector<uint8_t> buffer(kCopyChunk);
+    for (;;) {
+        archive_entry* e = nullptr;
+        const int rc = archive_read_next_header(r.a, &e);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc < ARCHIVE_WARN)
+            throw unreadable("damaged entry header");
+        const char* raw = archive_entry_pathname(e);
+        const std::string name = raw ? raw : "";
+        auto parts = safe_components(name, path);
+        const auto type = archive_entry_filetype(e);
+        if (archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr)
+            throw refuse("entry '" + name + "' is a link");
+        if (type == AE_IFDIR) {
+            if (parts.size() != 1 || (top && *top != parts[0]) || is_member_name(parts[0]))
+                throw refuse("entry '" + name + "' is a directory a pack does not have");
+            top = parts[0];
+            continue;
+        }
+        if (type != AE_IFREG)
+            throw refuse("entry '" + name + "' is not a regular file");
+        if (parts.size() == 2) {
+            if (top && *top != parts[0])
+                throw refuse("entry '" + name + "' is outside the pack's directory");
+            if (!top && !seen.empty())
+                throw refuse("entry '" + name + "' is under a directory the others are not");
+            top = parts[0];
+        } else if (parts.size() != 1 || top) {
+            throw refuse("entry '" + name + "' is not where a pack keeps its files");
+        }
+        const std::string& member_name = parts.back();
+        if (!is_member_name(member_name))
+            throw refuse("entry '" + name + "' is not a pack file");
+        if (!seen.insert(member_name).second)
+            throw refuse("entry '" + name + "' appears twice");
+        if (!archive_entry_size_is_set(e))
+            throw refuse("entry '" + name + "' has no size");
+        const uint64_t declared = static_cast<uint64_t>(archive_entry_size(e));
+        uint64_t allowed = 0;
+        if (member_name == kPackConfigName) {
+            if (seen.size() != 1)
+                throw refuse("the config is not the first entry");
+            if (declared > kMaxConfigBytes)
+                throw refuse("the config is larger than 1 MiB");
+            allowed = declared;
+        } else {
+            if (!config)
+                throw refuse("the config is not the first entry");
+            allowed = member(*config, member_name).bytes;
+            if (declared != allowed) {
+                throw refuse("entry '" + name + "' holds " + std::to_string(declared) +
+                             " bytes; the config says " + std::to_string(allowed));
+            }
+        }
+        const std::string dest = dir + "/" + member_name;
+        FileDescriptor fd = open_or_throw(dest, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
+        uint64_t written = 0;
+        std::string config_text;
+        for (;;) {
+            const la_ssize_t n = archive_read_data(r.a, buffer.data(), buffer.size());
+            if (n < 0)
+                throw unreadable("damaged data in entry '" + name + "'");
+            if (n == 0)
+                break;
+            if (written + static_cast<uint64_t>(n) > allowed)
+                throw refuse("entry '" + name + "' holds more bytes than it declares");
+            detail::write_all(fd.get(), buffer.data(), static_cast<size_t>(n), written, dest);
+            if (member_name == kPackConfigName)
+                config_text.append(reinterpret_cast<const char*>(buffer.data()), size_t(n));
+            written += static_cast<uint64_t>(n);
+        }
+        if (written != declared)
+            throw unreadable("entry '" + name + "' is truncated");
+        if (member_name == kPackConfigName)
+            config = parse_config(config_text, path + ":" + name);
+    }
+    for (const char* m : {kPackConfigName, kPackGraphName, kPackVectorsName, kPackIdsName}) {
+        if (!seen.count(m))
+            throw Error::corruption("pack archive '" + path + "' has no '" + m + "'");
+    }
+}
+
+std::optional<PackKind> archive_kind_by_magic(const std::string& path) {
+    std::array<uint8_t, 512> head{};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    ::close(fd);
+    if (n >= 6 && std::equal(head.begin(), head.begin() + 6,
+                             std::array<uint8_t, 6>{0xFD, '7', 'z', 'X', 'Z', 0x00}.begin())) {
+        return PackKind::kTarXz;
+    }
+    if (n >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD)
+        return PackKind::kTarZstd;
+    if (n >= 262 && std::memcmp(&head[257], "ustar", 5) == 0)
+        return PackKind::kTar;
+    return std::nullopt;
+}
+
+}  // namespace
+
+// ---- Pack -----------------------------------------------------------------------------------
+
+struct Pack::Impl {
+    std::string path;
+    std::string directory;
+    PackKind kind = PackKind::kDirectory;
+    PackConfig config;
+    std::unique_ptr<TempTree> extracted;  // an archive's members, while the pack is open
+    std::shared_ptr<const Snapshot> snapshot;
+};
+
+Pack::Pack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pack::~Pack() = default;
+const std::string& Pack::path() const {
+    return impl_->path;
+}
+const std::string& Pack::directory() const {
+    return impl_->directory;
+}
+PackKind Pack::kind() const {
+    return impl_->kind;
+}
+const PackConfig& Pack::config() const {
+    return impl_->config;
+}
+std::shared_ptr<const Snapshot> Pack::snapshot() const {
+    return impl_->snapshot;
+}
+
+std::string_view pack_kind_name(PackKind kind) {
+    switch (kind) {
+        case PackKind::kDirectory:
+            return "directory";
+        case PackKind::kTar:
+            return "tar";
+        case PackKind::kTarXz:
+            return "tar.xz";
+        case PackKind::kTarZstd:
+            return "tar.zst";
+    }
+    return "?";
+}
+
+PackKind pack_kind_for(const std::string& path) {
+    if (ends_with(path, ".tar.xz"))
+        return PackKind::kTarXz;
+    if (ends_with(path, ".tar.zst"))
+        return PackKind::kTarZstd;
+    if (ends_with(path, ".tar"))
+        return PackKind::kTar;
+    return PackKind::kDirectory;
+}
+
+bool Pack::looks_like_pack(const std::string& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+        return fs::exists(path + "/" + kPackConfigName, ec) && !fs::exists(path + "/catalog", ec);
+    return fs::is_regular_file(path, ec) && archive_kind_by_magic(path).has_value();
+}
+
+PackConfig Pack::write(Store& store, const std::string& domain, const std::string& commit,
+                       const std::string& out, const PackWriteOptions& options) {
+    const auto snapshot = store.open_commit(domain, commit);
+    const Snapshot::Impl& s = *snapshot->impl_;
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(out, ec)))
+        throw Error::conflict("'" + out + "' exists; a pack is never written over anything");
+    const PackKind kind = pack_kind_for(out);
+    fs::path parent = fs::path(out).parent_path();
+    if (parent.empty())
+        parent = ".";
+    if (!fs::is_directory(parent, ec))
+        throw Error::not_found("directory '" + parent.string() + "' does not exist");
+
+    // Everything is staged beside `out`, so that the final rename stays in one file system.
+    TempTree staging(
+        make_temp_dir(parent.string(), "." + fs::path(out).filename().string() + ".tmp-"));
+    const std::string dir = staging.path();
+
+    format::GraphFileData graph = s.graph->to_file_data();
+    const uint64_t nodes = graph.nodes.size();
+    const uint64_t total_work =
+        nodes * s.file->layout().vector_bytes * (kind == PackKind::kDirectory ? 1 : 2);
+    uint64_t done = 0;
+    auto advance = [&](uint64_t bytes) {
+        done += bytes;
+        if (options.progress && total_work > 0)
+            options.progress(std::min(1.0, double(done) / double(total_work)));
+    };
+
+    // The vectors the graph refers to, renumbered in node order, and their external ids.
+    std::vector<std::string> ids(nodes);
+    {
+        auto vectors = VectorFile::create(dir + "/" + kPackVectorsName, s.domain.name,
+                                          s.domain.dimension, {.writable = true});
+        std::vector<float> batch;
+        batch.reserve(kVectorsPerAppend * s.domain.dimension);
+        for (uint64_t i = 0; i < nodes; ++i) {
+            auto& node = graph.nodes[i];
+            const LoadedVec v = s.file->get(node.vector_index);
+            batch.insert(batch.end(), v.data(), v.data() + s.domain.dimension);
+            if (!node.tombstone)
+                ids[i] = s.id_of.at(node.key);
+            node.vector_index = i;
+            node.key = i;
+            if (batch.size() == kVectorsPerAppend * s.domain.dimension || i + 1 == nodes) {
+                vectors->append(batch);
+                advance(batch.size() * sizeof(float));
+                batch.clear();
+            }
+        }
+    }
+    graph.domain = s.domain.name;
+    graph.commit = s.info.commit;
+    graph.parent = s.info.parent;
+    graph.vector_count = nodes;
+    graph.created_unix_ms = s.info.created_unix_ms;
+    write_new_file(dir + "/" + kPackGraphName, format::encode_graph_file(graph));
+    write_new_file(dir + "/" + kPackIdsName, format::encode_id_file(ids));
+
+    std::vector<PackFile> files;
+    for (const char* name : kDataMembers) {
+        PackFile f;
+        f.name = name;
+        f.checksum = file_checksum(dir + "/" + name, &f.bytes);
+        files.push_back(f);
+    }
+    const uint64_t packed = detail::now_ms();
+    const std::string text = config_json(s.domain, s.info, files, packed).dump(2) + "\n";
+    write_new_file(dir + "/" + kPackConfigName,
+                   {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+    detail::sync_directory(dir);
+
+    if (kind == PackKind::kDirectory) {
+        // rename() would replace an empty directory that appeared meanwhile; that is harmless.
+        if (::rename(dir.c_str(), out.c_str()) != 0)
+            throw Error::io("cannot rename '" + dir + "' to '" + out + "'", errno);
+        staging.release();
+    } else {
+        const std::string tmp = dir + "/archive";
+        write_archive(dir, tmp, kind, archive_stem(out), options.threads, advance);
+        {
+            FileDescriptor fd = open_or_throw(tmp, O_RDONLY);
+            detail::sync_data(fd.get(), tmp);
+        }
+        // link() never replaces: a file that appeared at `out` meanwhile is a conflict.
+        if (::link(tmp.c_str(), out.c_str()) != 0) {
+            if (errno == EEXIST)
+                throw Error::conflict("'" + out +
+                                      "' exists; a pack is never written over anything");
+            throw Error::io("cannot create '" + out + "'", errno);
+        }
+    }
+    detail::sync_directory(parent.string());
+    if (options.progress)
+        options.progress(1.0);
+    return parse_config(text, out);
+}
+
+std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) {
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    std::error_code ec;
+    std::string dir;
+    if (fs::is_directory(path, ec)) {
+        if (!fs::exists(path + "/" + kPackConfigName, ec))
+            throw Error::invalid_argument("'" + path +
+                                          "' is a directory but not a pack (no config)");
+        dir = path;
+    } else {
+        if (!fs::exists(path, ec))
+            throw Error::not_found("'" + path + "' does not exist");
+        const auto kind = archive_kind_by_magic(path);
+        if (!kind)
+            throw Error::invalid_argument(
+                "'" + path + "' is not a pack (neither a directory nor a tar, xz or zstd archive)");
+        impl->kind = *kind;
+        impl->extracted = std::make_unique<TempTree>(make_temp_dir("", "vstore-pack-"));
+        dir = impl->extracted->path();
+        extract_archive(path, dir);
+    }
+
+    impl->directory = dir;
+
+    // The config, then every member against its size and checksum.
+    const std::string config_path = dir + "/" + kPackConfigName;
+    const std::string shown = impl->extracted ? path + ":" + kPackConfigName : config_path;
+    std::string text;
+    {
+        FileDescriptor fd = open_or_throw(config_path, O_RDONLY);
+        const uint64_t bytes = detail::file_bytes(fd.get(), config_path);
+        if (bytes > kMaxConfigBytes)
+            throw Error::corruption("pack config '" + shown + "' is larger than 1 MiB");
+        text.resize(bytes);
+        detail::read_some(fd.get(), text.data(), text.size(), 0, config_path);
+    }
+    impl->config = parse_config(text, shown);
+    const PackConfig& config = impl->config;
+    for (const auto& f : config.files) {
+        uint64_t bytes = 0;
+        uint64_t sum = 0;
+        try {
+            sum = file_checksum(dir + "/" + f.name, &bytes);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::kNotFound)
+                throw;
+            throw Error::corruption("pack '" + path + "' has no '" + f.name + "'");
+        }
+        if (bytes != f.bytes || sum != f.checksum) {
+            throw Error::corruption("pack '" + path + "': '" + f.name +
+                                    "' does not match the size and checksum its config records");
+        }
+    }
+
+    const std::string graph_path = dir + "/" + kPackGraphName;
+    const auto graph =
+        format::decode_graph_file(detail::read_whole_file(graph_path),
+                                  impl->extracted ? path + ":" + kPackGraphName : graph_path);
+    const auto ids = format::decode_id_file(detail::read_whole_file(dir + "/" + kPackIdsName),
+                                            path + ":" + kPackIdsName);
+    const DomainInfo& d = config.domain;
+    const CommitInfo& c = config.commit;
+    auto mismatch = [&](const std::string& what) {
+        return Error::corruption("pack '" + path + "': the graph and its config disagree on " +
+                                 what);
+    };
+    if (graph.domain != d.name || graph.commit != c.commit || graph.parent != c.parent)
+        throw mismatch("domain, commit or parent");
+    if (graph.dimension != d.dimension || graph.metric != d.metric || graph.m != d.m ||
+        graph.ef_construction != d.ef_construction) {
+        throw mismatch("parameters");
+    }
+    if (graph.nodes.size() != c.live_count + c.tombstone_count ||
+        ids.size() != graph.nodes.size() || graph.vector_count != graph.nodes.size()) {
+        throw mismatch("counts");
+    }
+
+    auto snapshot = std::make_unique<Snapshot::Impl>();
+    VectorFileOptions vector_options;
+    vector_options.mode = options.mode;
+    vector_options.pool_budget_bytes = options.pool_budget_bytes;
+    snapshot->file = VectorFile::open(dir + "/" + kPackVectorsName, vector_options);
+    if (snapshot->file->domain() != d.name || snapshot->file->dimension() != d.dimension ||
+        snapshot->file->size() != graph.nodes.size()) {
+        throw mismatch("the vector file");
+    }
+    snapshot->graph = detail::HnswGraph::from_file_data(graph, *snapshot->file, 0,
+                                                        detail::commit_seed(d.name, c.commit));
+    for (uint64_t i = 0; i < graph.nodes.size(); ++i) {
+        const bool live = !graph.nodes[i].tombstone;
+        if (live == ids[i].empty())
+            throw mismatch("which nodes are live (node " + std::to_string(i) + ")");
+        if (!live)
+            continue;
+        if (!snapshot->key_of.emplace(ids[i], graph.nodes[i].key).second)
+            throw Error::corruption("pack '" + path + "': id '" + detail::short_id(ids[i]) +
+                                    "' appears twice");
+        snapshot->id_of.emplace(graph.nodes[i].key, ids[i]);
+    }
+    if (snapshot->graph->live_count() != c.live_count)
+        throw mismatch("the live count");
+    snapshot->info = c;
+    snapshot->info.vector_count = graph.nodes.size();
+    snapshot->info.graph_bytes = member(config, kPackGraphName).bytes;
+    snapshot->info.graph_checksum = member(config, kPackGraphName).checksum;
+    snapshot->domain = d;
+    snapshot->domain.next_key = graph.nodes.size();
+    snapshot->options = options;
+    impl->snapshot = std::shared_ptr<const Snapshot>(new Snapshot(std::move(snapshot)));
+    return std::unique_ptr<Pack>(new Pack(std::move(impl)));
+}
+
+}  // namespace vstore

@@ -1,0 +1,121 @@
+// Makes a small, known store for the command-line tests, through the public library API only
+// (so the tests do not depend on the `vstore` commands that build stores):
+//   domain "d": dimension 8, l2, M 16, ef_construction 200
+//   commit c1:         insert v0 .. v299 (300 seeded random vectors)
+//   commit c2 on c1:   delete v0 .. v29, replace v30 .. v39, insert v300 .. v349
+// so c2 has 320 live items, +50 -30 ~10.
+// Usage: vstore-make-small-store DIR   (DIR must not hold a store yet)
+//
+// Also, for the checks `inspect --verify` makes beyond decoding, a graph file that decodes
+// (every checksum and graph rule of the format holds) but that vstore would never write:
+// node 2 of 3 is live and no node links to it, and node 1 lists node 0 twice.
+// Usage: vstore-make-small-store --odd-graph FILE
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vstore/format/graph_file.h"
+#include "vstore/store.h"
+
+namespace {
+
+constexpr uint32_t kDimension = 8;
+
+// Seeded, so every run makes the same vectors.
+class VectorSource {
+  public:
+    explicit VectorSource(uint64_t seed) : rng_(seed) {}
+    std::vector<float> next() {
+        std::vector<float> v(kDimension);
+        for (auto& x : v)
+            x = uniform_(rng_);
+        return v;
+    }
+
+  private:
+    std::mt19937_64 rng_;
+    std::uniform_real_distribution<float> uniform_{-1.0f, 1.0f};
+};
+
+// "v<n>". Appended, not `"v" + std::to_string(n)`: g++ 12 warns falsely (-Wrestrict) there.
+std::string id(int n) {
+    std::string id = "v";
+    id += std::to_string(n);
+    return id;
+}
+
+void print(const vstore::CommitInfo& c) {
+    std::printf("%s: live %llu, tombstones %llu, +%llu -%llu ~%llu, %s\n", c.commit.c_str(),
+                static_cast<unsigned long long>(c.live_count),
+                static_cast<unsigned long long>(c.tombstone_count),
+                static_cast<unsigned long long>(c.inserted),
+                static_cast<unsigned long long>(c.deleted),
+                static_cast<unsigned long long>(c.replaced), c.graph_file.c_str());
+}
+
+}  // namespace
+
+void write_odd_graph(const std::string& path) {
+    vstore::format::GraphFileData g;
+    g.domain = "d";
+    g.commit = "odd";
+    g.dimension = kDimension;
+    g.m = 16;
+    g.vector_count = 3;
+    g.created_unix_ms = 1700000000000;
+    g.entry_point = 0;
+    g.max_level = 0;
+    g.nodes = {
+        {.vector_index = 0, .key = 0, .level = 0, .tombstone = false, .links = {{1}}},
+        {.vector_index = 1, .key = 1, .level = 0, .tombstone = false, .links = {{0, 0}}},
+        {.vector_index = 2, .key = 2, .level = 0, .tombstone = false, .links = {{0}}},
+    };
+    const auto bytes = vstore::format::encode_graph_file(g);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush())
+        throw std::runtime_error("cannot write '" + path + "'");
+}
+
+int main(int argc, char** argv) {
+    const bool odd_graph = argc == 3 && std::strcmp(argv[1], "--odd-graph") == 0;
+    if (argc != 2 && !odd_graph) {
+        std::fprintf(stderr, "usage: %s DIR | --odd-graph FILE\n", argv[0]);
+        return 2;
+    }
+    try {
+        if (odd_graph) {
+            write_odd_graph(argv[2]);
+            return 0;
+        }
+        auto store = vstore::Store::create(argv[1]);
+        store->create_domain("d", {.dimension = kDimension,
+                                   .metric = vstore::Metric::kL2,
+                                   .m = 16,
+                                   .ef_construction = 200});
+        VectorSource vectors(20240501);
+
+        auto c1 = store->begin_commit("d", "c1", std::nullopt);
+        for (int n = 0; n < 300; ++n)
+            c1.insert(id(n), vectors.next());
+        print(c1.finish());
+
+        auto c2 = store->begin_commit("d", "c2", "c1");
+        for (int n = 0; n < 30; ++n)
+            c2.remove(id(n));
+        for (int n = 30; n < 40; ++n)
+            c2.replace(id(n), vectors.next());
+        for (int n = 300; n < 350; ++n)
+            c2.insert(id(n), vectors.next());
+        print(c2.finish());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "vstore-make-small-store: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,379 @@
+#include "commands.h"
+
+#include <charconv>
+#include <chrono>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "inputs.h"
+#include "progress.h"
+#include "source.h"
+#include "text.h"
+#include "vstore/pack.h"
+#include "vstore/store.h"
+
+namespace vstore::cli {
+namespace {
+
+// Keys in the order they are written: {"id", "distance"} as the stream format has them.
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+StoreOptions store_options(const Common& c) {
+    StoreOptions o;
+    o.threads = c.threads;
+    return o;
+}
+
+// A float as JSON prints it shortest: the double nearest the float's shortest decimal, so
+// that 0.09396297f is written "0.09396297" and not "0.09396296739578247".
+double json_float(float f) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, f);
+    double d = 0;
+    std::from_chars(buf, r.ptr, d);
+    return d;
+}
+
+std::string float_text(float f) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, f);
+    return std::string(buf, r.ptr);
+}
+
+json hits_json(const std::vector<SearchHit>& hits) {
+    json a = json::array();
+    for (const auto& h : hits)
+        a.push_back({{"id", h.id}, {"distance", json_float(h.distance)}});
+    return a;
+}
+
+void print_hits(const std::vector<SearchHit>& hits, std::ostream& out) {
+    size_t width = 2;
+    for (const auto& h : hits)
+        width = std::max(width, h.id.size());
+    out << std::right << std::setw(4) << "rank"
+        << "  " << std::left << std::setw(int(width)) << "id"
+        << "  distance\n";
+    for (size_t i = 0; i < hits.size(); ++i) {
+        out << std::right << std::setw(4) << i + 1 << "  " << std::left << std::setw(int(width))
+            << hits[i].id << "  " << float_text(hits[i].distance) << '\n';
+    }
+}
+
+json commit_json(const CommitInfo& c) {
+    return json{{"domain", c.domain},
+                {"commit", c.commit},
+                {"parent", c.parent ? json(*c.parent) : json(nullptr)},
+                {"created", iso_time(c.created_unix_ms)},
+                {"inserted", c.inserted},
+                {"deleted", c.deleted},
+                {"replaced", c.replaced},
+                {"live", c.live_count},
+                {"tombstones", c.tombstone_count},
+                {"compacted", c.compacted},
+                {"graph_file", c.graph_file},
+                {"graph_bytes", c.graph_bytes}};
+}
+
+json domain_json(const DomainInfo& d) {
+    return json{{"name", d.name},
+                {"dimension", d.dimension},
+                {"metric", format::metric_name(d.metric)},
+                {"m", d.m},
+                {"ef_construction", d.ef_construction},
+                {"created", iso_time(d.created_unix_ms)}};
+}
+
+std::string operation_counts(const CommitInfo& c) {
+    std::ostringstream s;
+    s << '+' << c.inserted << " -" << c.deleted << " ~" << c.replaced;
+    return s.str();
+}
+
+// Runs `f`, and gives any vstore::Error it throws the place in the input it came from.
+template <typename F>
+void at(const std::string& where, F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        throw Error(e.code(), where + ": " + e.message());
+    }
+}
+
+}  // namespace
+
+int run_init(const std::string& store, std::ostream& out) {
+    Store::create(store);
+    out << "created an empty store in '" << store << "'\n";
+    return 0;
+}
+
+int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& out) {
+    const auto metric = format::metric_from_name(a.metric);
+    if (!metric)
+        throw UsageError("--metric must be l2, cosine or ip, not '" + a.metric + "'");
+    auto store = Store::open(a.store);
+    const auto d = store->create_domain(a.domain, {.dimension = a.dimension,
+                                                   .metric = *metric,
+                                                   .m = a.m,
+                                                   .ef_construction = a.ef_construction});
+    if (c.json) {
+        out << domain_json(d).dump(2) << '\n';
+    } else {
+        out << "created domain '" << d.name << "': " << d.dimension << " dimensions, "
+            << format::metric_name(d.metric) << ", M " << d.m << ", ef_construction "
+            << d.ef_construction << '\n';
+    }
+    return 0;
+}
+
+int run_domain_list(const std::string& source, const Common& c, std::ostream& out) {
+    const Source s = Source::open(source);
+    json list = json::array();
+    for (const auto& d : s.domains()) {
+        json j = domain_json(d);
+        j["commits"] = s.commits(d.name).size();
+        list.push_back(j);
+    }
+    if (c.json) {
+        out << list.dump(2) << '\n';
+        return 0;
+    }
+    if (list.empty())
+        out << "no domains\n";
+    for (const auto& j : list) {
+        out << j["name"].get<std::string>() << "  " << j["dimension"] << " dimensions, "
+            << j["metric"].get<std::string>() << ", M " << j["m"] << ", ef_construction "
+            << j["ef_construction"] << ", " << j["commits"] << " commits\n";
+    }
+    return 0;
+}
+
+int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
+    const int sources = !a.ops.empty() + !a.snapshot.empty() + !a.sqlite.empty();
+    if (sources != 1)
+        throw UsageError("give exactly one of --ops, --snapshot and --sqlite");
+    if (!a.sqlite.empty() && a.table.empty())
+        throw UsageError("--sqlite needs --table");
+    if (a.sqlite.empty() && !a.table.empty())
+        throw UsageError("--table goes with --sqlite");
+
+    const auto t0 = Clock::now();
+    auto store = Store::open(a.store, store_options(c));
+    auto builder = store->begin_commit(a.domain, a.commit, a.parent);
+    uint64_t items = 0;
+    {
+        Progress progress("reading", c.quiet);
+        auto tick = [&] {
+            if (++items % 1000 == 0)
+                progress.update(std::to_string(items) +
+                                (a.ops.empty() ? " vectors" : " operations"));
+        };
+        if (!a.ops.empty()) {
+            read_operations(a.ops, [&](Operation&& op) {
+                at(a.ops + ":" + std::to_string(op.line), [&] {
+                    switch (op.kind) {
+                        case OpKind::kInsert:
+                            builder.insert(op.id, op.vector);
+                            break;
+                        case OpKind::kDelete:
+                            builder.remove(op.id);
+                            break;
+                        case OpKind::kReplace:
+                            builder.replace(op.id, op.vector);
+                            break;
+                    }
+                });
+                tick();
+            });
+        } else {
+            auto put = [&](SnapshotItem&& item) {
+                at(item.where, [&] { builder.put(item.id, item.vector); });
+                tick();
+            };
+            if (!a.snapshot.empty())
+                read_snapshot_file(a.snapshot, put);
+            else
+                read_snapshot_sqlite(a.sqlite, a.table, put);
+        }
+    }
+    const double read_seconds = seconds_since(t0);
+    CommitInfo info;
+    {
+        Progress progress("committing", c.quiet);
+        progress.update("building the graph of commit '" + a.commit + "'");
+        info = builder.finish();
+    }
+    const double total = seconds_since(t0);
+    const uint64_t unchanged =
+        info.live_count - std::min(info.live_count, info.inserted + info.replaced);
+    if (c.json) {
+        json j = commit_json(info);
+        j["unchanged"] = unchanged;
+        j["seconds"] = total;
+        out << j.dump(2) << '\n';
+        return 0;
+    }
+    out << "commit '" << info.commit << "' of domain '" << info.domain << "'"
+        << (info.parent ? " on '" + *info.parent + "'" : std::string(" (a root commit)")) << ": "
+        << info.inserted << " inserted, " << info.deleted << " deleted, " << info.replaced
+        << " replaced, " << unchanged << " unchanged\n"
+        << "  " << info.live_count << " live, " << info.tombstone_count << " tombstones"
+        << (info.compacted ? " (compacted)" : "") << "; graph file " << megabytes(info.graph_bytes)
+        << "; read " << items << (a.ops.empty() ? " vectors" : " operations") << " in "
+        << seconds(read_seconds) << ", committed in " << seconds(total - read_seconds) << '\n';
+    return 0;
+}
+
+int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
+    const int given = a.vector.has_value() + !a.vector_file.empty() + a.id.has_value();
+    if (given != 1)
+        throw UsageError("give the query as exactly one of --vector, --vector-file and --id");
+    if (a.k == 0)
+        throw UsageError("-k must be at least 1");
+    const Source s = Source::open(a.source, store_options(c));
+    const auto snapshot = s.open_commit(a.domain, a.commit);
+    std::vector<std::vector<float>> queries;
+    if (a.vector)
+        queries.push_back(parse_vector_json(*a.vector, "--vector"));
+    else if (!a.vector_file.empty())
+        queries = read_query_file(a.vector_file);
+    else
+        queries.push_back(snapshot->vector(*a.id));
+    std::vector<std::vector<SearchHit>> results;
+    for (size_t i = 0; i < queries.size(); ++i) {
+        auto run = [&] {
+            results.push_back(a.exact ? snapshot->search_exact(queries[i], a.k)
+                                      : snapshot->search(queries[i], a.k, a.ef));
+        };
+        if (queries.size() == 1)
+            run();
+        else
+            at(a.vector_file + ": query " + std::to_string(i), run);
+    }
+    const bool many = !a.vector_file.empty() && queries.size() != 1;
+    if (c.json) {
+        if (!many) {
+            out << hits_json(results[0]).dump() << '\n';
+        } else {
+            json all = json::array();
+            for (const auto& r : results)
+                all.push_back(hits_json(r));
+            out << all.dump() << '\n';
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < results.size(); ++i) {
+        if (many)
+            out << (i ? "\n" : "") << "query " << i << '\n';
+        print_hits(results[i], out);
+    }
+    return 0;
+}
+
+int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
+    if (a.k == 0)
+        throw UsageError("-k must be at least 1");
+    const Source s = Source::open(a.source, store_options(c));
+    const auto hits = s.open_commit(a.domain, a.commit)->similar(a.id, a.k, a.ef);
+    if (c.json)
+        out << hits_json(hits).dump() << '\n';
+    else
+        print_hits(hits, out);
+    return 0;
+}
+
+int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) {
+    if (!(a.threshold >= 0))
+        throw UsageError("--threshold must be a distance of 0 or more");
+    const Source s = Source::open(a.source, store_options(c));
+    const auto snapshot = s.open_commit(a.domain, a.commit);
+    Progress progress("finding duplicates", c.quiet);
+    progress.update("in " + std::to_string(snapshot->size()) + " vectors");
+    for (const auto& p : snapshot->duplicates(a.threshold)) {
+        out << json{{"a", p.a}, {"b", p.b}, {"distance", json_float(p.distance)}}.dump() << '\n';
+    }
+    return 0;
+}
+
+int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
+    const Source s = Source::open(a.source, store_options(c));
+    const std::string domain = s.domain(a.domain);
+    std::vector<CommitInfo> commits;
+    if (a.commit) {
+        commits = s.log(domain, s.commit(domain, a.commit));
+    } else {
+        commits = s.commits(domain);
+        std::sort(commits.begin(), commits.end(), [](const CommitInfo& x, const CommitInfo& y) {
+            return x.created_unix_ms != y.created_unix_ms ? x.created_unix_ms > y.created_unix_ms
+                                                          : x.commit > y.commit;
+        });
+    }
+    if (c.json) {
+        json list = json::array();
+        for (const auto& ci : commits)
+            list.push_back(commit_json(ci));
+        out << list.dump(2) << '\n';
+        return 0;
+    }
+    size_t width = 6;
+    for (const auto& ci : commits)
+        width = std::max({width, ci.commit.size(), ci.parent ? ci.parent->size() : 0});
+    out << std::left << std::setw(int(width)) << "commit"
+        << "  " << std::setw(int(width)) << "parent"
+        << "  created               operations           live  tombstones\n";
+    for (const auto& ci : commits) {
+        out << std::left << std::setw(int(width)) << ci.commit << "  " << std::setw(int(width))
+            << (ci.parent ? *ci.parent : "-") << "  " << iso_time(ci.created_unix_ms) << "  "
+            << std::setw(19) << operation_counts(ci) << std::right << std::setw(6) << ci.live_count
+            << "  " << std::setw(10) << ci.tombstone_count << (ci.compacted ? "  compacted" : "")
+            << '\n';
+    }
+    if (s.is_pack() && !commits.empty() && commits.back().parent)
+        out << "(the pack holds only commit '" << commits.back().commit << "')\n";
+    return 0;
+}
+
+int run_pack(const PackArgs& a, const Common& c, std::ostream& out) {
+    const auto t0 = Clock::now();
+    auto store = Store::open(a.store, store_options(c));
+    PackWriteOptions options;
+    options.threads = c.threads;
+    Progress progress("packing", c.quiet);
+    options.progress = [&](double f) { progress.fraction(f); };
+    const PackConfig config = Pack::write(*store, a.domain, a.commit, a.out, options);
+    progress.done();
+    uint64_t bytes = 0;
+    std::error_code ec;
+    if (pack_kind_for(a.out) == PackKind::kDirectory) {
+        for (const auto& f : config.files)
+            bytes += f.bytes;
+        bytes += config.json.size();
+    } else {
+        bytes = std::filesystem::file_size(a.out, ec);
+    }
+    if (c.json) {
+        json j = json::parse(config.json);
+        j["path"] = a.out;
+        j["bytes"] = bytes;
+        j["seconds"] = seconds_since(t0);
+        out << j.dump(2) << '\n';
+        return 0;
+    }
+    out << "packed commit '" << a.commit << "' of domain '" << a.domain << "' into '" << a.out
+        << "': " << config.commit.live_count << " live vectors"
+        << (config.commit.tombstone_count
+                ? " and " + std::to_string(config.commit.tombstone_count) + " tombstones"
+                : std::string())
+        << ", " << megabytes(bytes) << " in " << seconds(seconds_since(t0)) << '\n';
+    return 0;
+}
+
+}  // namespace vstore::cli

@@ -1,0 +1,75 @@
+// The commands of the `vstore` command line, each one function of its parsed arguments that
+// writes its results to `out` and returns the exit status. Errors are thrown (vstore::Error
+// for input and data, UsageError for the way the command was called); main() reports them.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace vstore::cli {
+
+struct Common {
+    bool json = false;
+    bool quiet = false;    // no progress on stderr
+    unsigned threads = 0;  // 0 = all cores
+};
+
+int run_init(const std::string& store, std::ostream& out);
+
+struct DomainCreateArgs {
+    std::string store, domain;
+    uint32_t dimension = 0;
+    std::string metric = "l2";
+    uint32_t m = 16;
+    uint32_t ef_construction = 200;
+};
+int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& out);
+int run_domain_list(const std::string& source, const Common& c, std::ostream& out);
+
+struct IndexArgs {
+    std::string store, domain, commit;
+    std::optional<std::string> parent;
+    std::string ops;       // --ops FILE (JSON Lines of operations), "-" = stdin
+    std::string snapshot;  // --snapshot FILE (the whole set: .jsonl, .fvecs, .npy)
+    std::string sqlite;    // --sqlite DB --table T (the whole set)
+    std::string table;
+};
+int run_index(const IndexArgs& a, const Common& c, std::ostream& out);
+
+struct ReadArgs {
+    std::string source;  // a store or a pack
+    std::optional<std::string> domain, commit;
+};
+
+struct SearchArgs : ReadArgs {
+    std::optional<std::string> vector;  // --vector '[...]'
+    std::string vector_file;            // --vector-file FILE
+    std::optional<std::string> id;      // --id X: the stored vector of X
+    size_t k = 10;
+    size_t ef = 0;
+    bool exact = false;
+};
+int run_search(const SearchArgs& a, const Common& c, std::ostream& out);
+
+struct SimilarArgs : ReadArgs {
+    std::string id;
+    size_t k = 10;
+    size_t ef = 0;
+};
+int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out);
+
+struct DuplicatesArgs : ReadArgs {
+    float threshold = 0;
+};
+int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out);
+
+int run_log(const ReadArgs& a, const Common& c, std::ostream& out);
+
+struct PackArgs {
+    std::string store, domain, commit, out;
+};
+int run_pack(const PackArgs& a, const Common& c, std::ostream& out);
+
+}  // namespace vstore::cli

@@ -1,0 +1,67 @@
+// The input readers of the `vstore` command line: operations and snapshots in JSON Lines,
+// .fvecs, .npy and SQLite, and query vectors.
+//
+// Every error is a vstore::Error with a one-line message naming the file and where in it:
+// "FILE:LINE: ..." for JSON Lines (lines count from 1), "FILE: row N: ..." for .fvecs, .npy and
+// SQLite (rows count from 0, so in .fvecs and .npy row N is the item with id "N"). A missing
+// file is kNotFound, a failed read kIO, anything wrong with the contents kInvalidArgument.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vstore::cli {
+
+// The largest vector dimension the readers accept.
+inline constexpr size_t kMaxInputDimension = 65536;
+
+enum class OpKind { kInsert, kDelete, kReplace };
+
+struct Operation {
+    OpKind kind;
+    std::string id;
+    std::vector<float> vector;  // empty for kDelete
+    size_t line = 0;            // 1-based line in the source, for error messages
+};
+
+// Operations in JSON Lines, one object a line:
+//   {"id": "...", "op": "Inserted", "vector": [...]}
+//   {"id": "...", "op": "Deleted"}
+//   {"id": "...", "op": "Replaced", "vector": [...]}
+// "Changed" means Replaced; the lower-case "insert", "delete", "replace", "inserted", "deleted",
+// "replaced" and "changed" are accepted too. "id" is a non-empty string or a JSON integer (taken
+// as its decimal string). Other keys are ignored. Blank lines are skipped. Every vector of the
+// file must have the same length. `path` "-" reads standard input. Each operation goes to `sink`
+// as soon as it is read, so files of any size stream through.
+void read_operations(const std::string& path, const std::function<void(Operation&&)>& sink);
+
+struct SnapshotItem {
+    std::string id;
+    std::vector<float> vector;
+    std::string where;  // "FILE:LINE" or "FILE: row N", for error messages by the caller
+};
+
+// A whole snapshot of (id, vector), the format chosen by the extension of `path`:
+//   .jsonl, .ndjson, .json or "-": JSON Lines {"id": ..., "vector": [...]}, id as above;
+//   .fvecs: ids are the row numbers "0", "1", ...;
+//   .npy:   a 2-D C-order float32 little-endian ('<f4') array, ids are the row numbers.
+// Every vector of the file must have the same length. Duplicate ids are left to the caller.
+void read_snapshot_file(const std::string& path, const std::function<void(SnapshotItem&&)>& sink);
+
+// A snapshot from a SQLite table with columns `id` (TEXT or INTEGER) and `embedding` (a BLOB of
+// little-endian float32), as datasette-faiss and llm store them. The database is opened
+// read-only and never created.
+void read_snapshot_sqlite(const std::string& db, const std::string& table,
+                          const std::function<void(SnapshotItem&&)>& sink);
+
+// Query vectors for `vstore search --vector-file`: a .fvecs or .npy file (one query a row), or
+// else a file holding one JSON array of numbers (one query) or an array of such arrays.
+// Returns at least one vector; all have the same length.
+std::vector<std::vector<float>> read_query_file(const std::string& path);
+
+// Parses a JSON array of numbers (the --vector '[0.1, ...]' option); `what` names it in errors.
+std::vector<float> parse_vector_json(const std::string& text, const std::string& what);
+
+}  // namespace vstore::cli
