@@ -1,10 +1,14 @@
-// The main job: writes Fashion-MNIST's 60,000 training vectors into a domain's vector file and
-// reads them back through LoadedVec handles in both serving modes, saying what it does.
+// Fashion-MNIST for the main job. With --vector-file-only (the default): writes the 60,000
+// training vectors into a domain's vector file and reads them back through LoadedVec handles in
+// both serving modes, saying what it does. With --export: writes the inputs of the main job's
+// two commits, which tools/run-main-job feeds to the vstore command line.
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "vstore/format/file_names.h"
@@ -51,89 +55,109 @@ uint64_t read_back(const vstore::VectorFile& file, const vstore::format::IdxMatr
     return mismatches;
 }
 
-void print_hits(const char* label, const std::vector<vstore::SearchHit>& hits) {
-    std::printf("   %s:", label);
-    for (const auto& h : hits)
-        std::printf("  %s (%.0f)", h.id.c_str(), h.distance);
-    std::printf("\n");
+// Ids are row numbers of the training set, as `vstore index --snapshot` gives .fvecs rows.
+constexpr uint64_t kFirstCommitRows = 50000;
+constexpr uint64_t kDeleted = 2000;   // rows 0, 25, 50, ...
+constexpr uint64_t kReplaced = 1000;  // rows 1, 26, 51, ... take test images 0, 1, 2, ...
+
+void write_json_vector(std::FILE* f, const float* v, uint32_t dim) {
+    std::fputc('[', f);
+    for (uint32_t i = 0; i < dim; ++i) {
+        char buf[32];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v[i]);
+        if (i)
+            std::fputs(", ", f);
+        std::fwrite(buf, 1, size_t(r.ptr - buf), f);
+    }
+    std::fputc(']', f);
 }
 
-// The versioned index on the same data: two commits, each searchable for ever.
-int run_versioned_index(const std::string& out_dir, const vstore::format::IdxMatrix& data) {
+std::FILE* create(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f)
+        throw std::runtime_error("cannot create '" + path + "'");
+    return f;
+}
+
+void close(std::FILE* f, const std::string& path) {
+    if (std::ferror(f) || std::fclose(f) != 0)
+        throw std::runtime_error("cannot write '" + path + "'");
+}
+
+// The inputs of the main job's commits, as a CI job would export them: c1.fvecs (the first
+// 50,000 training images, a whole snapshot), c2.jsonl (operations: insert the other 10,000,
+// delete 2,000, replace 1,000 with test images) and two query vectors.
+int export_commits(const std::string& out_dir, const vstore::format::IdxMatrix& data) {
     const auto test = vstore::format::read_idx_ubyte(vstore::format::fashion_mnist_test_path());
     const uint32_t dim = data.columns;
-    const std::string store_dir = out_dir + "/store";
-    std::filesystem::remove_all(store_dir);
-    auto image = [&](uint64_t n) { return std::span<const float>(data.row(n), dim); };
-    auto id = [](uint64_t n) { return "train/" + std::to_string(n); };
-
-    auto t0 = Clock::now();
-    auto store = vstore::Store::create(store_dir);
-    store->create_domain("fashion-mnist", {.dimension = dim});
+    std::filesystem::create_directories(out_dir);
+    const auto t0 = Clock::now();
     {
-        auto b = store->begin_commit("fashion-mnist", "c1", std::nullopt);
-        for (uint64_t n = 0; n < 50000; ++n)
-            b.insert(id(n), image(n));
-        const auto info = b.finish();
-        std::printf("6. commit c1: inserted %llu images in %.1f s; graph file %.1f MB\n",
-                    static_cast<unsigned long long>(info.inserted), seconds_since(t0),
-                    info.graph_bytes / 1e6);
+        const std::string path = out_dir + "/c1.fvecs";
+        std::FILE* f = create(path);
+        const int32_t d = static_cast<int32_t>(dim);
+        for (uint64_t n = 0; n < kFirstCommitRows; ++n) {
+            std::fwrite(&d, sizeof d, 1, f);
+            std::fwrite(data.row(n), sizeof(float), dim, f);
+        }
+        close(f, path);
     }
-    t0 = Clock::now();
     {
-        auto b = store->begin_commit("fashion-mnist", "c2", "c1");
-        for (uint64_t n = 50000; n < 60000; ++n)
-            b.insert(id(n), image(n));
-        for (uint64_t n = 0; n < 2000; ++n)
-            b.remove(id(n * 25));
-        // Replaced images take a test image as their new vector.
-        for (uint64_t n = 0; n < 1000; ++n)
-            b.replace(id(n * 25 + 1), {test.row(n), dim});
-        const auto info = b.finish();
-        std::printf(
-            "7. commit c2 on c1: +%llu -%llu ~%llu in %.1f s; %llu live, %llu tombstones; "
-            "graph file %.1f MB\n",
-            static_cast<unsigned long long>(info.inserted),
-            static_cast<unsigned long long>(info.deleted),
-            static_cast<unsigned long long>(info.replaced), seconds_since(t0),
-            static_cast<unsigned long long>(info.live_count),
-            static_cast<unsigned long long>(info.tombstone_count), info.graph_bytes / 1e6);
+        const std::string path = out_dir + "/c2.jsonl";
+        std::FILE* f = create(path);
+        for (uint64_t n = kFirstCommitRows; n < data.rows; ++n) {
+            std::fprintf(f, "{\"id\": \"%llu\", \"op\": \"Inserted\", \"vector\": ",
+                         static_cast<unsigned long long>(n));
+            write_json_vector(f, data.row(n), dim);
+            std::fputs("}\n", f);
+        }
+        for (uint64_t n = 0; n < kDeleted; ++n) {
+            std::fprintf(f, "{\"id\": \"%llu\", \"op\": \"Deleted\"}\n",
+                         static_cast<unsigned long long>(n * 25));
+        }
+        for (uint64_t n = 0; n < kReplaced; ++n) {
+            std::fprintf(f, "{\"id\": \"%llu\", \"op\": \"Replaced\", \"vector\": ",
+                         static_cast<unsigned long long>(n * 25 + 1));
+            write_json_vector(f, test.row(n), dim);
+            std::fputs("}\n", f);
+        }
+        close(f, path);
     }
-    // Query with train/0's image (deleted in c2) and test image 0 (train/1's vector in c2).
-    auto c1 = store->open_commit("fashion-mnist", "c1");
-    auto c2 = store->open_commit("fashion-mnist", "c2");
-    std::printf("8. search k=5 for train/0's image (deleted in c2):\n");
-    print_hits("c1", c1->search(image(0), 5));
-    print_hits("c2", c2->search(image(0), 5));
-    std::printf("   search k=3 for test image 0 (train/1's new vector in c2):\n");
-    print_hits("c1", c1->search({test.row(0), dim}, 3));
-    print_hits("c2", c2->search({test.row(0), dim}, 3));
-    const bool ok = c1->search(image(0), 1).at(0).id == id(0) &&
-                    c2->search({test.row(0), dim}, 1).at(0).id == id(1) && !c2->contains(id(0));
-    std::printf("9. log of c2:\n");
-    for (const auto& c : store->log("fashion-mnist", "c2")) {
-        std::printf("   %s  parent %-4s  +%llu -%llu ~%llu  live %llu\n", c.commit.c_str(),
-                    c.parent ? c.parent->c_str() : "-", static_cast<unsigned long long>(c.inserted),
-                    static_cast<unsigned long long>(c.deleted),
-                    static_cast<unsigned long long>(c.replaced),
-                    static_cast<unsigned long long>(c.live_count));
+    // Training image 0 (deleted in c2) and test image 0 (the new vector of id 1 in c2).
+    for (const auto& [name, v] : {std::pair{"query-train0.json", data.row(0)},
+                                  std::pair{"query-test0.json", test.row(0)}}) {
+        const std::string path = out_dir + "/" + name;
+        std::FILE* f = create(path);
+        write_json_vector(f, v, dim);
+        std::fputc('\n', f);
+        close(f, path);
     }
-    if (!ok) {
-        std::fprintf(stderr, "walkthrough failed: the commits did not answer as they should\n");
-        return 1;
-    }
-    std::printf("done: c1 still answers as before c2 existed; c2 sees its changes.\n");
+    std::printf(
+        "exported c1.fvecs (%llu images), c2.jsonl (+%llu -%llu ~%llu) and two queries to %s "
+        "in %.1f s\n",
+        static_cast<unsigned long long>(kFirstCommitRows),
+        static_cast<unsigned long long>(data.rows - kFirstCommitRows),
+        static_cast<unsigned long long>(kDeleted), static_cast<unsigned long long>(kReplaced),
+        out_dir.c_str(), seconds_since(t0));
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Usage: vstore-walkthrough [OUT_DIR] [--vector-file-only]
+    // Usage: vstore-walkthrough OUT_DIR [--vector-file-only | --export]
     const std::string out_dir = argc > 1 ? argv[1] : "out/walkthrough";
-    const bool vector_file_only = argc > 2 && std::string(argv[2]) == "--vector-file-only";
+    const std::string mode = argc > 2 ? argv[2] : "--vector-file-only";
+    if (mode != "--vector-file-only" && mode != "--export") {
+        std::fprintf(stderr, "usage: vstore-walkthrough OUT_DIR [--vector-file-only | --export]\n");
+        return 2;
+    }
     const std::string domain = "fashion-mnist/train";
     try {
+        if (mode == "--export") {
+            return export_commits(out_dir, vstore::format::read_idx_ubyte(
+                                               vstore::format::fashion_mnist_train_path()));
+        }
         std::printf("vstore walkthrough: Fashion-MNIST into a vector file and back\n");
         auto t0 = Clock::now();
         const auto data =
@@ -203,7 +227,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::printf("   every vector came back bit for bit in both modes.\n");
-        return vector_file_only ? 0 : run_versioned_index(out_dir, data);
+        return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "walkthrough: %s\n", e.what());
         return 1;

@@ -367,8 +367,11 @@ std::vector<uint32_t> HnswGraph::reachable_level0() const {
 uint64_t HnswGraph::repair_reachability() {
     Index& ix = *index_;
     uint64_t added = 0;
-    for (int round = 0; round < 8; ++round) {
-        const auto seen = reachable_level0();
+    // Each round links every lost component to its nearest reachable node. Taking a slot of a
+    // full list can strand the neighbour it held, so the slot given up is preferably one whose
+    // target other reachable nodes also link to, and rounds repeat until nothing is lost.
+    for (int round = 0; round < 64; ++round) {
+        auto seen = reachable_level0();
         std::vector<uint32_t> lost;
         for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
             if (!seen[i] && !removed_[i] && !ix.isMarkedDeleted(i))
@@ -376,11 +379,40 @@ uint64_t HnswGraph::repair_reachability() {
         }
         if (lost.empty() || ix.enterpoint_node_ == kNoNode)
             break;
+        std::vector<uint32_t> in_links(ix.cur_element_count, 0);
+        for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
+            if (!seen[i])
+                continue;
+            linklistsizeint* ll = ix.get_linklist0(i);
+            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+            for (size_t j = 0; j < ix.getListCount(ll); ++j)
+                ++in_links[links[j]];
+        }
+        // Marks what `start` reaches through nodes not yet seen.
+        auto mark_from = [&](uint32_t start) {
+            std::vector<uint32_t> stack = {start};
+            seen[start] = 1;
+            while (!stack.empty()) {
+                const uint32_t v = stack.back();
+                stack.pop_back();
+                linklistsizeint* ll = ix.get_linklist0(v);
+                const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+                for (size_t j = 0; j < ix.getListCount(ll); ++j) {
+                    ++in_links[links[j]];
+                    if (!seen[links[j]]) {
+                        seen[links[j]] = 1;
+                        stack.push_back(links[j]);
+                    }
+                }
+            }
+        };
         for (uint32_t u : lost) {
+            if (seen[u])
+                continue;  // reached through a component linked earlier in this round
             auto top = ix.searchBaseLayer(ix.enterpoint_node_, ix.getDataByInternalId(u), 0);
             tableint r = ix.enterpoint_node_;
             while (!top.empty()) {  // the queue's top is the farthest; keep the nearest
-                if (top.top().second != u)
+                if (top.top().second != u && seen[top.top().second])
                     r = top.top().second;
                 top.pop();
             }
@@ -393,10 +425,11 @@ uint64_t HnswGraph::repair_reachability() {
                 links[n] = u;
                 ix.setListCount(ll, static_cast<unsigned short>(n + 1));
             } else {
-                // Replace r's farthest neighbour; if that one is lost now, the next round links it.
+                // The farthest neighbour that another reachable node also links to; failing
+                // that, the farthest.
                 const char* rd = ix.getDataByInternalId(r);
-                size_t worst = 0;
-                float worst_d = -1;
+                size_t worst = 0, worst_shared = n;
+                float worst_d = -1, worst_shared_d = -1;
                 for (size_t j = 0; j < n; ++j) {
                     const float d =
                         ix.fstdistfunc_(rd, ix.getDataByInternalId(links[j]), ix.dist_func_param_);
@@ -404,8 +437,14 @@ uint64_t HnswGraph::repair_reachability() {
                         worst_d = d;
                         worst = j;
                     }
+                    if (in_links[links[j]] >= 2 && d > worst_shared_d) {
+                        worst_shared_d = d;
+                        worst_shared = j;
+                    }
                 }
-                links[worst] = u;
+                const size_t slot = worst_shared < n ? worst_shared : worst;
+                --in_links[links[slot]];
+                links[slot] = u;
             }
             ++added;
             linklistsizeint* ul = ix.get_linklist0(u);
@@ -415,6 +454,8 @@ uint64_t HnswGraph::repair_reachability() {
                 ulinks[un] = r;
                 ix.setListCount(ul, static_cast<unsigned short>(un + 1));
             }
+            ++in_links[u];
+            mark_from(u);
         }
     }
     return added;
