@@ -1,7 +1,10 @@
 #include "commands.h"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -97,6 +100,25 @@ std::string operation_counts(const CommitInfo& c) {
     return s.str();
 }
 
+// Whether a --vector-file is a list of queries (.fvecs, .npy, a JSON array of arrays), whose
+// results are an array of arrays however many it holds, rather than one JSON array.
+bool query_file_holds_many(const std::string& path) {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (ext == ".fvecs" || ext == ".npy")
+        return true;
+    std::ifstream in(path);
+    char c = 0;
+    int brackets = 0;
+    while (in.get(c) && brackets < 2) {
+        if (std::isspace(static_cast<unsigned char>(c)))
+            continue;
+        if (c != '[')
+            break;
+        ++brackets;
+    }
+    return brackets == 2;
+}
+
 // Runs `f`, and gives any vstore::Error it throws the place in the input it came from.
 template <typename F>
 void at(const std::string& where, F&& f) {
@@ -177,8 +199,22 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
                                 (a.ops.empty() ? " vectors" : " operations"));
         };
         if (!a.ops.empty()) {
+            // The builder checks operations against the parent too, at finish(); checking
+            // here as well lets the error name the line.
+            const auto parent = a.parent ? store->open_commit(a.domain, *a.parent) : nullptr;
             read_operations(a.ops, [&](Operation&& op) {
                 at(a.ops + ":" + std::to_string(op.line), [&] {
+                    const bool live = parent && parent->contains(op.id);
+                    if (op.kind == OpKind::kInsert && live) {
+                        throw Error::conflict("id '" + op.id +
+                                              "' is already live in parent commit '" + *a.parent +
+                                              "'");
+                    }
+                    if (op.kind != OpKind::kInsert && !live) {
+                        throw Error::not_found("id '" + op.id + "' is not live in " +
+                                               (a.parent ? "parent commit '" + *a.parent + "'"
+                                                         : std::string("an empty first commit")));
+                    }
                     switch (op.kind) {
                         case OpKind::kInsert:
                             builder.insert(op.id, op.vector);
@@ -258,7 +294,7 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         else
             at(a.vector_file + ": query " + std::to_string(i), run);
     }
-    const bool many = !a.vector_file.empty() && queries.size() != 1;
+    const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
     if (c.json) {
         if (!many) {
             out << hits_json(results[0]).dump() << '\n';

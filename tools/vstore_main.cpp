@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
 
     auto* domain = app.add_subcommand("domain", "Create or list the domains of a store");
     domain->require_subcommand(1);
+    domain->footer(
+        "Examples:\n"
+        "  vstore domain create ./embeddings docs --dim 384 --metric cosine\n"
+        "  vstore domain list ./embeddings");
     DomainCreateArgs create_args;
     auto* domain_create = domain->add_subcommand("create", "Create a domain: one vector space");
     domain_create->add_option("STORE", create_args.store, "The store")->required();
@@ -161,6 +165,16 @@ int main(int argc, char** argv) {
     add_common(pack, common, true);
     pack->footer("Example: vstore pack ./embeddings --domain docs --commit c2 docs-c2.tar.xz");
 
+    // CLI11 would report a mistyped command as a missing one; name it instead.
+    if (argc > 1 && argv[1][0] != '-') {
+        bool known = false;
+        for (const auto* sub : app.get_subcommands({}))
+            known = known || sub->check_name(argv[1]);
+        if (!known) {
+            std::cerr << "vstore: unknown command '" << argv[1] << "'; see 'vstore --help'\n";
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -627,6 +627,10 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     detail::sync_directory(dir);
 
     if (kind == PackKind::kDirectory) {
+        // mkdtemp made the staging directory private; the pack is as readable as any new one.
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        ::chmod(dir.c_str(), 0777 & ~mask);
         // rename() would replace an empty directory that appeared meanwhile; that is harmless.
         if (::rename(dir.c_str(), out.c_str()) != 0)
             throw Error::io("cannot rename '" + dir + "' to '" + out + "'", errno);

@@ -8,33 +8,8 @@ WALKTHROUGH=$2
 MAKE_SMALL_STORE=$3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect STATUS COMMAND...: runs COMMAND, keeps stdout in $T/out and stderr in $T/err.
-expect() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    [ "$got" = "$want" ] || fail "exit $got, wanted $want: $* ($(head -c 300 "$T/err"))"
-}
-# The error is exactly one line and mentions the fragment.
-one_line_error() {
-    [ "$(wc -l <"$T/err")" = 1 ] || fail "error is not one line: $(cat "$T/err")"
-    grep -q -- "$1" "$T/err" || fail "error lacks '$1': $(cat "$T/err")"
-}
-# flip_byte FILE OFFSET: inverts every bit of one byte, so the byte surely changes.
-flip_byte() {
-    local old
-    old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # The format is the octal escape of the new byte, built on purpose.
-    # shellcheck disable=SC2059
-    printf "$(printf '\\%03o' $((old ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-# jq_check FILTER FILE WHAT: fails unless FILTER holds for the JSON in FILE.
-jq_check() {
-    jq -e "$1" "$2" >/dev/null || fail "$3: $(head -c 600 "$2")"
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A real vector file: the walkthrough writes Fashion-MNIST into one.
 "$WALKTHROUGH" "$T/store" --vector-file-only >/dev/null || fail "walkthrough failed"
@@ -229,8 +204,4 @@ one_line_error "'$T/random' is not a vstore file or store (unknown magic)"
 expect 1 "$VSTORE" inspect --json "$T/random"; one_line_error "unknown magic"
 expect 1 "$VSTORE" inspect "$S/catalog"; one_line_error "unknown magic"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "cli inspect: all checks passed"
+finish "cli inspect"
