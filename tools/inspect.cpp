@@ -16,6 +16,8 @@
 #include <sstream>
 #include <vector>
 
+#include "progress.h"
+#include "text.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 #include "vstore/format/graph_file.h"
@@ -45,21 +47,6 @@ constexpr const char* kCatalogFileName = "catalog";
 
 // The width of the label column of the text output.
 constexpr int kLabelWidth = 16;
-
-std::string iso_time(uint64_t unix_ms) {
-    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string hex64(uint64_t v) {
-    char buf[19];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
 
 std::string percent(double fraction) {
     std::ostringstream s;
@@ -800,6 +787,8 @@ int inspect(const std::string& path, const InspectOptions& options, std::ostream
             std::ostream& err) {
     try {
         const Kind kind = recognise(path);
+        Progress progress("verifying", options.quiet || !options.verify);
+        progress.update("'" + path + "'");
         Description d;
         switch (kind) {
             case Kind::kVectorFile:
@@ -815,6 +804,7 @@ int inspect(const std::string& path, const InspectOptions& options, std::ostream
                 d = describe_pack(path, options);
                 break;
         }
+        progress.done();
         if (options.json) {
             out << d.doc.dump(2) << '\n';
         } else {

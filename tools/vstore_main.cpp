@@ -152,7 +152,12 @@ int main(int argc, char** argv) {
     inspect_cmd->add_flag("--verify", inspect_options.verify,
                           "Check every checksum; exit 1 if any fails");
     inspect_cmd->add_flag("--json", inspect_options.json, "Print JSON instead of text");
-    inspect_cmd->footer("Example: vstore inspect --verify admin%2Fstar_wars.vecs");
+    inspect_cmd->add_flag("-q,--quiet", inspect_options.quiet, "No progress on stderr");
+    inspect_cmd->footer(
+        "Examples:\n"
+        "  vstore inspect ./embeddings\n"
+        "  vstore inspect --verify docs-c2.tar.xz\n"
+        "  vstore inspect --json 'admin%2Fstar_wars.vecs'");
 
     PackArgs pack_args;
     auto* pack = app.add_subcommand(
