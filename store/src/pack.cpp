@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "snapshot_impl.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/id_file.h"
+#include "vstore/format/vector_file_format.h"
 
 namespace vstore {
 
@@ -36,6 +38,7 @@ constexpr uint32_t kPackFormatVersion = 1;
 constexpr size_t kMaxConfigBytes = size_t(1) << 20;
 constexpr uint64_t kVectorsPerAppend = 4096;
 constexpr size_t kCopyChunk = size_t(1) << 20;
+constexpr uint64_t kMaxPackNodes = uint64_t(1) << 40;
 const std::array<const char*, 3> kDataMembers = {kPackGraphName, kPackVectorsName, kPackIdsName};
 
 std::string iso_time(uint64_t unix_ms) {
@@ -252,6 +255,31 @@ PackConfig parse_config(const std::string& text, const std::string& where) {
     }
     if (files.size() != kDataMembers.size())
         throw bad("'files' lists a member that is not part of a pack");
+    if (field(j, "backend", kString) != "vstore-hnsw")
+        throw bad("backend is not 'vstore-hnsw'");
+    field(j, "system", kObject);
+    field(j, "created", kString);
+    field(j, "updated", kString);
+
+    // Sizes the counts allow, so that an archive cannot make a reader write more than a pack
+    // of this size holds (a highly compressed stream of zeros, say).
+    if (d.dimension == 0 || d.dimension > format::kMaxDimension)
+        throw bad("dimensions out of range");
+    if (c.live_count > kMaxPackNodes || c.tombstone_count > kMaxPackNodes)
+        throw bad("count or tombstones out of range");
+    const uint64_t nodes = c.live_count + c.tombstone_count;
+    const auto layout = format::VectorLayout::for_dimension(d.dimension);
+    const uint64_t most[] = {
+        (uint64_t(1) << 20) + nodes * (40 + 24 * uint64_t(d.m)),                 // embeddings
+        layout.file_bytes_for(nodes) + layout.group_bytes,                       // vectors
+        format::kIdFileHeaderBytes + nodes * (4 + format::kMaxExternalIdBytes),  // ids
+    };
+    for (size_t i = 0; i < kDataMembers.size(); ++i) {
+        if (config.files[i].bytes > most[i]) {
+            throw bad(std::string("'") + kDataMembers[i] + "' is larger than a pack of " +
+                      std::to_string(nodes) + " nodes can be");
+        }
+    }
     return config;
 }
 
@@ -396,7 +424,8 @@ void extract_archive(const std::string& path, const std::string& dir) {
         const int rc = archive_read_next_header(r.a, &e);
         if (rc == ARCHIVE_EOF)
             break;
-        if (rc < ARCHIVE_WARN)
+        // ARCHIVE_RETRY too: libarchive returns it for a tar header whose checksum fails.
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
             throw unreadable("damaged entry header");
         const char* raw = archive_entry_pathname(e);
         const std::string name = raw ? raw : "";
@@ -405,7 +434,8 @@ void extract_archive(const std::string& path, const std::string& dir) {
         if (archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr)
             throw refuse("entry '" + name + "' is a link");
         if (type == AE_IFDIR) {
-            if (parts.size() != 1 || (top && *top != parts[0]) || is_member_name(parts[0]))
+            // Only the enclosing directory, once, before the members it encloses.
+            if (parts.size() != 1 || top || !seen.empty() || is_member_name(parts[0]))
                 throw refuse("entry '" + name + "' is a directory a pack does not have");
             top = parts[0];
             continue;
@@ -464,8 +494,19 @@ void extract_archive(const std::string& path, const std::string& dir) {
         }
         if (written != declared)
             throw unreadable("entry '" + name + "' is truncated");
-        if (member_name == kPackConfigName)
+        if (member_name == kPackConfigName) {
             config = parse_config(config_text, path + ":" + name);
+            uint64_t total = 0;
+            for (const auto& f : config->files)
+                total += f.bytes;
+            struct statvfs fs_info {};
+            if (::statvfs(dir.c_str(), &fs_info) == 0 &&
+                total > uint64_t(fs_info.f_bavail) * fs_info.f_frsize) {
+                throw Error::io("pack archive '" + path + "' holds " + std::to_string(total) +
+                                    " bytes, more than the free space of '" + dir + "'",
+                                ENOSPC);
+            }
+        }
     }
     for (const char* m : {kPackConfigName, kPackGraphName, kPackVectorsName, kPackIdsName}) {
         if (!seen.count(m))
