@@ -169,10 +169,10 @@ int main(int argc, char** argv) {
     std::optional<uint64_t> big_synthetic;
     app.add_option("--synthetic-sizes", synthetic_sizes,
                    "Sizes of the synthetic l2 sets of the growth section (default "
-                   "100000,300000,1000000; --quick 30000)")
+                   "100000,300000,1000000; --quick 30000; 0 = none)")
         ->delimiter(',');
     app.add_option("--cosine-sizes", cosine_sizes,
-                   "Sizes of the synthetic cosine sets (default 100000; --quick 10000)")
+                   "Sizes of the synthetic cosine sets (default 100000; --quick 10000; 0 = none)")
         ->delimiter(',');
     app.add_option("--big-synthetic", big_synthetic,
                    "Size of the synthetic set of the build and incremental sections (default "
@@ -205,10 +205,15 @@ int main(int argc, char** argv) {
         min_measure_seconds = 0.1;
     }
 
+    // A size of 0 means no set of that kind: "--cosine-sizes 0" leaves the cosine sets out.
+    auto without_zeros = [](std::vector<uint64_t> sizes) {
+        std::erase(sizes, uint64_t{0});
+        return sizes;
+    };
     if (!synthetic_sizes.empty())
-        config.synthetic_sizes = synthetic_sizes;
+        config.synthetic_sizes = without_zeros(synthetic_sizes);
     if (!cosine_sizes.empty())
-        config.cosine_sizes = cosine_sizes;
+        config.cosine_sizes = without_zeros(cosine_sizes);
     if (big_synthetic)
         config.big_synthetic = *big_synthetic;
 
