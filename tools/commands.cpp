@@ -199,22 +199,8 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
                                 (a.ops.empty() ? " vectors" : " operations"));
         };
         if (!a.ops.empty()) {
-            // The builder checks operations against the parent too, at finish(); checking
-            // here as well lets the error name the line.
-            const auto parent = a.parent ? store->open_commit(a.domain, *a.parent) : nullptr;
             read_operations(a.ops, [&](Operation&& op) {
                 at(a.ops + ":" + std::to_string(op.line), [&] {
-                    const bool live = parent && parent->contains(op.id);
-                    if (op.kind == OpKind::kInsert && live) {
-                        throw Error::conflict("id '" + op.id +
-                                              "' is already live in parent commit '" + *a.parent +
-                                              "'");
-                    }
-                    if (op.kind != OpKind::kInsert && !live) {
-                        throw Error::not_found("id '" + op.id + "' is not live in " +
-                                               (a.parent ? "parent commit '" + *a.parent + "'"
-                                                         : std::string("an empty first commit")));
-                    }
                     switch (op.kind) {
                         case OpKind::kInsert:
                             builder.insert(op.id, op.vector);

@@ -441,7 +441,7 @@ struct CommitBuilder::Impl {
     std::unordered_set<std::string> ids_in_batch;
     std::vector<float> vectors;
     bool finished = false;
-    // Snapshot mode (put): the parent, loaded at the first put, and the ids put unchanged.
+    // The parent, loaded at the first operation; in snapshot mode (put), the ids put unchanged.
     enum class Mode { kUnknown, kOperations, kSnapshot } mode = Mode::kUnknown;
     std::shared_ptr<const Snapshot> parent_snapshot;
     std::unordered_set<std::string> unchanged;
@@ -456,15 +456,20 @@ struct CommitBuilder::Impl {
         }
     }
 
+    // Whether `id` is live in the parent, which is loaded at the first operation.
+    bool parent_live(const std::string& id) {
+        if (parent && !parent_snapshot)
+            parent_snapshot = store->open_commit(domain.name, *parent);
+        return parent_snapshot && parent_snapshot->contains(id);
+    }
+
     void put(const std::string& id, std::span<const float> vector) {
         enter(Mode::kSnapshot);
         if (unchanged.count(id)) {
             throw Error::invalid_argument("id '" + short_id(id) + "' appears twice in commit '" +
                                           commit + "'");
         }
-        if (parent && !parent_snapshot)
-            parent_snapshot = store->open_commit(domain.name, *parent);
-        const bool in_parent = parent_snapshot && parent_snapshot->contains(id);
+        const bool in_parent = parent_live(id);
         add(in_parent ? Op::kReplace : Op::kInsert, id, vector);
         if (!in_parent)
             return;
@@ -510,6 +515,19 @@ struct CommitBuilder::Impl {
         if (ids_in_batch.count(id)) {
             throw Error::invalid_argument("id '" + short_id(id) + "' appears twice in commit '" +
                                           commit + "'");
+        }
+        // Checked against the parent as it is added, so that the caller's error names it.
+        const bool live = parent_live(id);
+        if (op == Op::kInsert && live) {
+            throw Error::conflict("id '" + short_id(id) + "' is already live in parent commit '" +
+                                  *parent + "'");
+        }
+        if (op != Op::kInsert && !live) {
+            throw Error::not_found("id '" + short_id(id) + "' is not live in " +
+                                   (parent ? "parent commit '" + *parent + "'"
+                                           : std::string("an empty first commit")) +
+                                   "; cannot " + (op == Op::kDelete ? "delete" : "replace") +
+                                   " it");
         }
         Operation o{op, id, 0};
         if (op != Op::kDelete) {
@@ -602,14 +620,12 @@ CommitInfo CommitBuilder::finish() {
     const DomainInfo& d = b.domain;
     const unsigned threads = thread_count(store.options.threads);
 
-    std::shared_ptr<const Snapshot> parent;
-    if (b.parent)
-        parent = store.open_commit(d.name, *b.parent);
-    if (b.mode == Impl::Mode::kSnapshot && !b.parent_snapshot)
-        b.parent_snapshot = parent;
+    if (b.parent && !b.parent_snapshot)
+        b.parent_snapshot = store.open_commit(d.name, *b.parent);
+    const std::shared_ptr<const Snapshot> parent = b.parent_snapshot;
     b.delete_ids_not_put();
 
-    // Check every operation against the parent before anything is written.
+    // Every operation was checked against the parent as it was added.
     CommitInfo info;
     info.domain = d.name;
     info.commit = b.commit;
@@ -619,12 +635,7 @@ CommitInfo CommitBuilder::finish() {
     std::vector<uint64_t> op_keys(b.ops.size());
     for (size_t i = 0; i < b.ops.size(); ++i) {
         const auto& op = b.ops[i];
-        const bool live = parent && parent->contains(op.id);
         if (op.op == Impl::Op::kInsert) {
-            if (live) {
-                throw Error::conflict("id '" + short_id(op.id) +
-                                      "' is already live in parent commit '" + *b.parent + "'");
-            }
             if (auto key = store.catalog->find_key(d.name, op.id)) {
                 op_keys[i] = *key;
             } else {
@@ -633,13 +644,6 @@ CommitInfo CommitBuilder::finish() {
             }
             ++info.inserted;
         } else {
-            if (!live) {
-                throw Error::not_found("id '" + short_id(op.id) + "' is not live in " +
-                                       (b.parent ? "parent commit '" + *b.parent + "'"
-                                                 : std::string("an empty first commit")) +
-                                       "; cannot " +
-                                       (op.op == Impl::Op::kDelete ? "delete" : "replace") + " it");
-            }
             op_keys[i] = parent->impl_->key_of.at(op.id);
             ++(op.op == Impl::Op::kDelete ? info.deleted : info.replaced);
         }

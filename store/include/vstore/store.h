@@ -115,7 +115,9 @@ class CommitBuilder {
     ~CommitBuilder();
 
     // Each throws Error(kInvalidArgument) for a wrong dimension, a NaN or infinite component,
-    // a zero vector under cosine, an empty or over-long id, or an id already in this batch.
+    // a zero vector under cosine, an empty or over-long id, or an id already in this batch;
+    // Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for a
+    // delete or replace of an id that is not. The parent is loaded at the first operation.
     void insert(const std::string& id, std::span<const float> vector);
     void remove(const std::string& id);
     void replace(const std::string& id, std::span<const float> vector);
@@ -128,8 +130,7 @@ class CommitBuilder {
     // put() with insert/remove/replace.
     void put(const std::string& id, std::span<const float> vector);
 
-    // Throws Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for
-    // a delete or replace of an id that is not; nothing is committed then.
+    // Makes the commit durable and visible; when it throws, nothing is committed.
     CommitInfo finish();
 
   private:
