@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <queue>
 #include <thread>
 
@@ -166,6 +167,7 @@ std::unique_ptr<HnswGraph> HnswGraph::from_file_data(const format::GraphFileData
     }
     ix.enterpoint_node_ = data.entry_point < 0 ? kNoNode : static_cast<tableint>(data.entry_point);
     ix.maxlevel_ = data.max_level;
+    g->note_vectors(0, static_cast<uint32_t>(n));
     return g;
 }
 
@@ -225,8 +227,10 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
     records.reserve(items.size());
     for (const auto& [key, vector_index] : items)
         records.push_back(record_for(vector_index));
+    const auto first = static_cast<uint32_t>(ix.cur_element_count);
     parallel_for(items.size(), threads,
                  [&](size_t i) { ix.addPoint(&records[i], items[i].first); });
+    note_vectors(first, static_cast<uint32_t>(ix.cur_element_count));
     live_count_ += items.size();
 }
 
@@ -340,6 +344,7 @@ void HnswGraph::replace(uint64_t key, uint64_t new_vector_index) {
     }
     const NodeRecord rec = record_for(new_vector_index);
     ix.updatePoint(&rec, it->second, 1.0f);
+    note_vectors(it->second, it->second + 1);
 }
 
 std::vector<uint32_t> HnswGraph::reachable_level0() const {
@@ -461,14 +466,116 @@ uint64_t HnswGraph::repair_reachability() {
     return added;
 }
 
+void HnswGraph::note_vectors(uint32_t first, uint32_t end) {
+    if (file_.mode() != ServingMode::kMapped)
+        return;
+    if (vectors_.size() < end)
+        vectors_.resize(end, nullptr);
+    for (uint32_t i = first; i < end; ++i) {
+        NodeRecord rec;
+        std::memcpy(&rec, index_->getDataByInternalId(i), sizeof rec);
+        vectors_[i] = rec.data;
+    }
+}
+
+std::vector<std::pair<float, uint32_t>> HnswGraph::search_level0_mapped(const float* query,
+                                                                        uint32_t entry,
+                                                                        size_t ef) const {
+    const Index& ix = *index_;
+    const bool has_deletions = ix.num_deleted_ != 0;
+    hnswlib::VisitedList* visited_list = ix.visited_list_pool_->getFreeVisitedList();
+    struct ReleaseVisited {
+        hnswlib::VisitedListPool* pool;
+        hnswlib::VisitedList* list;
+        ~ReleaseVisited() { pool->releaseVisitedList(list); }
+    } release{ix.visited_list_pool_, visited_list};
+    hnswlib::vl_type* visited = visited_list->mass;
+    const hnswlib::vl_type tag = visited_list->curV;
+
+    // The first cache lines of a vector are prefetched; the hardware streams the rest once
+    // the distance starts reading it.
+    const size_t vector_bytes = size_t{params_.dimension} * sizeof(float);
+    const size_t prefetch_bytes = std::min<size_t>(vector_bytes, 4 * 64);
+    auto prefetch_vector = [&](uint32_t node) {
+        const char* p = reinterpret_cast<const char*>(vectors_[node]);
+        for (size_t off = 0; off < prefetch_bytes; off += 64)
+            __builtin_prefetch(p + off);
+    };
+    auto distance_to = [&](uint32_t node) { return space_->raw(query, vectors_[node]); };
+
+    using Entry = std::pair<float, uint32_t>;
+    // Both queues order as hnswlib's searchBaseLayerST does, ties included, so pool mode (which
+    // uses that) and mapped mode give the same answers.
+    using Queue = std::priority_queue<Entry, std::vector<Entry>, Index::CompareByFirst>;
+    Queue top;       // the farthest of the best ef on top
+    Queue frontier;  // negated distances: the nearest on top
+    float bound = std::numeric_limits<float>::max();
+    visited[entry] = tag;
+    const float entry_d = distance_to(entry);
+    frontier.emplace(-entry_d, entry);
+    if (!has_deletions || !ix.isMarkedDeleted(entry)) {
+        top.emplace(entry_d, entry);
+        bound = entry_d;
+    }
+
+    // Neighbours not yet visited are gathered and their vectors prefetched before any
+    // distance is computed, so the loads overlap instead of following one another.
+    std::vector<uint32_t> batch(ix.maxM0_);
+    while (!frontier.empty()) {
+        const auto [negated_d, current] = frontier.top();
+        if (-negated_d > bound && (top.size() == ef || !has_deletions))
+            break;
+        frontier.pop();
+        linklistsizeint* ll = ix.get_linklist0(current);
+        const auto* links = reinterpret_cast<const tableint*>(ll + 1);
+        const size_t n = ix.getListCount(ll);
+        size_t gathered = 0;
+        for (size_t j = 0; j < n; ++j) {
+            const uint32_t id = links[j];
+            if (visited[id] == tag)
+                continue;
+            visited[id] = tag;
+            prefetch_vector(id);
+            batch[gathered++] = id;
+        }
+        for (size_t j = 0; j < gathered; ++j) {
+            const uint32_t id = batch[j];
+            const float d = distance_to(id);
+            if (top.size() < ef || d < bound) {
+                frontier.emplace(-d, id);
+                if (!has_deletions || !ix.isMarkedDeleted(id))
+                    top.emplace(d, id);
+                if (top.size() > ef)
+                    top.pop();
+                if (!top.empty())
+                    bound = top.top().first;
+            }
+        }
+        if (!frontier.empty())
+            __builtin_prefetch(ix.get_linklist0(frontier.top().second));
+    }
+    std::vector<Entry> found(top.size());
+    for (size_t i = top.size(); i-- > 0;) {
+        found[i] = top.top();
+        top.pop();
+    }
+    return found;
+}
+
 std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef) const {
     const Index& ix = *index_;
     std::vector<Neighbor> out;
     if (live_count_ == 0 || k == 0 || ix.enterpoint_node_ == kNoNode)
         return out;
+    ef = std::max(ef, k);
+    const bool mapped = !vectors_.empty();
     const NodeRecord q{UINT64_MAX, query};
+    auto distance_to = [&](tableint node) {
+        return mapped ? space_->raw(query, vectors_[node])
+                      : ix.fstdistfunc_(&q, ix.getDataByInternalId(node), ix.dist_func_param_);
+    };
     tableint current = ix.enterpoint_node_;
-    float current_d = ix.fstdistfunc_(&q, ix.getDataByInternalId(current), ix.dist_func_param_);
+    float current_d = distance_to(current);
     for (int level = ix.maxlevel_; level > 0; --level) {
         bool changed = true;
         while (changed) {
@@ -476,8 +583,7 @@ std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef)
             linklistsizeint* ll = ix.get_linklist(current, level);
             const auto* links = reinterpret_cast<const tableint*>(ll + 1);
             for (size_t j = 0; j < ix.getListCount(ll); ++j) {
-                const float d =
-                    ix.fstdistfunc_(&q, ix.getDataByInternalId(links[j]), ix.dist_func_param_);
+                const float d = distance_to(links[j]);
                 if (d < current_d) {
                     current_d = d;
                     current = links[j];
@@ -486,7 +592,15 @@ std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef)
             }
         }
     }
-    ef = std::max(ef, k);
+    if (mapped) {
+        auto found = search_level0_mapped(query, current, ef);
+        found.resize(std::min(found.size(), k));
+        out.reserve(found.size());
+        for (const auto& [d, node] : found)
+            out.emplace_back(d, ix.getExternalLabel(node));
+        return out;
+    }
+    // Pool mode: hnswlib's own layer-0 search, whose distance pins each vector.
     auto top = ix.num_deleted_ ? ix.searchBaseLayerST<true, false>(current, &q, ef)
                                : ix.searchBaseLayerST<false, false>(current, &q, ef);
     while (top.size() > k)

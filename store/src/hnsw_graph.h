@@ -94,12 +94,20 @@ class HnswGraph {
     NodeRecord record_for(uint64_t vector_index) const;
     void relink_level0(uint32_t node, const std::vector<uint32_t>& candidates);
     std::vector<uint32_t> reachable_level0() const;
+    // Mapped mode: vectors_[node] is where the node's vector is mapped, so a search can
+    // prefetch a neighbour's vector without first reading its record. Empty in pool mode.
+    void note_vectors(uint32_t first, uint32_t end);
+    // Layer 0 of a mapped-mode search: the ef nearest (distance, node) from `entry`.
+    std::vector<std::pair<float, uint32_t>> search_level0_mapped(const float* query,
+                                                                 uint32_t entry,
+                                                                 size_t ef) const;
 
     GraphParams params_;
     const VectorFile& file_;
     std::unique_ptr<Space> space_;
     std::unique_ptr<Index> index_;
     std::vector<bool> removed_;  // slots whose node was removed; never linked to
+    std::vector<const float*> vectors_;
     uint64_t live_count_ = 0;
     uint64_t tombstone_count_ = 0;
 };
