@@ -615,6 +615,7 @@ std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef)
 
 std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) const {
     const Index& ix = *index_;
+    const auto scan = file_.scan_scope();
     const NodeRecord q{UINT64_MAX, query};
     std::priority_queue<Neighbor> top;  // the farthest of the best k on top
     for (tableint i = 0; i < ix.cur_element_count; ++i) {

@@ -631,6 +631,7 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
                                           s.domain.dimension, {.writable = true});
         std::vector<float> batch;
         batch.reserve(kVectorsPerAppend * s.domain.dimension);
+        const auto scan = s.file->scan_scope();
         for (uint64_t i = 0; i < nodes; ++i) {
             auto& node = graph.nodes[i];
             const LoadedVec v = s.file->get(node.vector_index);

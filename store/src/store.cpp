@@ -112,6 +112,7 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
     std::vector<DuplicatePair> pairs;
     std::set<std::pair<uint64_t, uint64_t>> seen;
     const size_t k = std::min<size_t>(size() - (size() > 0), 2 * impl_->domain.m);
+    const auto scan = impl_->file->scan_scope();  // every live vector is a query
     for (const auto& [key, id] : impl_->id_of) {
         const auto v = vector(id);
         for (const SearchHit& h : search(v, k + 1)) {
@@ -444,6 +445,8 @@ struct CommitBuilder::Impl {
     // The parent, loaded at the first operation; in snapshot mode (put), the ids put unchanged.
     enum class Mode { kUnknown, kOperations, kSnapshot } mode = Mode::kUnknown;
     std::shared_ptr<const Snapshot> parent_snapshot;
+    // Snapshot mode revisits most of the parent's vectors.
+    std::optional<VectorFile::ScanScope> parent_scan;
     std::unordered_set<std::string> unchanged;
     bool deletes_added = false;
 
@@ -475,6 +478,8 @@ struct CommitBuilder::Impl {
             return;
         // Compare the vector as it would be stored with the parent's, bit for bit.
         const Snapshot::Impl& p = *parent_snapshot->impl_;
+        if (!parent_scan)
+            parent_scan.emplace(p.file->scan_scope());
         const LoadedVec old = p.file->get(*p.graph->vector_of(p.key(id)));
         const float* now = vectors.data() + vectors.size() - domain.dimension;
         if (std::memcmp(old.data(), now, domain.dimension * sizeof(float)) == 0) {

@@ -283,8 +283,32 @@ void VectorFile::ensure_mapped(uint64_t bytes) {
     void* address = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
     if (address == MAP_FAILED)
         throw Error::io("cannot map " + where(), errno);
+    std::lock_guard lock(advice_mutex_);
+    ::madvise(address, length, active_scans_ == 0 ? MADV_RANDOM : MADV_NORMAL);
     mappings_.push_back({static_cast<uint8_t*>(address), length});
     map_base_.store(static_cast<const uint8_t*>(address), std::memory_order_release);
+}
+
+VectorFile::ScanScope VectorFile::scan_scope() const {
+    if (options_.mode != ServingMode::kMapped)
+        return ScanScope(nullptr);
+    std::lock_guard lock(advice_mutex_);
+    if (active_scans_++ == 0)
+        advise_mappings(MADV_NORMAL);
+    return ScanScope(this);
+}
+
+VectorFile::ScanScope::~ScanScope() {
+    if (file_ == nullptr)
+        return;
+    std::lock_guard lock(file_->advice_mutex_);
+    if (--file_->active_scans_ == 0)
+        file_->advise_mappings(MADV_RANDOM);
+}
+
+void VectorFile::advise_mappings(int advice) const {
+    for (const Mapping& m : mappings_)
+        ::madvise(m.address, m.bytes, advice);  // a hint: failure changes nothing but speed
 }
 
 uint64_t VectorFile::append(std::span<const float> vectors) {

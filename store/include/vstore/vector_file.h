@@ -7,6 +7,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vstore/buffer_pool.h"
@@ -122,6 +123,24 @@ class VectorFile {
                                               layout_.vector_offset(n));
     }
 
+    // The mapping is advised random access, which suits graph searches: a page fault reads its
+    // page, not the 128 KiB around it. While a ScanScope lives, faults read around again, as a
+    // scan through many vectors in file order wants. Scopes may overlap across threads; the
+    // advice is only a hint, so a search during a scan is merely served differently.
+    // No effect in pool mode.
+    class ScanScope {
+      public:
+        ScanScope(ScanScope&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
+        ScanScope& operator=(ScanScope&&) = delete;
+        ~ScanScope();
+
+      private:
+        friend class VectorFile;
+        explicit ScanScope(const VectorFile* file) : file_(file) {}
+        const VectorFile* file_;  // null in pool mode
+    };
+    [[nodiscard]] ScanScope scan_scope() const;
+
     // Re-reads the commit slots to see vectors another process appended.
     void refresh();
 
@@ -158,7 +177,11 @@ class VectorFile {
         uint8_t* address;
         size_t bytes;
     };
-    std::vector<Mapping> mappings_;
+    std::vector<Mapping> mappings_;  // added to under both write_mutex_ and advice_mutex_
+    // Guards the number of live ScanScopes and the madvise calls that follow it.
+    mutable std::mutex advice_mutex_;
+    mutable unsigned active_scans_ = 0;
+    void advise_mappings(int advice) const;  // caller holds advice_mutex_
     uint64_t sequence_ = 0;     // of the commit slot in force
     uint32_t active_slot_ = 0;  // index into kCommitSlotOffsets of that slot
     std::unique_ptr<BufferPool> pool_;
