@@ -720,20 +720,40 @@ std::optional<uint64_t> Catalog::find_key(const std::string& domain,
     return lookup_id(*impl_, txn, domain, external_id).key;
 }
 
-std::optional<std::string> Catalog::external_id(const std::string& domain, uint64_t key) const {
-    format::validate_name("domain", domain);
-    Txn txn(*impl_, false);
-    const auto v = txn.find(impl_->keys, key_key(domain, key), "cannot read a key");
+namespace {
+
+// The id under `key` in the keys table, or nullopt.
+std::optional<std::string> read_external_id(const Core& core, const Txn& txn,
+                                            const std::string& domain, uint64_t key) {
+    const auto v = txn.find(core.keys, key_key(domain, key), "cannot read a key");
     if (!v)
         return std::nullopt;
     const Bytes b = bytes_of(*v);
     const std::string record =
         "the keys entry of key " + std::to_string(key) + " in domain '" + domain + "'";
-    check_record_version(*impl_, record, b, kKeyValueFixed);
+    check_record_version(core, record, b, kKeyValueFixed);
     if (b.size() == kKeyValueFixed || b.size() > kKeyValueFixed + kMaxIdBytes)
-        impl_->malformed(record,
-                         "an id of " + std::to_string(b.size() - kKeyValueFixed) + " bytes");
+        core.malformed(record, "an id of " + std::to_string(b.size() - kKeyValueFixed) + " bytes");
     return str_at(b, kKeyValueFixed, b.size() - kKeyValueFixed);
+}
+
+}  // namespace
+
+std::optional<std::string> Catalog::external_id(const std::string& domain, uint64_t key) const {
+    format::validate_name("domain", domain);
+    Txn txn(*impl_, false);
+    return read_external_id(*impl_, txn, domain, key);
+}
+
+std::vector<std::optional<std::string>> Catalog::external_ids(
+    const std::string& domain, std::span<const uint64_t> keys) const {
+    format::validate_name("domain", domain);
+    Txn txn(*impl_, false);
+    std::vector<std::optional<std::string>> ids;
+    ids.reserve(keys.size());
+    for (uint64_t key : keys)
+        ids.push_back(read_external_id(*impl_, txn, domain, key));
+    return ids;
 }
 
 void Catalog::create_domain(const DomainInfo& d) {

@@ -787,6 +787,8 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
     }
     snapshot->graph = detail::HnswGraph::from_file_data(graph, *snapshot->file, 0,
                                                         detail::commit_seed(d.name, c.commit));
+    snapshot->key_of.reserve(graph.nodes.size());
+    snapshot->id_of.reserve(graph.nodes.size());
     for (uint64_t i = 0; i < graph.nodes.size(); ++i) {
         const bool live = !graph.nodes[i].tombstone;
         if (live == ids[i].empty())

@@ -234,15 +234,18 @@ struct Store::Impl {
         impl->file = reader(d, c.vector_count);
         impl->graph =
             HnswGraph::from_file_data(data, *impl->file, 0, commit_seed(d.name, c.commit));
-        for (uint64_t key : impl->graph->live_keys()) {
-            auto id = catalog->external_id(d.name, key);
-            if (!id) {
+        const std::vector<uint64_t> keys = impl->graph->live_keys();
+        auto ids = catalog->external_ids(d.name, keys);
+        impl->key_of.reserve(keys.size());
+        impl->id_of.reserve(keys.size());
+        for (size_t i = 0; i < keys.size(); ++i) {
+            if (!ids[i]) {
                 throw Error::corruption("commit '" + c.commit + "' of domain '" + d.name +
-                                        "' refers to key " + std::to_string(key) +
+                                        "' refers to key " + std::to_string(keys[i]) +
                                         ", which the catalog does not know");
             }
-            impl->key_of.emplace(*id, key);
-            impl->id_of.emplace(key, std::move(*id));
+            impl->key_of.emplace(*ids[i], keys[i]);
+            impl->id_of.emplace(keys[i], std::move(*ids[i]));
         }
         return finish_snapshot(std::move(impl), d, c);
     }

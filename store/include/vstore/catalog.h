@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ class Catalog {
     std::optional<uint64_t> find_key(const std::string& domain,
                                      const std::string& external_id) const;
     std::optional<std::string> external_id(const std::string& domain, uint64_t key) const;
+    // The ids of many keys, read in one transaction; nullopt where a key is unknown.
+    std::vector<std::optional<std::string>> external_ids(const std::string& domain,
+                                                         std::span<const uint64_t> keys) const;
 
     // Writes. Throws Error(kConflict) when the domain already exists.
     void create_domain(const DomainInfo& domain);
