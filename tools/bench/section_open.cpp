@@ -184,14 +184,14 @@ void section_open(SectionContext& context) {
              ms(mine) + " ms vs " + ms(peer) + " ms: " + fixed(share, 3) + "×", share <= 0.1,
              fixed(share / 0.1, 2) + "× the allowed time",
              "`open_commit` reads the whole graph file, verifies its checksum, decodes it and "
-             "rebuilds hnswlib's in-memory structures node by node, then looks every live key "
-             "up in the catalog, one LMDB read transaction per key, to fill two hash maps (key "
-             "to id and back); a cold first search then faults the vector file in one 4 KiB "
-             "page at a time. Closing it: ids read in one transaction by a cursor scan, or "
-             "resolved only for the hits; a graph file laid out to be memory-mapped and "
-             "searched in place (fixed-size level-0 records, as hnswlib's level-0 block) with "
-             "checksums verified per block as blocks are first used; read-ahead "
-             "(`madvise(WILLNEED)`) on the vector mapping."});
+             "rebuilds hnswlib's in-memory structures node by node (allocating and zeroing "
+             "them), then reads every live key's id from the catalog, in one transaction, into "
+             "two hash maps (key to id and back); a cold first search faults the vector file in "
+             "page by page (the mapping is advised random access, so a fault reads its 4 KiB "
+             "page rather than the 128 KiB around it). Closing it: a graph file laid out to be "
+             "memory-mapped and searched in place (fixed-size level-0 records, as hnswlib's "
+             "level-0 block) with checksums verified per block as blocks are first used, and "
+             "ids resolved only for the hits from a sorted id table mapped beside it."});
     };
     target("warm", totals(vstore_warm), totals(hnswlib_warm));
     if (cold_ok)

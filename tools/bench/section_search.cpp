@@ -159,16 +159,14 @@ void add_ratio_targets(Report& report, const std::vector<NamedCurve>& curves,
             t.margin = "n/a";
         }
         t.why =
-            "a vstore graph node holds a record (the vector's index and a pointer into the "
-            "memory-mapped vector file) where hnswlib holds the vector itself, so every distance "
-            "loads the record and then, dependent on it, the vector; hnswlib's prefetch of a "
-            "neighbour's data fetches the record, not the vector; the vectors sit in a file "
-            "mapping of 4 KiB pages (more TLB misses than hnswlib's one heap block); and each "
-            "query is copied and checked, and its hits turned into string ids through a hash "
-            "map. Closing it: a layer-0 search of vstore's own that prefetches the vectors "
-            "themselves (a dense array of vector pointers beside the adjacency lists), "
-            "`madvise` on the mapping (MADV_RANDOM, huge pages where the file system has "
-            "them), and ids resolved for the k hits only, without the per-query copy.";
+            "vstore's layer-0 search gathers a node's unvisited neighbours and prefetches "
+            "their vectors through a dense array of pointers into the mapped vector file before "
+            "computing any distance, as hnswlib prefetches the vectors it stores inline. What "
+            "remains is work hnswlib does not do: each query is copied and checked for "
+            "non-finite values, its hits become string ids through a hash map, and the vectors "
+            "sit in a file mapping of 4 KiB pages (more TLB misses than hnswlib's one heap "
+            "block). Closing it: huge pages for the mapping where the file system has them, and "
+            "a batch query call that checks and resolves ids once per batch.";
         report.add_target(t);
     }
 }
