@@ -787,7 +787,8 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
     }
     snapshot->graph = detail::HnswGraph::from_file_data(graph, *snapshot->file, 0,
                                                         detail::commit_seed(d.name, c.commit));
-    snapshot->key_of.reserve(graph.nodes.size());
+    std::unordered_map<std::string, uint64_t> key_of;  // also finds an id given twice
+    key_of.reserve(graph.nodes.size());
     snapshot->id_of.reserve(graph.nodes.size());
     for (uint64_t i = 0; i < graph.nodes.size(); ++i) {
         const bool live = !graph.nodes[i].tombstone;
@@ -795,11 +796,12 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
             throw mismatch("which nodes are live (node " + std::to_string(i) + ")");
         if (!live)
             continue;
-        if (!snapshot->key_of.emplace(ids[i], graph.nodes[i].key).second)
+        if (!key_of.emplace(ids[i], graph.nodes[i].key).second)
             throw Error::corruption("pack '" + path + "': id '" + detail::short_id(ids[i]) +
                                     "' appears twice");
         snapshot->id_of.emplace(graph.nodes[i].key, ids[i]);
     }
+    snapshot->adopt_key_of(std::move(key_of));
     if (snapshot->graph->live_count() != c.live_count)
         throw mismatch("the live count");
     snapshot->info = c;

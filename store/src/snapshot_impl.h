@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -47,7 +48,21 @@ struct Snapshot::Impl {
     std::shared_ptr<VectorFile> file;  // keeps the vectors alive while the graph uses them
     std::unique_ptr<detail::HnswGraph> graph;
     std::unordered_map<uint64_t, std::string> id_of;  // live keys
-    std::unordered_map<std::string, uint64_t> key_of;
+
+    // id -> key, the inverse of id_of, built on first use: a commit opened to search never
+    // needs it, and building it costs more than reading the ids.
+    const std::unordered_map<std::string, uint64_t>& key_of() const {
+        std::call_once(key_of_built_, [this] {
+            key_of_.reserve(id_of.size());
+            for (const auto& [key, id] : id_of)
+                key_of_.emplace(id, key);
+        });
+        return key_of_;
+    }
+    // For a caller that built the inverse anyway; before any key_of().
+    void adopt_key_of(std::unordered_map<std::string, uint64_t> inverse) {
+        std::call_once(key_of_built_, [&] { key_of_ = std::move(inverse); });
+    }
 
     std::vector<float> prepare_query(std::span<const float> query) const {
         if (query.size() != domain.dimension) {
@@ -81,13 +96,18 @@ struct Snapshot::Impl {
     }
 
     uint64_t key(const std::string& id) const {
-        auto it = key_of.find(id);
-        if (it == key_of.end()) {
+        const auto& inverse = key_of();
+        auto it = inverse.find(id);
+        if (it == inverse.end()) {
             throw Error::not_found("id '" + detail::short_id(id) + "' is not live in commit '" +
                                    info.commit + "' of domain '" + domain.name + "'");
         }
         return it->second;
     }
+
+  private:
+    mutable std::once_flag key_of_built_;
+    mutable std::unordered_map<std::string, uint64_t> key_of_;
 };
 
 }  // namespace vstore

@@ -118,7 +118,7 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
         for (const SearchHit& h : search(v, k + 1)) {
             if (h.distance > threshold || h.id == id)
                 continue;
-            const uint64_t other = impl_->key_of.at(h.id);
+            const uint64_t other = impl_->key_of().at(h.id);
             const auto p = std::minmax(key, other);
             if (seen.insert(p).second) {
                 const auto& [a, b] = std::minmax(id, h.id);
@@ -133,7 +133,7 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
 }
 
 bool Snapshot::contains(const std::string& id) const {
-    return impl_->key_of.count(id) != 0;
+    return impl_->key_of().count(id) != 0;
 }
 
 std::vector<float> Snapshot::vector(const std::string& id) const {
@@ -144,8 +144,8 @@ std::vector<float> Snapshot::vector(const std::string& id) const {
 
 std::vector<std::string> Snapshot::ids() const {
     std::vector<std::string> out;
-    out.reserve(impl_->key_of.size());
-    for (const auto& [id, key] : impl_->key_of)
+    out.reserve(impl_->id_of.size());
+    for (const auto& [key, id] : impl_->id_of)
         out.push_back(id);
     std::sort(out.begin(), out.end());
     return out;
@@ -236,7 +236,6 @@ struct Store::Impl {
             HnswGraph::from_file_data(data, *impl->file, 0, commit_seed(d.name, c.commit));
         const std::vector<uint64_t> keys = impl->graph->live_keys();
         auto ids = catalog->external_ids(d.name, keys);
-        impl->key_of.reserve(keys.size());
         impl->id_of.reserve(keys.size());
         for (size_t i = 0; i < keys.size(); ++i) {
             if (!ids[i]) {
@@ -244,7 +243,6 @@ struct Store::Impl {
                                         "' refers to key " + std::to_string(keys[i]) +
                                         ", which the catalog does not know");
             }
-            impl->key_of.emplace(*ids[i], keys[i]);
             impl->id_of.emplace(keys[i], std::move(*ids[i]));
         }
         return finish_snapshot(std::move(impl), d, c);
@@ -652,7 +650,7 @@ CommitInfo CommitBuilder::finish() {
             }
             ++info.inserted;
         } else {
-            op_keys[i] = parent->impl_->key_of.at(op.id);
+            op_keys[i] = parent->impl_->key_of().at(op.id);
             ++(op.op == Impl::Op::kDelete ? info.deleted : info.replaced);
         }
     }
@@ -731,17 +729,13 @@ CommitInfo CommitBuilder::finish() {
 
     // The new commit's ids follow from its parent's and the batch, without the catalog.
     auto impl = std::make_unique<Snapshot::Impl>();
-    if (parent) {
-        impl->key_of = parent->impl_->key_of;
+    if (parent)
         impl->id_of = parent->impl_->id_of;
-    }
     for (size_t i = 0; i < b.ops.size(); ++i) {
         const auto& op = b.ops[i];
         if (op.op == Impl::Op::kDelete) {
-            impl->key_of.erase(op.id);
             impl->id_of.erase(op_keys[i]);
         } else if (op.op == Impl::Op::kInsert) {
-            impl->key_of.emplace(op.id, op_keys[i]);
             impl->id_of.emplace(op_keys[i], op.id);
         }
     }
