@@ -30,7 +30,9 @@ std::string qps_ratio_text(const QpsAtRecall& mine, const QpsAtRecall& peer) {
 }
 
 // Measures the curves of several systems, ef by ef, the systems taking turns at each ef so
-// that a change of load on the machine touches all of them alike.
+// that a change of load on the machine touches all of them alike. Each ef is measured in
+// `rounds` rounds of turns and each system's median QPS kept, so that one interrupted
+// measurement cannot decide a ratio.
 struct Contender {
     std::string system;
     std::function<SearchFn(size_t ef)> searcher_at;
@@ -38,22 +40,36 @@ struct Contender {
 
 std::vector<NamedCurve> measure_curves(const std::string& section, const BuiltPair& pair,
                                        uint64_t query_count,
-                                       const std::vector<Contender>& contenders) {
+                                       const std::vector<Contender>& contenders, int rounds) {
     std::vector<NamedCurve> curves;
     for (const auto& c : contenders)
         curves.push_back({c.system, {}});
     for (size_t ef : kEfSweep) {
+        std::vector<std::vector<SearchRun>> runs(contenders.size());
+        for (int round = 0; round < rounds; ++round) {
+            for (size_t i = 0; i < contenders.size(); ++i) {
+                runs[i].push_back(run_queries(*pair.queries, query_count, pair.truth,
+                                              contenders[i].searcher_at(ef)));
+            }
+        }
         std::string line = "ef=" + std::to_string(ef);
         for (size_t i = 0; i < contenders.size(); ++i) {
-            const SearchRun run =
-                run_queries(*pair.queries, query_count, pair.truth, contenders[i].searcher_at(ef));
-            curves[i].curve.push_back({ef, run.recall, run.qps});
-            line += "  " + contenders[i].system + " " + fixed(run.recall, 4) + " @ " +
-                    fixed(run.qps, 0) + "/s";
+            auto& r = runs[i];
+            std::sort(r.begin(), r.end(),
+                      [](const SearchRun& a, const SearchRun& b) { return a.qps < b.qps; });
+            const SearchRun& median = r[r.size() / 2];
+            curves[i].curve.push_back({ef, median.recall, median.qps});
+            line += "  " + contenders[i].system + " " + fixed(median.recall, 4) + " @ " +
+                    fixed(median.qps, 0) + "/s";
         }
         progress(section, line);
     }
     return curves;
+}
+
+// Rounds of measure_curves: three in a full run, one in --quick.
+int search_rounds(const Config& config) {
+    return config.quick ? 1 : 3;
 }
 
 std::string curve_table(const std::vector<NamedCurve>& curves) {
@@ -263,13 +279,18 @@ void section_search(SectionContext& context) {
                                   };
                               }});
     }
-    const auto curves = measure_curves("search", pair, query_count, contenders);
+    const auto curves =
+        measure_curves("search", pair, query_count, contenders, search_rounds(config));
 
     std::ostringstream out;
     out << "## Search: recall@10 against queries per second (" << pair.name << ")\n\n"
         << with_commas(query_count) << " Fashion-MNIST test images as queries, k = 10, one "
         << "thread, one query at a time (after an untimed warm-up of 100), at each ef; the "
-           "systems take turns at each ef. vstore: `Snapshot::search` (exact_threshold = 0, "
+           "systems take turns at each ef, "
+        << (search_rounds(config) == 1 ? std::string("in one round")
+                                       : std::to_string(search_rounds(config)) +
+                                             " rounds of turns, each system's median QPS kept")
+        << ". vstore: `Snapshot::search` (exact_threshold = 0, "
            "so always the graph), hits as (id, distance) with string ids. hnswlib: "
            "`searchKnn` after `setEf`. FAISS, when installed: `IndexHNSWFlat` (M=16, "
            "efConstruction=200), "
@@ -326,7 +347,8 @@ void section_growth(SectionContext& context) {
                                   pair.hnswlib->set_ef(ef);
                                   return hnswlib_searcher(*pair.hnswlib, 10);
                               }});
-        const auto curves = measure_curves("growth", pair, pair.truth.queries(), contenders);
+        const auto curves = measure_curves("growth", pair, pair.truth.queries(), contenders,
+                                           search_rounds(config));
         summary << "| " << pair.name << " | " << fixed(pair.hnswlib_build_seconds, 2) << " | "
                 << fixed(pair.vstore.first.seconds, 2) << " | "
                 << ratio(pair.vstore.first.seconds, pair.hnswlib_build_seconds) << " | "
