@@ -144,7 +144,7 @@ void section_open(SectionContext& context) {
     std::ostringstream out;
     out << "## Open: from nothing loaded to the first result (" << pair.name << ")\n\n"
         << "vstore: `Store::open` (a new store object, mapped mode), `open_commit` (reads and "
-           "checks the graph file, builds the in-memory graph and id maps; the vector file is "
+           "checks the graph file, builds the in-memory graph and the key-to-id map; the vector file is "
            "memory-mapped), and a first `search` (k=10, ef=64). hnswlib: `loadIndex` of the "
            "file `saveIndex` wrote for the same graph (it holds the vectors too), `setEf(64)` "
            "and a first `searchKnn`. Medians of "
@@ -186,7 +186,7 @@ void section_open(SectionContext& context) {
              "`open_commit` reads the whole graph file, verifies its checksum, decodes it and "
              "rebuilds hnswlib's in-memory structures node by node (allocating and zeroing "
              "them), then reads every live key's id from the catalog, in one transaction, into "
-             "two hash maps (key to id and back); a cold first search faults the vector file in "
+             "a hash map (key to id; the inverse is built on first use); a cold first search faults the vector file in "
              "page by page (the mapping is advised random access, so a fault reads its 4 KiB "
              "page rather than the 128 KiB around it). Closing it: a graph file laid out to be "
              "memory-mapped and searched in place (fixed-size level-0 records, as hnswlib's "
