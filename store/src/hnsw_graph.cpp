@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <queue>
+#include <random>
 #include <thread>
 
 #include "vstore/format/error.h"
@@ -105,7 +107,10 @@ class HnswGraph::Space : public hnswlib::SpaceInterface<float> {
 
 HnswGraph::HnswGraph(const GraphParams& params, const VectorFile& file, size_t capacity,
                      uint64_t seed)
-    : params_(params), file_(file), space_(std::make_unique<Space>(params, file)) {
+    : params_(params),
+      file_(file),
+      space_(std::make_unique<Space>(params, file)),
+      level_rng_(seed) {
     index_ = std::make_unique<Index>(space_.get(), std::max<size_t>(capacity, 1), params.m,
                                      params.ef_construction, seed);
     removed_.assign(index_->max_elements_, false);
@@ -227,9 +232,36 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
     records.reserve(items.size());
     for (const auto& [key, vector_index] : items)
         records.push_back(record_for(vector_index));
+    // Levels are drawn here, from the graph's own seeded engine, not inside addPoint. The
+    // nodes that raise the top level are then inserted one at a time, first, and the parallel
+    // inserts never move the entry point, which hnswlib's addPoint reads without its lock.
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<int> levels(items.size());
+    for (int& level : levels)
+        level = static_cast<int>(-std::log(1.0 - unit(level_rng_)) * ix.mult_);
+    const double mult = ix.mult_;
+    ix.mult_ = 0;  // addPoint's own draw then gives 0; an explicit level above 0 wins
+    struct RestoreMult {
+        Index& ix;
+        double mult;
+        ~RestoreMult() { ix.mult_ = mult; }
+    } restore{ix, mult};
     const auto first = static_cast<uint32_t>(ix.cur_element_count);
-    parallel_for(items.size(), threads,
-                 [&](size_t i) { ix.addPoint(&records[i], items[i].first); });
+    std::vector<size_t> rest;
+    rest.reserve(items.size());
+    int top = ix.maxlevel_;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (levels[i] > top) {
+            ix.addPoint(&records[i], items[i].first, levels[i]);
+            top = levels[i];
+        } else {
+            rest.push_back(i);
+        }
+    }
+    parallel_for(rest.size(), threads, [&](size_t j) {
+        const size_t i = rest[j];
+        ix.addPoint(&records[i], items[i].first, levels[i]);
+    });
     note_vectors(first, static_cast<uint32_t>(ix.cur_element_count));
     live_count_ += items.size();
 }

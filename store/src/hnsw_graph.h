@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <utility>
 #include <vector>
@@ -108,6 +109,7 @@ class HnswGraph {
     std::unique_ptr<Index> index_;
     std::vector<bool> removed_;  // slots whose node was removed; never linked to
     std::vector<const float*> vectors_;
+    std::mt19937_64 level_rng_;  // the levels of inserted nodes
     uint64_t live_count_ = 0;
     uint64_t tombstone_count_ = 0;
 };
