@@ -19,6 +19,14 @@ std::span<const float> row(const std::vector<float>& v, size_t i, uint32_t dim) 
     return {v.data() + i * dim, dim};
 }
 
+// Commits "c1" in domain "d" as a first commit: ids "id0" ... with the first `count` rows.
+void commit_first_rows(Store& store, const std::vector<float>& data, int count, uint32_t dim) {
+    auto b = store.begin_commit("d", "c1", std::nullopt);
+    for (int i = 0; i < count; ++i)
+        b.insert("id" + std::to_string(i), row(data, i, dim));
+    b.finish();
+}
+
 // Everything a reader can observe of a store: catalog contents and every file's bytes except
 // the lock files, whose bytes LMDB and flock own.
 std::map<std::string, std::vector<uint8_t>> store_state(Store& store) {
@@ -116,12 +124,7 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     auto store = Store::create(dir.file("s"));
     store->create_domain("d", {4});
     const auto data = test::random_vectors(20, 4, 9);
-    {
-        auto b = store->begin_commit("d", "c1", std::nullopt);
-        for (int i = 0; i < 20; ++i)
-            b.insert("id" + std::to_string(i), row(data, i, 4));
-        b.finish();
-    }
+    commit_first_rows(*store, data, 20, 4);
     const auto before = store_state(*store);
     auto code = [](auto&& fn) {
         try {
@@ -229,12 +232,7 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
     auto store = Store::create(dir.file("s"), o);
     store->create_domain("d", {8});
     const auto data = test::random_vectors(3000, 8, 21);
-    {
-        auto b = store->begin_commit("d", "c1", std::nullopt);
-        for (int i = 0; i < 3000; ++i)
-            b.insert("id" + std::to_string(i), row(data, i, 8));
-        b.finish();
-    }
+    commit_first_rows(*store, data, 3000, 8);
     // About 1/M of the deleted nodes live in upper layers and become tombstones; successive
     // commits pile them up until one crosses the 10 % threshold and compacts.
     std::optional<std::string> parent = "c1";
@@ -275,10 +273,7 @@ TEST_CASE("mapped and pool mode graph searches give identical answers", "[store]
     {
         auto store = Store::create(dir.file("s"));
         store->create_domain("d", {16});
-        auto b1 = store->begin_commit("d", "c1", std::nullopt);
-        for (int i = 0; i < 2500; ++i)
-            b1.insert("id" + std::to_string(i), row(data, i, 16));
-        b1.finish();
+        commit_first_rows(*store, data, 2500, 16);
         auto b2 = store->begin_commit("d", "c2", "c1");
         for (int i = 0; i < 150; ++i)
             b2.remove("id" + std::to_string(i));
@@ -328,12 +323,7 @@ TEST_CASE("pool mode and both replace strategies give the same exact answers", "
             o.replace_strategy = strategy;
             auto store = Store::create(dir.file("s"), o);
             store->create_domain("d", {12});
-            {
-                auto b = store->begin_commit("d", "c1", std::nullopt);
-                for (int i = 0; i < 1000; ++i)
-                    b.insert("id" + std::to_string(i), row(data, i, 12));
-                b.finish();
-            }
+            commit_first_rows(*store, data, 1000, 12);
             {
                 auto b = store->begin_commit("d", "c2", "c1");
                 for (int i = 0; i < 200; ++i)

@@ -647,7 +647,12 @@ std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef)
 
 std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) const {
     const Index& ix = *index_;
-    const auto scan = file_.scan_scope();
+    // A scan scope costs two madvise calls, which take the process's mapping lock: worth it
+    // for a scan that faults in many pages, not for the small sets searched exactly by default.
+    constexpr uint64_t kScanAdviceBytes = 4 << 20;
+    std::optional<VectorFile::ScanScope> scan;
+    if (uint64_t{ix.cur_element_count} * params_.dimension * sizeof(float) > kScanAdviceBytes)
+        scan.emplace(file_.scan_scope());
     const NodeRecord q{UINT64_MAX, query};
     std::priority_queue<Neighbor> top;  // the farthest of the best k on top
     for (tableint i = 0; i < ix.cur_element_count; ++i) {
