@@ -449,7 +449,7 @@ TEST_CASE("random multi-level graphs round-trip", "[graph-file]") {
 }
 
 TEST_CASE("the example files of the spec are byte-exact", "[graph-file]") {
-    // spec/graph-file.md, "Example 1": one node, stored raw.
+    // spec/graph-file.md, "Example L1": one node, stored raw.
     GraphFileData one;
     one.domain = "admin/star_wars";
     one.commit = "c2";
@@ -485,7 +485,7 @@ TEST_CASE("the example files of the spec are byte-exact", "[graph-file]") {
     CHECK(graph_file_checksum(bytes) == 0x2F14AF03CCE97E50ULL);
     require_same(decode_graph_file(expected, kFile), one);
 
-    // "Example 2": the raw body of a four-node, two-layer graph (stored compressed, so only
+    // "Example L2": the raw body of a four-node, two-layer graph (stored compressed, so only
     // the raw body, its length and its checksum are fixed).
     GraphFileData g;
     g.domain = "admin/star_wars";

@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "graph_file_reader.h"
 #include "test_support.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/graph_file.h"
@@ -144,7 +145,9 @@ class ScopedCwd {
 // Domains "d" (l2) and "cos" (cosine) of dimension 16, each with commit c1 of `n` seeded vectors
 // v0..v{n-1} and c2 on c1: every 10th removed, every 25th replaced, n/10 new ones n0.. inserted.
 std::unique_ptr<Store> make_store(const std::string& dir, uint64_t n) {
-    auto store = Store::create(dir);
+    StoreOptions options;
+    options.graph_policy.deltas = false;  // check_layout compares full files node for node
+    auto store = Store::create(dir, options);
     const auto data = test::random_vectors(n, kDim, 11);
     const auto fresh = test::random_vectors(n / 5 + 2, kDim, 12);
     for (const char* domain : {"d", "cos"}) {
@@ -272,9 +275,11 @@ void check_layout(const std::string& pack_dir, Store& store, const std::string& 
                   const std::string& commit) {
     const auto ref = store.open_commit(domain, commit);
     const CommitInfo& info = ref->info();
-    const auto g = format::decode_graph_file(
+    // The store's stores write full files only (make_store), laid out as a pack's graph is.
+    REQUIRE(info.graph_kind == format::GraphKind::kFull);
+    const auto g = test::read_full_graph(
         test::read_file((fs::path(pack_dir) / kPackGraphName).string()), "pack graph");
-    const auto s = format::decode_graph_file(
+    const auto s = test::read_full_graph(
         test::read_file((fs::path(store.dir()) / info.graph_file).string()), "store graph");
     CHECK(g.domain == domain);
     CHECK(g.commit == commit);

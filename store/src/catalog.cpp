@@ -19,7 +19,7 @@
 
 #include "crash_point.h"
 #include "file_io.h"
-#include "vstore/format/bytes.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
 
@@ -33,45 +33,14 @@ void set_catalog_id_hash_for_testing(uint64_t (*hash)(std::string_view));
 
 namespace {
 
-// ---- Constants of the format (spec/catalog.md) -------------------------------------------
-
-constexpr char kMagic[8] = {'V', 'S', 'C', 'A', 'T', 'L', 'O', 'G'};
-constexpr uint32_t kFormatVersion = 1;
-constexpr uint32_t kRecordVersion = 1;
-constexpr size_t kFormatRecordBytes = 12;
-
-constexpr size_t kMaxIdBytes = 4096;
-// Ids up to this length are stored verbatim in `ids` keys; longer ids by their first
-// kLongIdPrefix bytes, an XXH3-64 and a collision counter.
-constexpr size_t kShortIdMax = 240;
-constexpr size_t kLongIdPrefix = 240;
-constexpr size_t kLongIdBase = kLongIdPrefix + 8;  // prefix + hash
-constexpr size_t kLongIdPart = kLongIdBase + 4;    // ... + counter
-// The longest key written: a 255-byte domain, NUL, 255-byte commit.
-constexpr size_t kLongestKey = format::kMaxNameBytes * 2 + 1;
-
-constexpr size_t kDomainFixed = 40;
-constexpr size_t kCommitFixed = 88;
-constexpr size_t kIdValueFixed = 12;
-constexpr size_t kKeyValueFixed = 4;
-
-constexpr uint32_t kFlagHasParent = 1;
-constexpr uint32_t kFlagCompacted = 2;
+// ---- The environment (spec/catalog.md); the records' bytes are format/catalog_records ----
 
 constexpr size_t kMapSize = size_t(1) << 40;  // 1 TiB of address space; the file stays sparse
 constexpr size_t kMinMapSize = size_t(1) << 30;
 constexpr unsigned kMaxDbs = 8;
 constexpr unsigned kMaxReaders = 1024;
 
-uint64_t xxh3_id_hash(std::string_view id) {
-    return format::checksum64({reinterpret_cast<const uint8_t*>(id.data()), id.size()});
-}
-
-std::atomic<uint64_t (*)(std::string_view)> g_id_hash{&xxh3_id_hash};
-
-uint64_t id_hash(std::string_view id) {
-    return g_id_hash.load(std::memory_order_relaxed)(id);
-}
+std::atomic<uint64_t (*)(std::string_view)> g_id_hash{&format::external_id_hash};
 
 // ---- Catalogs open in this process ---------------------------------------------------------
 
@@ -129,110 +98,25 @@ MDB_val val_of(const std::string& s) {
     return {s.size(), const_cast<char*>(s.data())};
 }
 
-void put_u32(std::string& out, uint32_t v) {
-    uint8_t b[4];
-    format::store_le(b, v);
-    out.append(reinterpret_cast<const char*>(b), 4);
-}
-
-void put_u64(std::string& out, uint64_t v) {
-    uint8_t b[8];
-    format::store_le(b, v);
-    out.append(reinterpret_cast<const char*>(b), 8);
-}
-
-void put_u32_be(std::string& out, uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-
-void put_u64_be(std::string& out, uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8)
-        out.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-
-uint32_t get_u32_be(const char* p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-        v = (v << 8) | static_cast<uint8_t>(p[i]);
-    return v;
-}
-
-uint32_t u32_at(Bytes b, size_t off) {
-    return format::load_le<uint32_t>(b.data() + off);
-}
-
-uint64_t u64_at(Bytes b, size_t off) {
-    return format::load_le<uint64_t>(b.data() + off);
-}
-
-std::string str_at(Bytes b, size_t off, size_t len) {
-    return {reinterpret_cast<const char*>(b.data() + off), len};
-}
-
 bool starts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
-// An external id for a one-line message: at most 80 bytes of it, quoted, with every byte
-// outside printable ASCII (and ' and \) written as \xHH, and the length when cut.
-std::string describe_id(std::string_view id) {
-    static const char* hex = "0123456789ABCDEF";
-    constexpr size_t kShown = 80;
-    std::string out = "'";
-    for (size_t i = 0; i < std::min(id.size(), kShown); ++i) {
-        const auto c = static_cast<uint8_t>(id[i]);
-        if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += "\\x";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    out += "'";
-    if (id.size() > kShown)
-        out += "... (" + std::to_string(id.size()) + " bytes)";
-    return out;
-}
-
 // A file name recorded in the catalog: one non-empty path component.
 void validate_file_name(std::string_view what, std::string_view name) {
-    if (name.empty() || name.size() > format::kMaxFileNameBytes || name == "." || name == ".." ||
-        name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    if (!format::is_catalog_file_name(name)) {
         throw Error::invalid_argument(std::string(what) + " '" + std::string(name) +
                                       "' is not a file name (1 to 255 bytes, no '/' or NUL, "
                                       "not '.' or '..')");
     }
 }
 
-// ---- Keys --------------------------------------------------------------------------------
-
-std::string scoped(const std::string& domain, std::string_view rest) {
-    std::string k;
-    k.reserve(domain.size() + 1 + rest.size());
-    k += domain;
-    k.push_back('\0');
-    k += rest;
-    return k;
-}
-
-std::string key_key(const std::string& domain, uint64_t key) {
-    std::string k = scoped(domain, {});
-    put_u64_be(k, key);
-    return k;
-}
-
-// For an id longer than kShortIdMax: domain, NUL, first 240 bytes, hash (LE); the counter
-// follows in the full key.
-std::string long_id_base(const std::string& domain, std::string_view id) {
-    std::string k = scoped(domain, id.substr(0, kLongIdPrefix));
-    put_u64(k, id_hash(id));
-    return k;
-}
-
 bool metric_valid(uint32_t m) {
     return m >= 1 && m <= 3;
+}
+
+std::string describe_id(std::string_view id) {
+    return format::describe_external_id(id);
 }
 
 // ---- RAII wrappers -----------------------------------------------------------------------
@@ -252,7 +136,7 @@ struct EnvHandle {
 
 namespace detail {
 void set_catalog_id_hash_for_testing(uint64_t (*hash)(std::string_view)) {
-    g_id_hash.store(hash != nullptr ? hash : &xxh3_id_hash);
+    g_id_hash.store(hash != nullptr ? hash : &format::external_id_hash);
 }
 }  // namespace detail
 
@@ -282,11 +166,7 @@ struct Core {
             fail(rc, what);
     }
 
-    [[noreturn]] void malformed(const std::string& record, const std::string& detail) const {
-        throw Error::corruption(where() + ": " + record + " is malformed: " + detail);
-    }
-
-    // Record decoders; `record` names the record in errors.
+    // Record decoders (format/catalog_records), converted to the public structs.
     DomainInfo decode_domain(std::string_view name, Bytes b) const;
     CommitInfo decode_commit(std::string_view domain, std::string_view commit, Bytes b) const;
 };
@@ -361,118 +241,80 @@ class Cursor {
     MDB_val k_{}, v_{};
 };
 
-std::string domain_record(const std::string& name) {
-    return "the record of domain '" + name + "'";
+// ---- Conversions between the public structs and the records -----------------------------
+
+format::DomainRecord to_record(const DomainInfo& d) {
+    format::DomainRecord r;
+    r.dimension = d.dimension;
+    r.metric = d.metric;
+    r.m = d.m;
+    r.ef_construction = d.ef_construction;
+    r.vector_file = d.vector_file;
+    r.next_key = d.next_key;
+    r.created_unix_ms = d.created_unix_ms;
+    return r;
 }
 
-std::string commit_record(std::string_view domain, std::string_view commit) {
-    return "the record of commit '" + std::string(commit) + "' in domain '" + std::string(domain) +
-           "'";
-}
-
-std::string encode_domain(const DomainInfo& d) {
-    std::string out;
-    out.reserve(kDomainFixed + d.vector_file.size());
-    put_u32(out, kRecordVersion);
-    put_u32(out, d.dimension);
-    put_u32(out, static_cast<uint32_t>(d.metric));
-    put_u32(out, d.m);
-    put_u32(out, d.ef_construction);
-    put_u32(out, static_cast<uint32_t>(d.vector_file.size()));
-    put_u64(out, d.next_key);
-    put_u64(out, d.created_unix_ms);
-    out += d.vector_file;
-    return out;
-}
-
-std::string encode_commit(const CommitInfo& c) {
-    const std::string parent = c.parent.value_or("");
-    std::string out;
-    out.reserve(kCommitFixed + parent.size() + c.graph_file.size());
-    put_u32(out, kRecordVersion);
-    put_u32(out, (c.parent ? kFlagHasParent : 0) | (c.compacted ? kFlagCompacted : 0));
-    for (uint64_t v : {c.graph_checksum, c.graph_bytes, c.vector_count, c.live_count,
-                       c.tombstone_count, c.inserted, c.deleted, c.replaced, c.created_unix_ms})
-        put_u64(out, v);
-    put_u32(out, static_cast<uint32_t>(parent.size()));
-    put_u32(out, static_cast<uint32_t>(c.graph_file.size()));
-    out += parent;
-    out += c.graph_file;
-    return out;
-}
-
-void check_record_version(const Core& c, const std::string& record, Bytes b, size_t fixed) {
-    if (b.size() < fixed)
-        c.malformed(record, std::to_string(b.size()) + " bytes, shorter than its fixed part of " +
-                                std::to_string(fixed));
-    if (u32_at(b, 0) != kRecordVersion)
-        c.malformed(record, "record version " + std::to_string(u32_at(b, 0)) +
-                                "; this build reads version 1");
+format::CommitRecord to_record(const CommitInfo& c) {
+    format::CommitRecord r;
+    r.parent = c.parent;
+    r.graph_file = c.graph_file;
+    r.graph_checksum = c.graph_checksum;
+    r.graph_bytes = c.graph_bytes;
+    r.vector_count = c.vector_count;
+    r.live_count = c.live_count;
+    r.tombstone_count = c.tombstone_count;
+    r.inserted = c.inserted;
+    r.deleted = c.deleted;
+    r.replaced = c.replaced;
+    r.compacted = c.compacted;
+    r.created_unix_ms = c.created_unix_ms;
+    r.graph_kind = c.graph_kind;
+    r.graph_format = c.graph_format;
+    r.graph_chain.reserve(c.graph_chain.size());
+    for (const GraphFileRef& f : c.graph_chain)
+        r.graph_chain.push_back({f.name, f.bytes, f.checksum});
+    r.graph_owner = c.graph_owner;
+    return r;
 }
 
 DomainInfo Core::decode_domain(std::string_view name, Bytes b) const {
-    const std::string record = domain_record(std::string(name));
-    check_record_version(*this, record, b, kDomainFixed);
+    format::DomainRecord r = format::decode_domain_record(path, name, b);
     DomainInfo d;
     d.name = std::string(name);
-    d.dimension = u32_at(b, 4);
-    const uint32_t metric = u32_at(b, 8);
-    d.m = u32_at(b, 12);
-    d.ef_construction = u32_at(b, 16);
-    const uint32_t file_len = u32_at(b, 20);
-    d.next_key = u64_at(b, 24);
-    d.created_unix_ms = u64_at(b, 32);
-    if (b.size() != kDomainFixed + uint64_t(file_len))
-        malformed(record,
-                  std::to_string(b.size()) + " bytes, expected 40 + " + std::to_string(file_len));
-    if (d.dimension < 1 || d.dimension > 65536)
-        malformed(record, "dimension " + std::to_string(d.dimension));
-    if (!metric_valid(metric))
-        malformed(record, "metric " + std::to_string(metric));
-    if (d.m < 2 || d.m > 2048)
-        malformed(record, "M " + std::to_string(d.m));
-    if (d.ef_construction < 1)
-        malformed(record, "ef_construction 0");
-    if (file_len == 0)
-        malformed(record, "empty vector file name");
-    d.metric = static_cast<format::Metric>(metric);
-    d.vector_file = str_at(b, kDomainFixed, file_len);
+    d.dimension = r.dimension;
+    d.metric = r.metric;
+    d.m = r.m;
+    d.ef_construction = r.ef_construction;
+    d.vector_file = std::move(r.vector_file);
+    d.next_key = r.next_key;
+    d.created_unix_ms = r.created_unix_ms;
     return d;
 }
 
 CommitInfo Core::decode_commit(std::string_view domain, std::string_view commit, Bytes b) const {
-    const std::string record = commit_record(domain, commit);
-    check_record_version(*this, record, b, kCommitFixed);
+    format::CommitRecord r = format::decode_commit_record(path, domain, commit, b);
     CommitInfo c;
     c.domain = std::string(domain);
     c.commit = std::string(commit);
-    const uint32_t flags = u32_at(b, 4);
-    if ((flags & ~(kFlagHasParent | kFlagCompacted)) != 0)
-        malformed(record, "unknown flags " + std::to_string(flags));
-    c.graph_checksum = u64_at(b, 8);
-    c.graph_bytes = u64_at(b, 16);
-    c.vector_count = u64_at(b, 24);
-    c.live_count = u64_at(b, 32);
-    c.tombstone_count = u64_at(b, 40);
-    c.inserted = u64_at(b, 48);
-    c.deleted = u64_at(b, 56);
-    c.replaced = u64_at(b, 64);
-    c.created_unix_ms = u64_at(b, 72);
-    const uint32_t parent_len = u32_at(b, 80);
-    const uint32_t file_len = u32_at(b, 84);
-    if (b.size() != kCommitFixed + uint64_t(parent_len) + file_len)
-        malformed(record, std::to_string(b.size()) + " bytes, expected 88 + " +
-                              std::to_string(parent_len) + " + " + std::to_string(file_len));
-    const bool has_parent = (flags & kFlagHasParent) != 0;
-    if (has_parent != (parent_len > 0) || parent_len > format::kMaxNameBytes)
-        malformed(record, "parent length " + std::to_string(parent_len) +
-                              (has_parent ? " with" : " without") + " a parent");
-    if (file_len == 0)
-        malformed(record, "empty graph file name");
-    if (has_parent)
-        c.parent = str_at(b, kCommitFixed, parent_len);
-    c.graph_file = str_at(b, kCommitFixed + parent_len, file_len);
-    c.compacted = (flags & kFlagCompacted) != 0;
+    c.parent = std::move(r.parent);
+    c.graph_file = std::move(r.graph_file);
+    c.graph_checksum = r.graph_checksum;
+    c.graph_bytes = r.graph_bytes;
+    c.vector_count = r.vector_count;
+    c.live_count = r.live_count;
+    c.tombstone_count = r.tombstone_count;
+    c.inserted = r.inserted;
+    c.deleted = r.deleted;
+    c.replaced = r.replaced;
+    c.compacted = r.compacted;
+    c.created_unix_ms = r.created_unix_ms;
+    c.graph_kind = r.graph_kind;
+    c.graph_format = r.graph_format;
+    c.graph_chain.reserve(r.graph_chain.size());
+    for (format::GraphFileRecord& f : r.graph_chain)
+        c.graph_chain.push_back({std::move(f.name), f.bytes, f.checksum});
+    c.graph_owner = std::move(r.graph_owner);
     return c;
 }
 
@@ -485,48 +327,30 @@ struct IdLookup {
 
 IdLookup lookup_id(const Core& c, const Txn& txn, const std::string& domain, std::string_view id) {
     IdLookup r;
-    const auto record = [&] {
-        return "the ids entry of " + describe_id(id) + " in domain '" + domain + "'";
-    };
-    if (id.size() <= kShortIdMax) {
-        r.entry_key = scoped(domain, id);
-        if (auto v = txn.find(c.ids, r.entry_key, "cannot read an id")) {
-            const Bytes b = bytes_of(*v);
-            check_record_version(c, record(), b, kIdValueFixed);
-            if (b.size() != kIdValueFixed)
-                c.malformed(record(), std::to_string(b.size()) + " bytes, expected 12");
-            r.key = u64_at(b, 4);
-        }
+    if (id.size() <= format::kShortIdMax) {
+        r.entry_key = format::scoped_key(domain, id);
+        if (auto v = txn.find(c.ids, r.entry_key, "cannot read an id"))
+            r.key = format::decode_short_id_record(c.path, domain, id, bytes_of(*v));
         return r;
     }
     // Long ids: scan the collision chain under domain, NUL, prefix, hash.
-    const std::string base = long_id_base(domain, id);
+    const auto hash = g_id_hash.load(std::memory_order_relaxed);
+    const std::string base = format::long_id_base(domain, id, hash(id));
     uint64_t next_counter = 0;
     Cursor cur(c, txn, c.ids);
     for (bool ok = cur.seek(base); ok && starts_with(cur.key(), base); ok = cur.next()) {
-        if (cur.key().size() != domain.size() + 1 + kLongIdPart)
-            c.malformed(record(), "key of " + std::to_string(cur.key().size()) + " bytes");
-        const uint32_t counter = get_u32_be(cur.key().data() + base.size());
-        const Bytes b = bytes_of(cur.value());
-        check_record_version(c, record(), b, kIdValueFixed);
-        const std::string_view stored(reinterpret_cast<const char*>(b.data()) + kIdValueFixed,
-                                      b.size() - kIdValueFixed);
-        if (stored.size() <= kShortIdMax || stored.size() > kMaxIdBytes ||
-            stored.substr(0, kLongIdPrefix) != id.substr(0, kLongIdPrefix) ||
-            id_hash(stored) != format::load_le<uint64_t>(reinterpret_cast<const uint8_t*>(
-                                   cur.key().data() + domain.size() + 1 + kLongIdPrefix)))
-            c.malformed(record(), "its stored id does not match its key");
-        if (stored == id) {
-            r.key = u64_at(b, 4);
+        const format::LongIdEntry e = format::decode_long_id_record(c.path, domain, id, cur.key(),
+                                                                    bytes_of(cur.value()), hash);
+        if (e.stored_id == id) {
+            r.key = e.key;
             r.entry_key = std::string(cur.key());
             return r;
         }
-        next_counter = uint64_t(counter) + 1;
+        next_counter = uint64_t(e.counter) + 1;
     }
     if (next_counter > UINT32_MAX)
         throw Error::conflict(c.where() + ": too many ids collide with " + describe_id(id));
-    r.entry_key = base;
-    put_u32_be(r.entry_key, static_cast<uint32_t>(next_counter));
+    r.entry_key = format::long_id_key(base, static_cast<uint32_t>(next_counter));
     return r;
 }
 
@@ -549,7 +373,7 @@ void open_env(Core& c, const std::string& path) {
         c.check(::mdb_env_set_maxdbs(c.env.env, kMaxDbs), "cannot set the number of databases");
         c.check(::mdb_env_set_maxreaders(c.env.env, kMaxReaders),
                 "cannot set the number of readers");
-        if (::mdb_env_get_maxkeysize(c.env.env) < static_cast<int>(kLongestKey))
+        if (::mdb_env_get_maxkeysize(c.env.env) < static_cast<int>(format::kCatalogLongestKey))
             throw Error(ErrorCode::kIO, c.where() + ": this liblmdb's key size limit (" +
                                             std::to_string(::mdb_env_get_maxkeysize(c.env.env)) +
                                             ") is below 511 bytes");
@@ -586,10 +410,9 @@ void create_catalog(const std::filesystem::path& dir, const std::string& path) {
             if (std::string_view(name) == "meta")
                 c.meta = dbi;
         }
-        std::string format(kMagic, sizeof kMagic);
-        put_u32(format, kFormatVersion);
+        const std::string record = format::encode_catalog_format_record();
         const std::string key = "format";
-        MDB_val k = val_of(key), v = val_of(format);
+        MDB_val k = val_of(key), v = val_of(record);
         c.check(::mdb_put(txn.get(), c.meta, &k, &v, 0), "cannot write the format record");
         txn.commit();  // durable: LMDB syncs the data, then the meta page
     } catch (...) {
@@ -653,15 +476,9 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
         c.check(rc, "cannot open a database");
     };
     open_db("meta", c.meta);
-    const auto format = txn.find(c.meta, "format", "cannot read the format record");
-    if (!format || format->mv_size != kFormatRecordBytes ||
-        std::memcmp(format->mv_data, kMagic, sizeof kMagic) != 0)
-        throw Error::corruption(c.where() +
-                                " is not a vstore catalog: no valid format record in 'meta'");
-    const uint32_t version = u32_at(bytes_of(*format), 8);
-    if (version != kFormatVersion)
-        throw Error::corruption(c.where() + " has format version " + std::to_string(version) +
-                                "; this build reads version 1");
+    const auto record = txn.find(c.meta, "format", "cannot read the format record");
+    format::check_catalog_format_record(
+        c.path, record ? std::optional<Bytes>(bytes_of(*record)) : std::nullopt);
     open_db("domains", c.domains);
     open_db("commits", c.commits);
     open_db("ids", c.ids);
@@ -693,7 +510,8 @@ std::optional<CommitInfo> Catalog::commit(const std::string& domain,
     format::validate_name("domain", domain);
     format::validate_name("commit", commit);
     Txn txn(*impl_, false);
-    const auto v = txn.find(impl_->commits, scoped(domain, commit), "cannot read a commit");
+    const auto v =
+        txn.find(impl_->commits, format::scoped_key(domain, commit), "cannot read a commit");
     if (!v)
         return std::nullopt;
     return impl_->decode_commit(domain, commit, bytes_of(*v));
@@ -703,7 +521,7 @@ std::vector<CommitInfo> Catalog::commits(const std::string& domain) const {
     format::validate_name("domain", domain);
     Txn txn(*impl_, false);
     Cursor cur(*impl_, txn, impl_->commits);
-    const std::string prefix = scoped(domain, {});
+    const std::string prefix = format::scoped_key(domain, {});
     std::vector<CommitInfo> out;
     for (bool ok = cur.seek(prefix); ok && starts_with(cur.key(), prefix); ok = cur.next())
         out.push_back(
@@ -714,7 +532,7 @@ std::vector<CommitInfo> Catalog::commits(const std::string& domain) const {
 std::optional<uint64_t> Catalog::find_key(const std::string& domain,
                                           const std::string& external_id) const {
     format::validate_name("domain", domain);
-    if (external_id.empty() || external_id.size() > kMaxIdBytes)
+    if (external_id.empty() || external_id.size() > format::kMaxExternalIdBytes)
         return std::nullopt;
     Txn txn(*impl_, false);
     return lookup_id(*impl_, txn, domain, external_id).key;
@@ -725,16 +543,10 @@ namespace {
 // The id under `key` in the keys table, or nullopt.
 std::optional<std::string> read_external_id(const Core& core, const Txn& txn,
                                             const std::string& domain, uint64_t key) {
-    const auto v = txn.find(core.keys, key_key(domain, key), "cannot read a key");
+    const auto v = txn.find(core.keys, format::key_record_key(domain, key), "cannot read a key");
     if (!v)
         return std::nullopt;
-    const Bytes b = bytes_of(*v);
-    const std::string record =
-        "the keys entry of key " + std::to_string(key) + " in domain '" + domain + "'";
-    check_record_version(core, record, b, kKeyValueFixed);
-    if (b.size() == kKeyValueFixed || b.size() > kKeyValueFixed + kMaxIdBytes)
-        core.malformed(record, "an id of " + std::to_string(b.size() - kKeyValueFixed) + " bytes");
-    return str_at(b, kKeyValueFixed, b.size() - kKeyValueFixed);
+    return format::decode_key_record(core.path, domain, key, bytes_of(*v));
 }
 
 }  // namespace
@@ -776,7 +588,7 @@ void Catalog::create_domain(const DomainInfo& d) {
                                       std::to_string(d.next_key));
 
     Txn txn(*impl_, true);
-    const std::string value = encode_domain(d);
+    const std::string value = format::encode_domain_record(to_record(d));
     MDB_val k = val_of(d.name), v = val_of(value);
     const int rc = ::mdb_put(txn.get(), impl_->domains, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST)
@@ -792,11 +604,15 @@ void Catalog::publish_commit(const CommitInfo& commit,
     format::validate_name("commit", commit.commit);
     if (commit.parent)
         format::validate_name("commit", *commit.parent);
+    if (commit.graph_owner)
+        format::validate_name("commit", *commit.graph_owner);
     const std::string in_domain = " in domain '" + domain + "'";
     const std::string what = "commit '" + commit.commit + "'" + in_domain;
-    validate_file_name(what + ": graph file", commit.graph_file);
+    // Checks the graph file, kind, format, chain and owner (Error(kInvalidArgument)).
+    const std::string cvalue =
+        format::encode_commit_record(domain, commit.commit, to_record(commit));
     for (const auto& [id, key] : new_ids) {
-        if (id.empty() || id.size() > kMaxIdBytes)
+        if (id.empty() || id.size() > format::kMaxExternalIdBytes)
             throw Error::invalid_argument(what + ": external id " + describe_id(id) + " has " +
                                           std::to_string(id.size()) +
                                           " bytes; ids have 1 ... 4096");
@@ -808,11 +624,11 @@ void Catalog::publish_commit(const CommitInfo& commit,
     if (!dv)
         throw Error::not_found("unknown domain '" + domain + "'");
     DomainInfo info = c.decode_domain(domain, bytes_of(*dv));
-    const std::string commit_key = scoped(domain, commit.commit);
+    const std::string commit_key = format::scoped_key(domain, commit.commit);
     if (txn.find(c.commits, commit_key, "cannot read a commit"))
         throw Error::conflict("commit '" + commit.commit + "' already exists" + in_domain);
     if (commit.parent &&
-        !txn.find(c.commits, scoped(domain, *commit.parent), "cannot read a commit"))
+        !txn.find(c.commits, format::scoped_key(domain, *commit.parent), "cannot read a commit"))
         throw Error::not_found("unknown parent commit '" + *commit.parent + "'" + in_domain +
                                " of commit '" + commit.commit + "'");
     const uint64_t first = info.next_key;
@@ -837,18 +653,12 @@ void Catalog::publish_commit(const CommitInfo& commit,
                                   " is already interned" + in_domain + " with key " +
                                   std::to_string(*found.key));
         }
-        std::string id_value;
-        put_u32(id_value, kRecordVersion);
-        put_u64(id_value, key);
-        if (id.size() > kShortIdMax)
-            id_value += id;
+        const std::string id_value = format::encode_id_record(key, id);
         MDB_val k = val_of(found.entry_key), v = val_of(id_value);
         c.check(::mdb_put(txn.get(), c.ids, &k, &v, MDB_NOOVERWRITE), "cannot write an id");
 
-        std::string key_value;
-        put_u32(key_value, kRecordVersion);
-        key_value += id;
-        const std::string kk = key_key(domain, key);
+        const std::string key_value = format::encode_key_record(id);
+        const std::string kk = format::key_record_key(domain, key);
         MDB_val k2 = val_of(kk), v2 = val_of(key_value);
         const int rc = ::mdb_put(txn.get(), c.keys, &k2, &v2, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST)
@@ -859,11 +669,10 @@ void Catalog::publish_commit(const CommitInfo& commit,
     }
 
     info.next_key = first + new_ids.size();
-    const std::string dvalue = encode_domain(info);
+    const std::string dvalue = format::encode_domain_record(to_record(info));
     MDB_val dk = val_of(domain), dval = val_of(dvalue);
     c.check(::mdb_put(txn.get(), c.domains, &dk, &dval, 0), "cannot write a domain");
 
-    const std::string cvalue = encode_commit(commit);
     MDB_val ck = val_of(commit_key), cval = val_of(cvalue);
     c.check(::mdb_put(txn.get(), c.commits, &ck, &cval, MDB_NOOVERWRITE), "cannot write a commit");
     detail::crash_point("catalog-txn-written");

@@ -1,4 +1,5 @@
 #include "hnsw_graph.h"
+#include "distance.h"
 
 #include <hnswlib/hnswlib.h>
 
@@ -56,12 +57,18 @@ void parallel_for(size_t n, unsigned threads, Fn&& fn) {
 
 }  // namespace
 
-// hnswlib's space: the stored "vector" of a node is a NodeRecord, and the distance follows it
-// to the vector file. In mapped mode that is a pointer dereference; in pool mode the vector is
-// pinned through a LoadedVec for the length of the computation.
+// hnswlib's space. A node's "vector" is its vector index (u64), followed in mapped mode by a
+// copy of the vector itself, so that building reads vectors where hnswlib's own prefetches
+// point (the files never hold copies: only the in-memory graph does, while a commit is built).
+// In pool mode the distance pins each vector through a LoadedVec instead, so that building
+// keeps within the pool's budget.
 class HnswGraph::Space : public hnswlib::SpaceInterface<float> {
   public:
-    Space(const GraphParams& params, const VectorFile& file) : file_(file), dim_(params.dimension) {
+    Space(const GraphParams& params, const VectorFile& file)
+        : file_(file),
+          dim_(params.dimension),
+          inline_(file.mode() == ServingMode::kMapped),
+          data_size_(8 + (inline_ ? size_t{params.dimension} * sizeof(float) : 0)) {
         if (params.metric == format::Metric::kL2) {
             hnswlib::L2Space l2(dim_);
             raw_ = l2.get_dist_func();
@@ -71,37 +78,41 @@ class HnswGraph::Space : public hnswlib::SpaceInterface<float> {
             raw_ = ip.get_dist_func();
         }
     }
-    size_t get_data_size() override { return sizeof(NodeRecord); }
+    size_t get_data_size() override { return data_size_; }
     hnswlib::DISTFUNC<float> get_dist_func() override { return &Space::distance; }
     void* get_dist_func_param() override { return this; }
 
-    float raw(const float* a, const float* b) const { return raw_(a, b, &dim_); }
+    // Writes the node data of vector `n` (data_size_ bytes) to `out`.
+    void node_data(uint64_t n, char* out) const {
+        if (n >= file_.size()) {
+            throw Error::corruption("graph node refers to vector " + std::to_string(n) + " but '" +
+                                    file_.path() + "' holds " + std::to_string(file_.size()));
+        }
+        std::memcpy(out, &n, sizeof n);
+        if (inline_)
+            std::memcpy(out + 8, file_.mapped_vector(n), dim_ * sizeof(float));
+    }
+    size_t data_size() const { return data_size_; }
 
     static float distance(const void* a, const void* b, const void* param) {
         const auto* self = static_cast<const Space*>(param);
-        // hnswlib places node data at 4-byte offsets: copy the records rather than cast.
-        NodeRecord ra, rb;
-        std::memcpy(&ra, a, sizeof ra);
-        std::memcpy(&rb, b, sizeof rb);
-        if (ra.data != nullptr && rb.data != nullptr)
-            return self->raw_(ra.data, rb.data, &self->dim_);
-        LoadedVec va, vb;
-        const float* pa = ra.data;
-        const float* pb = rb.data;
-        if (pa == nullptr) {
-            va = self->file_.get(ra.vector_index);
-            pa = va.data();
-        }
-        if (pb == nullptr) {
-            vb = self->file_.get(rb.vector_index);
-            pb = vb.data();
-        }
-        return self->raw_(pa, pb, &self->dim_);
+        const auto* pa = static_cast<const char*>(a);
+        const auto* pb = static_cast<const char*>(b);
+        if (self->inline_)
+            return self->raw_(pa + 8, pb + 8, &self->dim_);
+        uint64_t ia, ib;  // hnswlib places node data at 4-byte offsets: copy, do not cast
+        std::memcpy(&ia, pa, sizeof ia);
+        std::memcpy(&ib, pb, sizeof ib);
+        const LoadedVec va = self->file_.get(ia);
+        const LoadedVec vb = self->file_.get(ib);
+        return self->raw_(va.data(), vb.data(), &self->dim_);
     }
 
   private:
     const VectorFile& file_;
     size_t dim_;
+    bool inline_;
+    size_t data_size_;
     hnswlib::DISTFUNC<float> raw_;
 };
 
@@ -118,107 +129,101 @@ HnswGraph::HnswGraph(const GraphParams& params, const VectorFile& file, size_t c
 
 HnswGraph::~HnswGraph() = default;
 
-NodeRecord HnswGraph::record_for(uint64_t vector_index) const {
-    if (vector_index >= file_.size()) {
-        throw Error::corruption("graph node refers to vector " + std::to_string(vector_index) +
-                                " but '" + file_.path() + "' holds " +
-                                std::to_string(file_.size()));
-    }
-    return {vector_index,
-            file_.mode() == ServingMode::kMapped ? file_.mapped_vector(vector_index) : nullptr};
-}
-
-std::unique_ptr<HnswGraph> HnswGraph::from_file_data(const format::GraphFileData& data,
-                                                     const VectorFile& file, size_t extra_capacity,
-                                                     uint64_t seed) {
-    GraphParams params{data.metric, data.dimension, data.m, data.ef_construction};
-    auto g = std::make_unique<HnswGraph>(params, file, data.nodes.size() + extra_capacity, seed);
+std::unique_ptr<HnswGraph> HnswGraph::from_layers(const GraphLayers& layers,
+                                                  const VectorFile& file, size_t extra_capacity,
+                                                  uint64_t seed) {
+    const format::GraphHeader& h = layers.header();
+    GraphParams params{h.metric, h.dimension, h.m, h.ef_construction};
+    const size_t n = layers.size();
+    auto g = std::make_unique<HnswGraph>(params, file, n + extra_capacity, seed);
     Index& ix = *g->index_;
-    const size_t n = data.nodes.size();
     ix.cur_element_count = n;
-    for (size_t i = 0; i < n; ++i) {
-        const format::GraphNode& node = data.nodes[i];
-        char* base = ix.data_level0_memory_ + i * ix.size_data_per_element_;
+    auto fill = [&](linklistsizeint* ll, std::span<const uint32_t> links) {
+        ix.setListCount(ll, static_cast<unsigned short>(links.size()));
+        for (size_t j = 0; j < links.size(); ++j)
+            reinterpret_cast<tableint*>(ll + 1)[j] = layers.checked(links[j]);
+    };
+    for (uint32_t i = 0; i < n; ++i) {
+        char* base = ix.data_level0_memory_ + size_t(i) * ix.size_data_per_element_;
         std::memset(base, 0, ix.size_data_per_element_);
-        const NodeRecord rec = g->record_for(node.vector_index);
-        std::memcpy(ix.getDataByInternalId(i), &rec, sizeof rec);
-        const labeltype label = node.key;
+        const uint8_t flags = layers.flags(i);
+        const uint32_t level = layers.level(i);
+        if (level > format::kMaxGraphLevel) {
+            throw Error::corruption("graph file '" + layers.name() + "': node " +
+                                    std::to_string(i) + " has level " + std::to_string(level));
+        }
+        g->space_->node_data(layers.vector_index(i), ix.getDataByInternalId(i));
+        const labeltype label = layers.key(i);
         std::memcpy(ix.getExternalLabeLp(i), &label, sizeof label);
-        ix.element_levels_[i] = static_cast<int>(node.level);
-        auto fill = [&](linklistsizeint* ll, const std::vector<uint32_t>& links) {
-            ix.setListCount(ll, static_cast<unsigned short>(links.size()));
-            std::copy(links.begin(), links.end(), reinterpret_cast<tableint*>(ll + 1));
-        };
-        fill(ix.get_linklist0(i), node.links[0]);
-        if (node.level > 0) {
-            ix.linkLists_[i] =
-                static_cast<char*>(malloc(ix.size_links_per_element_ * node.level + 1));
+        ix.element_levels_[i] = static_cast<int>(level);
+        fill(ix.get_linklist0(i), layers.links(i, 0));
+        if (level > 0) {
+            ix.linkLists_[i] = static_cast<char*>(malloc(ix.size_links_per_element_ * level + 1));
             if (ix.linkLists_[i] == nullptr)
                 throw Error::exhausted("cannot allocate graph links");
-            std::memset(ix.linkLists_[i], 0, ix.size_links_per_element_ * node.level + 1);
-            for (uint32_t l = 1; l <= node.level; ++l)
-                fill(ix.get_linklist(i, l), node.links[l]);
+            std::memset(ix.linkLists_[i], 0, ix.size_links_per_element_ * level + 1);
+            for (uint32_t l = 1; l <= level; ++l)
+                fill(ix.get_linklist(i, l), layers.links(i, l));
         }
-        if (node.tombstone) {
+        if (flags & format::kNodeRemoved) {
+            ix.markDeletedInternal(i);
+            g->removed_[i] = true;
+            ++g->removed_count_;
+        } else if (flags & format::kNodeTombstone) {
             ix.markDeletedInternal(i);
             ++g->tombstone_count_;
         } else {
             if (!ix.label_lookup_.emplace(label, static_cast<tableint>(i)).second) {
-                throw Error::corruption("graph of commit '" + data.commit + "' has key " +
+                throw Error::corruption("graph file '" + layers.name() + "' has key " +
                                         std::to_string(label) + " live twice");
             }
             ++g->live_count_;
         }
     }
-    ix.enterpoint_node_ = data.entry_point < 0 ? kNoNode : static_cast<tableint>(data.entry_point);
-    ix.maxlevel_ = data.max_level;
-    g->note_vectors(0, static_cast<uint32_t>(n));
+    ix.enterpoint_node_ =
+        layers.entry_point() < 0 ? kNoNode : static_cast<tableint>(layers.entry_point());
+    ix.maxlevel_ = layers.max_level();
     return g;
 }
 
-format::GraphFileData HnswGraph::to_file_data() const {
+uint64_t HnswGraph::node_count() const {
+    return index_->cur_element_count;
+}
+
+uint64_t HnswGraph::vector_index(uint32_t node) const {
+    uint64_t n;
+    std::memcpy(&n, index_->getDataByInternalId(node), sizeof n);
+    return n;
+}
+
+uint64_t HnswGraph::key(uint32_t node) const {
+    return index_->getExternalLabel(node);
+}
+
+uint32_t HnswGraph::level(uint32_t node) const {
+    return static_cast<uint32_t>(index_->element_levels_[node]);
+}
+
+uint8_t HnswGraph::flags(uint32_t node) const {
+    if (removed_[node])
+        return format::kNodeRemoved;
+    return index_->isMarkedDeleted(node) ? format::kNodeTombstone : 0;
+}
+
+std::span<const uint32_t> HnswGraph::links(uint32_t node, uint32_t layer) const {
+    linklistsizeint* ll = index_->get_linklist_at_level(node, static_cast<int>(layer));
+    return {reinterpret_cast<const uint32_t*>(ll + 1), index_->getListCount(ll)};
+}
+
+int64_t HnswGraph::entry_point() const {
     const Index& ix = *index_;
-    format::GraphFileData d;
-    d.metric = params_.metric;
-    d.dimension = params_.dimension;
-    d.m = params_.m;
-    d.ef_construction = params_.ef_construction;
-    std::vector<uint32_t> ordinal(ix.cur_element_count, UINT32_MAX);
-    uint32_t next = 0;
-    for (size_t i = 0; i < ix.cur_element_count; ++i) {
-        if (!removed_[i])
-            ordinal[i] = next++;
-    }
-    d.nodes.reserve(next);
-    for (size_t i = 0; i < ix.cur_element_count; ++i) {
-        if (removed_[i])
-            continue;
-        format::GraphNode node;
-        NodeRecord rec;
-        std::memcpy(&rec, ix.getDataByInternalId(i), sizeof rec);
-        node.vector_index = rec.vector_index;
-        node.key = ix.getExternalLabel(i);
-        node.level = static_cast<uint32_t>(ix.element_levels_[i]);
-        node.tombstone = ix.isMarkedDeleted(i);
-        node.links.resize(node.level + 1);
-        for (uint32_t l = 0; l <= node.level; ++l) {
-            const linklistsizeint* ll = ix.get_linklist_at_level(i, l);
-            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
-            for (size_t j = 0; j < ix.getListCount(const_cast<linklistsizeint*>(ll)); ++j) {
-                if (ordinal[links[j]] == UINT32_MAX) {
-                    throw Error::corruption("graph links to removed node " +
-                                            std::to_string(links[j]));
-                }
-                node.links[l].push_back(ordinal[links[j]]);
-            }
-        }
-        d.nodes.push_back(std::move(node));
-    }
-    if (ix.enterpoint_node_ != kNoNode && ix.cur_element_count > 0) {
-        d.entry_point = ordinal[ix.enterpoint_node_];
-        d.max_level = ix.maxlevel_;
-    }
-    return d;
+    return ix.enterpoint_node_ == kNoNode || ix.cur_element_count == 0
+               ? -1
+               : static_cast<int64_t>(ix.enterpoint_node_);
+}
+
+int32_t HnswGraph::max_level() const {
+    return entry_point() < 0 ? -1 : index_->maxlevel_;
 }
 
 void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> items,
@@ -228,10 +233,10 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
         ix.resizeIndex(ix.cur_element_count + items.size());
         removed_.resize(ix.max_elements_, false);
     }
-    std::vector<NodeRecord> records;
-    records.reserve(items.size());
-    for (const auto& [key, vector_index] : items)
-        records.push_back(record_for(vector_index));
+    const size_t data_size = space_->data_size();
+    std::vector<char> records(items.size() * data_size);
+    for (size_t i = 0; i < items.size(); ++i)
+        space_->node_data(items[i].second, records.data() + i * data_size);
     // Levels are drawn here, from the graph's own seeded engine, not inside addPoint. The
     // nodes that raise the top level are then inserted one at a time, first, and the parallel
     // inserts never move the entry point, which hnswlib's addPoint reads without its lock.
@@ -246,13 +251,12 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
         double mult;
         ~RestoreMult() { ix.mult_ = mult; }
     } restore{ix, mult};
-    const auto first = static_cast<uint32_t>(ix.cur_element_count);
     std::vector<size_t> rest;
     rest.reserve(items.size());
     int top = ix.maxlevel_;
     for (size_t i = 0; i < items.size(); ++i) {
         if (levels[i] > top) {
-            ix.addPoint(&records[i], items[i].first, levels[i]);
+            ix.addPoint(records.data() + i * data_size, items[i].first, levels[i]);
             top = levels[i];
         } else {
             rest.push_back(i);
@@ -260,9 +264,8 @@ void HnswGraph::insert_batch(std::span<const std::pair<uint64_t, uint64_t>> item
     }
     parallel_for(rest.size(), threads, [&](size_t j) {
         const size_t i = rest[j];
-        ix.addPoint(&records[i], items[i].first, levels[i]);
+        ix.addPoint(records.data() + i * data_size, items[i].first, levels[i]);
     });
-    note_vectors(first, static_cast<uint32_t>(ix.cur_element_count));
     live_count_ += items.size();
 }
 
@@ -353,6 +356,7 @@ uint64_t HnswGraph::remove_batch(std::span<const uint64_t> keys, unsigned thread
     for (uint32_t id : to_remove) {
         ix.setListCount(ix.get_linklist0(id), 0);
         removed_[id] = true;
+        ++removed_count_;
     }
     if (ix.enterpoint_node_ != kNoNode && gone[ix.enterpoint_node_]) {
         // Only a graph whose top level is 0 has a level-0 entry point: any node will do.
@@ -374,9 +378,9 @@ void HnswGraph::replace(uint64_t key, uint64_t new_vector_index) {
     if (it == ix.label_lookup_.end()) {
         throw Error::not_found("key " + std::to_string(key) + " is not live in the graph");
     }
-    const NodeRecord rec = record_for(new_vector_index);
-    ix.updatePoint(&rec, it->second, 1.0f);
-    note_vectors(it->second, it->second + 1);
+    std::vector<char> data(space_->data_size());
+    space_->node_data(new_vector_index, data.data());
+    ix.updatePoint(data.data(), it->second, 1.0f);
 }
 
 std::vector<uint32_t> HnswGraph::reachable_level0() const {
@@ -498,182 +502,6 @@ uint64_t HnswGraph::repair_reachability() {
     return added;
 }
 
-void HnswGraph::note_vectors(uint32_t first, uint32_t end) {
-    if (file_.mode() != ServingMode::kMapped)
-        return;
-    if (vectors_.size() < end)
-        vectors_.resize(end, nullptr);
-    for (uint32_t i = first; i < end; ++i) {
-        NodeRecord rec;
-        std::memcpy(&rec, index_->getDataByInternalId(i), sizeof rec);
-        vectors_[i] = rec.data;
-    }
-}
-
-std::vector<std::pair<float, uint32_t>> HnswGraph::search_level0_mapped(const float* query,
-                                                                        uint32_t entry,
-                                                                        size_t ef) const {
-    const Index& ix = *index_;
-    const bool has_deletions = ix.num_deleted_ != 0;
-    hnswlib::VisitedList* visited_list = ix.visited_list_pool_->getFreeVisitedList();
-    struct ReleaseVisited {
-        hnswlib::VisitedListPool* pool;
-        hnswlib::VisitedList* list;
-        ~ReleaseVisited() { pool->releaseVisitedList(list); }
-    } release{ix.visited_list_pool_, visited_list};
-    hnswlib::vl_type* visited = visited_list->mass;
-    const hnswlib::vl_type tag = visited_list->curV;
-
-    // The first cache lines of a vector are prefetched; the hardware streams the rest once
-    // the distance starts reading it.
-    const size_t vector_bytes = size_t{params_.dimension} * sizeof(float);
-    const size_t prefetch_bytes = std::min<size_t>(vector_bytes, 4 * 64);
-    auto prefetch_vector = [&](uint32_t node) {
-        const char* p = reinterpret_cast<const char*>(vectors_[node]);
-        for (size_t off = 0; off < prefetch_bytes; off += 64)
-            __builtin_prefetch(p + off);
-    };
-    auto distance_to = [&](uint32_t node) { return space_->raw(query, vectors_[node]); };
-
-    using Entry = std::pair<float, uint32_t>;
-    // Both queues order as hnswlib's searchBaseLayerST does, ties included, so pool mode (which
-    // uses that) and mapped mode give the same answers.
-    using Queue = std::priority_queue<Entry, std::vector<Entry>, Index::CompareByFirst>;
-    Queue top;       // the farthest of the best ef on top
-    Queue frontier;  // negated distances: the nearest on top
-    float bound = std::numeric_limits<float>::max();
-    visited[entry] = tag;
-    const float entry_d = distance_to(entry);
-    frontier.emplace(-entry_d, entry);
-    if (!has_deletions || !ix.isMarkedDeleted(entry)) {
-        top.emplace(entry_d, entry);
-        bound = entry_d;
-    }
-
-    // Neighbours not yet visited are gathered and their vectors prefetched before any
-    // distance is computed, so the loads overlap instead of following one another.
-    std::vector<uint32_t> batch(ix.maxM0_);
-    while (!frontier.empty()) {
-        const auto [negated_d, current] = frontier.top();
-        if (-negated_d > bound && (top.size() == ef || !has_deletions))
-            break;
-        frontier.pop();
-        linklistsizeint* ll = ix.get_linklist0(current);
-        const auto* links = reinterpret_cast<const tableint*>(ll + 1);
-        const size_t n = ix.getListCount(ll);
-        size_t gathered = 0;
-        for (size_t j = 0; j < n; ++j) {
-            const uint32_t id = links[j];
-            if (visited[id] == tag)
-                continue;
-            visited[id] = tag;
-            prefetch_vector(id);
-            batch[gathered++] = id;
-        }
-        for (size_t j = 0; j < gathered; ++j) {
-            const uint32_t id = batch[j];
-            const float d = distance_to(id);
-            if (top.size() < ef || d < bound) {
-                frontier.emplace(-d, id);
-                if (!has_deletions || !ix.isMarkedDeleted(id))
-                    top.emplace(d, id);
-                if (top.size() > ef)
-                    top.pop();
-                if (!top.empty())
-                    bound = top.top().first;
-            }
-        }
-        if (!frontier.empty())
-            __builtin_prefetch(ix.get_linklist0(frontier.top().second));
-    }
-    std::vector<Entry> found(top.size());
-    for (size_t i = top.size(); i-- > 0;) {
-        found[i] = top.top();
-        top.pop();
-    }
-    return found;
-}
-
-std::vector<Neighbor> HnswGraph::search(const float* query, size_t k, size_t ef) const {
-    const Index& ix = *index_;
-    std::vector<Neighbor> out;
-    if (live_count_ == 0 || k == 0 || ix.enterpoint_node_ == kNoNode)
-        return out;
-    ef = std::max(ef, k);
-    const bool mapped = !vectors_.empty();
-    const NodeRecord q{UINT64_MAX, query};
-    auto distance_to = [&](tableint node) {
-        return mapped ? space_->raw(query, vectors_[node])
-                      : ix.fstdistfunc_(&q, ix.getDataByInternalId(node), ix.dist_func_param_);
-    };
-    tableint current = ix.enterpoint_node_;
-    float current_d = distance_to(current);
-    for (int level = ix.maxlevel_; level > 0; --level) {
-        bool changed = true;
-        while (changed) {
-            changed = false;
-            linklistsizeint* ll = ix.get_linklist(current, level);
-            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
-            for (size_t j = 0; j < ix.getListCount(ll); ++j) {
-                const float d = distance_to(links[j]);
-                if (d < current_d) {
-                    current_d = d;
-                    current = links[j];
-                    changed = true;
-                }
-            }
-        }
-    }
-    if (mapped) {
-        auto found = search_level0_mapped(query, current, ef);
-        found.resize(std::min(found.size(), k));
-        out.reserve(found.size());
-        for (const auto& [d, node] : found)
-            out.emplace_back(d, ix.getExternalLabel(node));
-        return out;
-    }
-    // Pool mode: hnswlib's own layer-0 search, whose distance pins each vector.
-    auto top = ix.num_deleted_ ? ix.searchBaseLayerST<true, false>(current, &q, ef)
-                               : ix.searchBaseLayerST<false, false>(current, &q, ef);
-    while (top.size() > k)
-        top.pop();
-    out.resize(top.size());
-    for (size_t i = top.size(); i-- > 0;) {
-        out[i] = {top.top().first, ix.getExternalLabel(top.top().second)};
-        top.pop();
-    }
-    return out;
-}
-
-std::vector<Neighbor> HnswGraph::search_exact(const float* query, size_t k) const {
-    const Index& ix = *index_;
-    // A scan scope costs two madvise calls, which take the process's mapping lock: worth it
-    // for a scan that faults in many pages, not for the small sets searched exactly by default.
-    constexpr uint64_t kScanAdviceBytes = 4 << 20;
-    std::optional<VectorFile::ScanScope> scan;
-    if (uint64_t{ix.cur_element_count} * params_.dimension * sizeof(float) > kScanAdviceBytes)
-        scan.emplace(file_.scan_scope());
-    const NodeRecord q{UINT64_MAX, query};
-    std::priority_queue<Neighbor> top;  // the farthest of the best k on top
-    for (tableint i = 0; i < ix.cur_element_count; ++i) {
-        if (ix.isMarkedDeleted(i))
-            continue;  // tombstones and removed slots
-        const float d = ix.fstdistfunc_(&q, ix.getDataByInternalId(i), ix.dist_func_param_);
-        if (top.size() < k) {
-            top.emplace(d, ix.getExternalLabel(i));
-        } else if (k > 0 && d < top.top().first) {
-            top.pop();
-            top.emplace(d, ix.getExternalLabel(i));
-        }
-    }
-    std::vector<Neighbor> out(top.size());
-    for (size_t i = top.size(); i-- > 0;) {
-        out[i] = top.top();
-        top.pop();
-    }
-    return out;
-}
-
 bool HnswGraph::is_live(uint64_t key) const {
     return index_->label_lookup_.count(key) != 0;
 }
@@ -682,9 +510,7 @@ std::optional<uint64_t> HnswGraph::vector_of(uint64_t key) const {
     auto it = index_->label_lookup_.find(key);
     if (it == index_->label_lookup_.end())
         return std::nullopt;
-    NodeRecord rec;
-    std::memcpy(&rec, index_->getDataByInternalId(it->second), sizeof rec);
-    return rec.vector_index;
+    return vector_index(it->second);
 }
 
 std::vector<uint64_t> HnswGraph::live_keys() const {
@@ -696,42 +522,15 @@ std::vector<uint64_t> HnswGraph::live_keys() const {
     return keys;
 }
 
-uint64_t HnswGraph::node_count() const {
-    return live_count_ + tombstone_count_;
-}
-
-size_t HnswGraph::memory_bytes() const {
-    const Index& ix = *index_;
-    size_t bytes = ix.max_elements_ * (ix.size_data_per_element_ + sizeof(void*) + sizeof(int));
-    for (size_t i = 0; i < ix.cur_element_count; ++i) {
-        bytes += ix.element_levels_[i] * ix.size_links_per_element_;
+Distance::Distance(format::Metric metric, uint32_t dimension) : dim_(dimension) {
+    if (metric == format::Metric::kL2) {
+        hnswlib::L2Space l2(dim_);
+        fn_ = l2.get_dist_func();
+    } else {
+        // cosine (on normalized vectors) and ip are both 1 - a.b.
+        hnswlib::InnerProductSpace ip(dim_);
+        fn_ = ip.get_dist_func();
     }
-    return bytes + ix.label_lookup_.size() * 32;
-}
-
-GraphHealth HnswGraph::health() const {
-    const Index& ix = *index_;
-    GraphHealth h;
-    const auto seen = reachable_level0();
-    for (uint32_t i = 0; i < ix.cur_element_count; ++i) {
-        if (removed_[i])
-            continue;
-        if (!seen[i] && !ix.isMarkedDeleted(i))
-            ++h.unreachable_live;
-        for (int l = 0; l <= ix.element_levels_[i]; ++l) {
-            linklistsizeint* ll = ix.get_linklist_at_level(i, l);
-            const auto* links = reinterpret_cast<const tableint*>(ll + 1);
-            for (size_t j = 0; j < ix.getListCount(ll); ++j) {
-                if (removed_[links[j]])
-                    ++h.links_to_removed;
-            }
-        }
-    }
-    return h;
-}
-
-float HnswGraph::distance(const float* a, const float* b) const {
-    return space_->raw(a, b);
 }
 
 }  // namespace vstore::detail

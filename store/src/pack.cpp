@@ -20,9 +20,12 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "file_bytes.h"
 #include "file_io.h"
+#include "graph_writer.h"
 #include "snapshot_impl.h"
 #include "vstore/format/bytes.h"
+#include "vstore/format/graph_file_v2.h"
 #include "vstore/format/id_file.h"
 #include "vstore/format/vector_file_format.h"
 
@@ -55,6 +58,26 @@ std::string hex64(uint64_t v) {
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
     return buf;
 }
+
+// The ids of a pack: node i has key i, whose id is entry i of the id file.
+class PackKeyIds : public detail::KeyIds {
+  public:
+    std::vector<std::string> ids(std::span<const uint64_t> keys) const override {
+        std::vector<std::string> out;
+        out.reserve(keys.size());
+        for (uint64_t key : keys)
+            out.push_back(ids_by_key.at(key));
+        return out;
+    }
+    std::optional<uint64_t> key(const std::string& id) const override {
+        auto it = key_of.find(id);
+        if (it == key_of.end())
+            return std::nullopt;
+        return it->second;
+    }
+    std::vector<std::string> ids_by_key;
+    std::unordered_map<std::string, uint64_t> key_of;
+};
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() &&
@@ -613,8 +636,11 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
         make_temp_dir(parent.string(), "." + fs::path(out).filename().string() + ".tmp-"));
     const std::string dir = staging.path();
 
-    format::GraphFileData graph = s.graph->to_file_data();
-    const uint64_t nodes = graph.nodes.size();
+    // The graph without its removed slots, node i renumbered to key i and vector i.
+    const detail::GraphLayers& g = *s.graph;
+    const detail::LayersSource layers(g);
+    const detail::CompactSource compact(layers, /*own_payload=*/true);
+    const uint64_t nodes = compact.node_count();
     const uint64_t total_work =
         nodes * s.file->layout().vector_bytes * (kind == PackKind::kDirectory ? 1 : 2);
     uint64_t done = 0;
@@ -624,22 +650,23 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
             options.progress(std::min(1.0, double(done) / double(total_work)));
     };
 
-    // The vectors the graph refers to, renumbered in node order, and their external ids.
+    // The vectors the graph refers to, in node order, and their external ids.
     std::vector<std::string> ids(nodes);
     {
+        std::unordered_map<uint64_t, std::string> id_of;
+        for (auto& [key, id] : s.live_ids())
+            id_of.emplace(key, std::move(id));
         auto vectors = VectorFile::create(dir + "/" + kPackVectorsName, s.domain.name,
                                           s.domain.dimension, {.writable = true});
         std::vector<float> batch;
         batch.reserve(kVectorsPerAppend * s.domain.dimension);
         const auto scan = s.file->scan_scope();
-        for (uint64_t i = 0; i < nodes; ++i) {
-            auto& node = graph.nodes[i];
-            const LoadedVec v = s.file->get(node.vector_index);
+        for (uint32_t i = 0; i < nodes; ++i) {
+            const uint32_t old = compact.old_of(i);
+            const LoadedVec v = s.file->get(g.vector_index(old));
             batch.insert(batch.end(), v.data(), v.data() + s.domain.dimension);
-            if (!node.tombstone)
-                ids[i] = s.id_of.at(node.key);
-            node.vector_index = i;
-            node.key = i;
+            if (g.live(old))
+                ids[i] = id_of.at(g.key(old));
             if (batch.size() == kVectorsPerAppend * s.domain.dimension || i + 1 == nodes) {
                 vectors->append(batch);
                 advance(batch.size() * sizeof(float));
@@ -647,12 +674,21 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
             }
         }
     }
-    graph.domain = s.domain.name;
-    graph.commit = s.info.commit;
-    graph.parent = s.info.parent;
-    graph.vector_count = nodes;
-    graph.created_unix_ms = s.info.created_unix_ms;
-    write_new_file(dir + "/" + kPackGraphName, format::encode_graph_file(graph));
+    format::GraphHeader header;
+    header.domain = s.domain.name;
+    header.commit = s.info.commit;
+    header.parent = s.info.parent;
+    header.metric = s.domain.metric;
+    header.dimension = s.domain.dimension;
+    header.m = s.domain.m;
+    header.ef_construction = s.domain.ef_construction;
+    header.vector_count = nodes;
+    header.created_unix_ms = s.info.created_unix_ms;
+    if (g.entry_point() >= 0) {
+        header.entry_point = *compact.new_of(static_cast<uint32_t>(g.entry_point()));
+        header.max_level = g.max_level();
+    }
+    write_new_file(dir + "/" + kPackGraphName, format::encode_full_graph(header, compact));
     write_new_file(dir + "/" + kPackIdsName, format::encode_id_file(ids));
 
     std::vector<PackFile> files;
@@ -754,64 +790,71 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
     }
 
     const std::string graph_path = dir + "/" + kPackGraphName;
-    const auto graph =
-        format::decode_graph_file(detail::read_whole_file(graph_path),
-                                  impl->extracted ? path + ":" + kPackGraphName : graph_path);
-    const auto ids = format::decode_id_file(detail::read_whole_file(dir + "/" + kPackIdsName),
-                                            path + ":" + kPackIdsName);
+    const std::string graph_name = impl->extracted ? path + ":" + kPackGraphName : graph_path;
+    const auto graph_bytes = detail::FileBytes::map(graph_path);
+    std::shared_ptr<const detail::GraphLayers> graph;
+    if (format::graph_file_version(graph_bytes->bytes(), graph_name) == format::kGraphFormatV1) {
+        graph = detail::GraphLayers::from_v1(graph_bytes->bytes(), graph_name);
+    } else {
+        // A pack is read whole to check its members anyway: check every graph rule too.
+        const auto layout = format::parse_full_graph(graph_bytes->bytes(), graph_name);
+        format::verify_full_graph(graph_bytes->bytes(), layout, graph_name);
+        graph = std::make_shared<const detail::GraphLayers>(
+            detail::GraphLayers::Part{graph_name, graph_bytes},
+            std::vector<detail::GraphLayers::Part>{});
+    }
+    auto ids = format::decode_id_file(detail::read_whole_file(dir + "/" + kPackIdsName),
+                                      path + ":" + kPackIdsName);
     const DomainInfo& d = config.domain;
     const CommitInfo& c = config.commit;
     auto mismatch = [&](const std::string& what) {
         return Error::corruption("pack '" + path + "': the graph and its config disagree on " +
                                  what);
     };
-    if (graph.domain != d.name || graph.commit != c.commit || graph.parent != c.parent)
+    const format::GraphHeader& h = graph->header();
+    if (h.domain != d.name || h.commit != c.commit || h.parent != c.parent)
         throw mismatch("domain, commit or parent");
-    if (graph.dimension != d.dimension || graph.metric != d.metric || graph.m != d.m ||
-        graph.ef_construction != d.ef_construction) {
+    if (h.dimension != d.dimension || h.metric != d.metric || h.m != d.m ||
+        h.ef_construction != d.ef_construction) {
         throw mismatch("parameters");
     }
-    if (graph.nodes.size() != c.live_count + c.tombstone_count ||
-        ids.size() != graph.nodes.size() || graph.vector_count != graph.nodes.size()) {
+    const uint64_t nodes = graph->size();
+    if (nodes != c.live_count + c.tombstone_count || h.removed_count != 0 ||
+        ids.size() != nodes || h.vector_count != nodes) {
         throw mismatch("counts");
     }
-
-    auto snapshot = std::make_unique<Snapshot::Impl>();
     VectorFileOptions vector_options;
     vector_options.mode = options.mode;
     vector_options.pool_budget_bytes = options.pool_budget_bytes;
-    snapshot->file = VectorFile::open(dir + "/" + kPackVectorsName, vector_options);
-    if (snapshot->file->domain() != d.name || snapshot->file->dimension() != d.dimension ||
-        snapshot->file->size() != graph.nodes.size()) {
+    std::shared_ptr<VectorFile> file =
+        VectorFile::open(dir + "/" + kPackVectorsName, vector_options);
+    if (file->domain() != d.name || file->dimension() != d.dimension || file->size() != nodes)
         throw mismatch("the vector file");
-    }
-    snapshot->graph = detail::HnswGraph::from_file_data(graph, *snapshot->file, 0,
-                                                        detail::commit_seed(d.name, c.commit));
-    std::unordered_map<std::string, uint64_t> key_of;  // also finds an id given twice
-    key_of.reserve(graph.nodes.size());
-    snapshot->id_of.reserve(graph.nodes.size());
-    for (uint64_t i = 0; i < graph.nodes.size(); ++i) {
-        const bool live = !graph.nodes[i].tombstone;
-        if (live == ids[i].empty())
+    // Node i of a pack has key i; its id is the id file's entry i.
+    auto key_ids = std::make_shared<PackKeyIds>();
+    key_ids->key_of.reserve(c.live_count);
+    for (uint32_t i = 0; i < nodes; ++i) {
+        const bool live = graph->live(i);
+        if (live == ids[i].empty() || graph->key(i) != i || graph->vector_index(i) != i)
             throw mismatch("which nodes are live (node " + std::to_string(i) + ")");
-        if (!live)
-            continue;
-        if (!key_of.emplace(ids[i], graph.nodes[i].key).second)
+        if (live && !key_ids->key_of.emplace(ids[i], i).second)
             throw Error::corruption("pack '" + path + "': id '" + detail::short_id(ids[i]) +
                                     "' appears twice");
-        snapshot->id_of.emplace(graph.nodes[i].key, ids[i]);
     }
-    snapshot->adopt_key_of(std::move(key_of));
-    if (snapshot->graph->live_count() != c.live_count)
+    key_ids->ids_by_key = std::move(ids);
+    if (graph->live_count() != c.live_count)
         throw mismatch("the live count");
-    snapshot->info = c;
-    snapshot->info.vector_count = graph.nodes.size();
-    snapshot->info.graph_bytes = member(config, kPackGraphName).bytes;
-    snapshot->info.graph_checksum = member(config, kPackGraphName).checksum;
-    snapshot->domain = d;
-    snapshot->domain.next_key = graph.nodes.size();
-    snapshot->options = options;
-    impl->snapshot = std::shared_ptr<const Snapshot>(new Snapshot(std::move(snapshot)));
+    CommitInfo info = c;
+    info.vector_count = nodes;
+    info.graph_bytes = member(config, kPackGraphName).bytes;
+    info.graph_checksum = member(config, kPackGraphName).checksum;
+    info.graph_kind = format::GraphKind::kFull;
+    info.graph_format = format::graph_file_version(graph_bytes->bytes(), graph_name);
+    info.graph_chain = {{info.graph_file, info.graph_bytes, info.graph_checksum}};
+    DomainInfo domain = d;
+    domain.next_key = nodes;
+    impl->snapshot = Snapshot::Impl::make(info, domain, options, std::move(file), std::move(graph),
+                                          std::move(key_ids));
     return std::unique_ptr<Pack>(new Pack(std::move(impl)));
 }
 

@@ -7,12 +7,15 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include "hnsw_graph.h"
+#include "graph_layers.h"
+#include "graph_search.h"
 #include "vstore/store.h"
 
 namespace vstore {
@@ -39,6 +42,16 @@ inline uint64_t commit_seed(const std::string& domain, const std::string& commit
     return std::hash<std::string>{}(domain + '\0' + commit) | 1;
 }
 
+// The external ids of a domain's keys, and back. Keys are interned for ever, so what a
+// KeyIds answers never changes and may be cached across commits.
+class KeyIds {
+  public:
+    virtual ~KeyIds() = default;
+    // The ids of `keys`, in order; Error(kCorruption) for a key that has none.
+    virtual std::vector<std::string> ids(std::span<const uint64_t> keys) const = 0;
+    virtual std::optional<uint64_t> key(const std::string& id) const = 0;
+};
+
 }  // namespace detail
 
 struct Snapshot::Impl {
@@ -46,68 +59,33 @@ struct Snapshot::Impl {
     DomainInfo domain;
     StoreOptions options;
     std::shared_ptr<VectorFile> file;  // keeps the vectors alive while the graph uses them
-    std::unique_ptr<detail::HnswGraph> graph;
-    std::unordered_map<uint64_t, std::string> id_of;  // live keys
+    std::shared_ptr<const detail::GraphLayers> graph;
+    std::unique_ptr<detail::GraphSearch> searcher;  // over graph and file
+    std::shared_ptr<const detail::KeyIds> key_ids;
 
-    // id -> key, the inverse of id_of, built on first use: a commit opened to search never
-    // needs it, and building it costs more than reading the ids.
-    const std::unordered_map<std::string, uint64_t>& key_of() const {
-        std::call_once(key_of_built_, [this] {
-            key_of_.reserve(id_of.size());
-            for (const auto& [key, id] : id_of)
-                key_of_.emplace(id, key);
-        });
-        return key_of_;
-    }
-    // For a caller that built the inverse anyway; before any key_of().
-    void adopt_key_of(std::unordered_map<std::string, uint64_t> inverse) {
-        std::call_once(key_of_built_, [&] { key_of_ = std::move(inverse); });
-    }
+    // The one way a Snapshot is made, for stores and packs alike.
+    static std::shared_ptr<const Snapshot> make(const CommitInfo& info, const DomainInfo& domain,
+                                                const StoreOptions& options,
+                                                std::shared_ptr<VectorFile> file,
+                                                std::shared_ptr<const detail::GraphLayers> graph,
+                                                std::shared_ptr<const detail::KeyIds> key_ids);
 
-    std::vector<float> prepare_query(std::span<const float> query) const {
-        if (query.size() != domain.dimension) {
-            throw Error::invalid_argument("query has " + std::to_string(query.size()) +
-                                          " components; domain '" + domain.name + "' has " +
-                                          std::to_string(domain.dimension));
-        }
-        std::vector<float> q(query.begin(), query.end());
-        double norm = 0;
-        for (float x : q) {
-            if (!std::isfinite(x))
-                throw Error::invalid_argument("query has a non-finite component");
-            norm += double(x) * x;
-        }
-        if (domain.metric == Metric::kCosine) {
-            if (norm == 0)
-                throw Error::invalid_argument("a zero query has no cosine distance");
-            const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-            for (float& x : q)
-                x *= inv;
-        }
-        return q;
-    }
+    std::vector<float> prepare_query(std::span<const float> query) const;
+    std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const;
 
-    std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const {
-        std::vector<SearchHit> hits;
-        hits.reserve(found.size());
-        for (const auto& [distance, key] : found)
-            hits.push_back({id_of.at(key), distance});
-        return hits;
-    }
-
-    uint64_t key(const std::string& id) const {
-        const auto& inverse = key_of();
-        auto it = inverse.find(id);
-        if (it == inverse.end()) {
-            throw Error::not_found("id '" + detail::short_id(id) + "' is not live in commit '" +
-                                   info.commit + "' of domain '" + domain.name + "'");
-        }
-        return it->second;
-    }
+    // The live node of `id`, if it has one in this commit.
+    std::optional<uint32_t> node_of(const std::string& id) const;
+    // The same, or Error(kNotFound) naming the id, commit and domain.
+    uint32_t live_node(const std::string& id) const;
+    // Every live (key, id), in node order: one catalog read for all of them.
+    std::vector<std::pair<uint64_t, std::string>> live_ids() const;
 
   private:
-    mutable std::once_flag key_of_built_;
-    mutable std::unordered_map<std::string, uint64_t> key_of_;
+    // key -> node of the live nodes, built on first use: a commit opened to search never
+    // needs it.
+    const std::unordered_map<uint64_t, uint32_t>& nodes_by_key() const;
+    mutable std::once_flag nodes_built_;
+    mutable std::unordered_map<uint64_t, uint32_t> nodes_by_key_;
 };
 
 }  // namespace vstore

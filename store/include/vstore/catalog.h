@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vstore/format/graph_file.h"
+#include "vstore/format/graph_file_v2.h"
 
 namespace vstore {
 
@@ -22,6 +23,13 @@ struct DomainInfo {
     std::string vector_file;  // file name inside the store directory
     uint64_t next_key = 0;    // the next key interning will hand out
     uint64_t created_unix_ms = 0;
+};
+
+struct GraphFileRef {
+    std::string name;  // file name inside the store directory
+    uint64_t bytes = 0;
+    uint64_t checksum = 0;  // format::graph_file_checksum of the whole file
+    bool operator==(const GraphFileRef&) const = default;
 };
 
 struct CommitInfo {
@@ -37,6 +45,15 @@ struct CommitInfo {
     uint64_t inserted = 0, deleted = 0, replaced = 0;
     bool compacted = false;  // tombstones were compacted away by this commit
     uint64_t created_unix_ms = 0;
+    format::GraphKind graph_kind = format::GraphKind::kFull;  // of graph_file
+    // The format version of graph_file; 1 for commits recorded before version 2.
+    uint32_t graph_format = 2;
+    // Every file the graph needs, the full root first and graph_file last: one file for a
+    // full graph, the chain of bases for a delta. Never empty in a published commit.
+    std::vector<GraphFileRef> graph_chain;
+    // Set when the commit's graph is another commit's (a commit that changed nothing, or
+    // Store::assign): the commit that wrote graph_file. nullopt when this commit wrote it.
+    std::optional<std::string> graph_owner;
 };
 
 class Catalog {
@@ -69,8 +86,9 @@ class Catalog {
     // pair (external id, key) with keys from the domain's next_key on, consecutive), advances
     // the domain's next_key past them, and records the commit. Throws Error(kConflict) when
     // the commit id already exists in the domain, Error(kNotFound) for an unknown domain, and
-    // Error(kInvalidArgument) when the keys are not next_key, next_key+1, ...; nothing is
-    // written then.
+    // Error(kInvalidArgument) when the keys are not next_key, next_key+1, ..., or when the
+    // commit breaks a rule of its record (spec/catalog.md: graph_file, graph_kind,
+    // graph_format, graph_chain, graph_owner); nothing is written then.
     void publish_commit(const CommitInfo& commit,
                         const std::vector<std::pair<std::string, uint64_t>>& new_ids);
 

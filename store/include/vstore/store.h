@@ -35,6 +35,22 @@ enum class ReplaceStrategy {
     kDeleteInsert,  // the node is deleted (layered semantics) and the id inserted anew
 };
 
+// How a commit's graph is stored (spec/graph-file.md, "Chain policy"). A commit writes a delta
+// over an earlier graph file unless the deltas a reader would lay over the full file pass
+// `max_delta_share` of a full file's size, or the chain would pass `max_chain_depth` deltas;
+// then it writes a full file again, so that opening any commit stays cheap.
+struct GraphPolicy {
+    enum class DeltaBase {
+        kParent,    // a delta over the parent's graph file: each delta holds one commit's change
+        kLastFull,  // a delta over the full file at the root of the parent's chain: one delta
+                    // to read, holding every change since that full file
+    };
+    DeltaBase delta_base = DeltaBase::kParent;
+    double max_delta_share = 0.5;
+    uint32_t max_chain_depth = 32;
+    bool deltas = true;  // false: every commit writes a full file
+};
+
 struct StoreOptions {
     ServingMode mode = ServingMode::kMapped;       // how vector files are served
     size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
@@ -44,6 +60,7 @@ struct StoreOptions {
     double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
     unsigned threads = 0;               // for building; 0 = all cores
     ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
+    GraphPolicy graph_policy;
 };
 
 struct SearchHit {
@@ -162,6 +179,13 @@ class Store {
     // the commit exists or another builder (in any process) is writing this store.
     CommitBuilder begin_commit(const std::string& domain, const std::string& commit,
                                std::optional<std::string> parent);
+
+    // Records commit `new_commit` with the graph and vectors of `existing_commit`, writing no
+    // graph file (seed 002's /assign): for a git commit that touched no embeddings. The new
+    // commit's parent is `existing_commit`. Error(kNotFound) for an unknown domain or
+    // existing commit, Error(kConflict) when `new_commit` exists or another builder is writing.
+    CommitInfo assign(const std::string& domain, const std::string& existing_commit,
+                      const std::string& new_commit);
 
     // A loaded commit, from the index pool when it is there. Safe from any number of threads.
     std::shared_ptr<const Snapshot> open_commit(const std::string& domain,

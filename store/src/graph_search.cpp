@@ -1,0 +1,285 @@
+#include "graph_search.h"
+
+#include <algorithm>
+#include <limits>
+#include <queue>
+
+#include "vstore/format/error.h"
+
+namespace vstore::detail {
+
+namespace {
+
+// n / d by a multiplication, exact for n < 2^32 (Lemire, Kaser and Kurz, "Faster remainder by
+// direct computation", 2019); the hot path finds a vector's page and slot with it.
+class FastDivisor {
+  public:
+    explicit FastDivisor(uint64_t d) : d_(d), m_(d > 1 && d < (uint64_t{1} << 32) ? ~uint64_t{0} / d + 1 : 0) {}
+    uint64_t divide(uint64_t n) const {
+        if (m_ != 0 && n < (uint64_t{1} << 32))
+            return static_cast<uint64_t>((static_cast<unsigned __int128>(m_) * n) >> 64);
+        return d_ == 1 ? n : n / d_;
+    }
+
+  private:
+    uint64_t d_;
+    uint64_t m_;
+};
+
+[[noreturn]] void bad_vector(const GraphLayers& g, uint32_t node, uint64_t index, uint64_t limit) {
+    throw Error::corruption("graph file '" + g.name() + "': node " + std::to_string(node) +
+                            " refers to vector " + std::to_string(index) + " of " +
+                            std::to_string(limit));
+}
+
+// Mapped mode: a vector is a pointer into the file's mapping, found without locks or
+// reference counts (spec/vector-file.md gives the arithmetic).
+class MappedVectors {
+  public:
+    MappedVectors(const GraphLayers& g, const VectorFile& f, uint64_t limit)
+        : g_(g),
+          layout_(f.layout()),
+          limit_(limit),
+          per_group_(layout_.vectors_per_group),
+          per_page_(layout_.vectors_per_page) {
+        if (limit > 0) {
+            base_ = reinterpret_cast<const uint8_t*>(f.mapped_vector(0)) - layout_.vector_offset(0);
+        }
+        prefetch_bytes_ = std::min<size_t>(layout_.vector_bytes, 4 * 64);
+    }
+    const float* at(uint32_t node) const {
+        const uint64_t n = g_.vector_index(node);
+        if (n >= limit_) [[unlikely]]
+            bad_vector(g_, node, n, limit_);
+        const uint64_t group = per_group_.divide(n);
+        const uint64_t in_group = n - group * layout_.vectors_per_group;
+        const uint64_t page = per_page_.divide(in_group);
+        const uint64_t slot = in_group - page * layout_.vectors_per_page;
+        return reinterpret_cast<const float*>(
+            base_ + format::kHeaderPageBytes + group * layout_.group_bytes +
+            format::kChecksumPageBytes + page * layout_.page_bytes + slot * layout_.vector_bytes);
+    }
+    float distance(const Distance& d, const float* q, uint32_t node) const { return d(q, at(node)); }
+    // The first cache lines; the hardware streams the rest once the distance reads them.
+    void prefetch(uint32_t node) const {
+        const char* p = reinterpret_cast<const char*>(at(node));
+        for (size_t off = 0; off < prefetch_bytes_; off += 64)
+            __builtin_prefetch(p + off);
+    }
+
+  private:
+    const GraphLayers& g_;
+    const format::VectorLayout& layout_;
+    uint64_t limit_;
+    FastDivisor per_group_, per_page_;
+    const uint8_t* base_ = nullptr;
+    size_t prefetch_bytes_ = 0;
+};
+
+// Pool mode: each vector is pinned through a LoadedVec for the length of its distance.
+class PooledVectors {
+  public:
+    PooledVectors(const GraphLayers& g, const VectorFile& f, uint64_t limit)
+        : g_(g), file_(f), limit_(limit) {}
+    float distance(const Distance& d, const float* q, uint32_t node) const {
+        const uint64_t n = g_.vector_index(node);
+        if (n >= limit_) [[unlikely]]
+            bad_vector(g_, node, n, limit_);
+        const LoadedVec v = file_.get(n);
+        return d(q, v.data());
+    }
+    void prefetch(uint32_t) const {}
+
+  private:
+    const GraphLayers& g_;
+    const VectorFile& file_;
+    uint64_t limit_;
+};
+
+// Both queues order as hnswlib's searchBaseLayerST does: by distance alone.
+struct CompareByFirst {
+    bool operator()(const std::pair<float, uint32_t>& a,
+                    const std::pair<float, uint32_t>& b) const noexcept {
+        return a.first < b.first;
+    }
+};
+using Entry = std::pair<float, uint32_t>;
+using Queue = std::priority_queue<Entry, std::vector<Entry>, CompareByFirst>;
+
+}  // namespace
+
+GraphSearch::GraphSearch(const GraphLayers& graph, const VectorFile& file)
+    : graph_(graph),
+      file_(file),
+      distance_(graph.header().metric, graph.header().dimension),
+      vector_limit_(std::min(graph.header().vector_count, file.size())) {}
+
+template <typename Vectors>
+std::vector<Neighbor> GraphSearch::search_with(const Vectors& vectors, const float* query,
+                                               size_t k, size_t ef) const {
+    const GraphLayers& g = graph_;
+    std::vector<Neighbor> out;
+    if (g.live_count() == 0 || k == 0 || g.entry_point() < 0)
+        return out;
+    ef = std::max(ef, k);
+    auto distance_to = [&](uint32_t node) { return vectors.distance(distance_, query, node); };
+
+    uint32_t current = static_cast<uint32_t>(g.entry_point());
+    float current_d = distance_to(current);
+    for (int32_t level = g.max_level(); level > 0; --level) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            for (uint32_t link : g.links(current, static_cast<uint32_t>(level))) {
+                const float d = distance_to(g.checked(link));
+                if (d < current_d) {
+                    current_d = d;
+                    current = link;
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    // Layer 0: the beam search of hnswlib's searchBaseLayerST, with the vectors of a node's
+    // unvisited neighbours prefetched before any of their distances is computed, so that the
+    // loads overlap instead of following one another.
+    const bool has_deletions = g.live_count() != g.size();
+    auto visited_list = g.take_visited();
+    struct GiveBack {
+        const GraphLayers& g;
+        std::unique_ptr<GraphLayers::Visited>& v;
+        ~GiveBack() { g.give_back(std::move(v)); }
+    } give_back{g, visited_list};
+    uint16_t* visited = visited_list->marks.data();
+    const uint16_t tag = visited_list->tag;
+    const uint32_t max0 = g.max_degree(0);
+
+    Queue top;       // the farthest of the best ef on top
+    Queue frontier;  // negated distances: the nearest on top
+    float bound = std::numeric_limits<float>::max();
+    visited[current] = tag;
+    frontier.emplace(-current_d, current);
+    if (!has_deletions || g.live(current)) {
+        top.emplace(current_d, current);
+        bound = current_d;
+    }
+    uint32_t batch[4096];  // 2M <= 4096
+    while (!frontier.empty()) {
+        const auto [negated_d, node] = frontier.top();
+        if (-negated_d > bound && (top.size() == ef || !has_deletions))
+            break;
+        frontier.pop();
+        const uint32_t* record = g.list0(node);
+        const uint32_t n = record[0];
+        if (n > max0) [[unlikely]]
+            g.bad_count(node, 0, n);
+        size_t gathered = 0;
+        for (uint32_t j = 1; j <= n; ++j) {
+            const uint32_t id = g.checked(record[j]);
+            if (visited[id] == tag)
+                continue;
+            visited[id] = tag;
+            vectors.prefetch(id);
+            batch[gathered++] = id;
+        }
+        for (size_t j = 0; j < gathered; ++j) {
+            const uint32_t id = batch[j];
+            const float d = distance_to(id);
+            if (top.size() < ef || d < bound) {
+                frontier.emplace(-d, id);
+                if (!has_deletions || g.live(id))
+                    top.emplace(d, id);
+                if (top.size() > ef)
+                    top.pop();
+                if (!top.empty())
+                    bound = top.top().first;
+            }
+        }
+        if (!frontier.empty())
+            __builtin_prefetch(g.list0(frontier.top().second));
+    }
+    while (top.size() > k)
+        top.pop();
+    out.resize(top.size());
+    for (size_t i = top.size(); i-- > 0;) {
+        out[i] = {top.top().first, g.key(top.top().second)};
+        top.pop();
+    }
+    return out;
+}
+
+std::vector<Neighbor> GraphSearch::search(const float* query, size_t k, size_t ef) const {
+    if (file_.mode() == ServingMode::kMapped)
+        return search_with(MappedVectors(graph_, file_, vector_limit_), query, k, ef);
+    return search_with(PooledVectors(graph_, file_, vector_limit_), query, k, ef);
+}
+
+std::vector<Neighbor> GraphSearch::search_exact(const float* query, size_t k) const {
+    const GraphLayers& g = graph_;
+    // A scan scope costs two madvise calls, which take the process's mapping lock: worth it
+    // for a scan that faults in many pages, not for the small sets searched exactly by default.
+    constexpr uint64_t kScanAdviceBytes = 4 << 20;
+    std::optional<VectorFile::ScanScope> scan;
+    if (uint64_t{g.size()} * file_.layout().vector_bytes > kScanAdviceBytes)
+        scan.emplace(file_.scan_scope());
+    std::priority_queue<Neighbor> top;  // the farthest of the best k on top
+    auto scan_with = [&](const auto& vectors) {
+        for (uint32_t i = 0; i < g.size(); ++i) {
+            if (!g.live(i))
+                continue;
+            const float d = vectors.distance(distance_, query, i);
+            if (top.size() < k) {
+                top.emplace(d, g.key(i));
+            } else if (k > 0 && Neighbor(d, g.key(i)) < top.top()) {
+                top.pop();
+                top.emplace(d, g.key(i));
+            }
+        }
+    };
+    if (file_.mode() == ServingMode::kMapped)
+        scan_with(MappedVectors(g, file_, vector_limit_));
+    else
+        scan_with(PooledVectors(g, file_, vector_limit_));
+    std::vector<Neighbor> out(top.size());
+    for (size_t i = top.size(); i-- > 0;) {
+        out[i] = top.top();
+        top.pop();
+    }
+    return out;
+}
+
+GraphHealth GraphSearch::health() const {
+    const GraphLayers& g = graph_;
+    GraphHealth h;
+    std::vector<uint8_t> seen(g.size(), 0);
+    if (g.entry_point() >= 0) {
+        std::vector<uint32_t> stack = {static_cast<uint32_t>(g.entry_point())};
+        seen[stack.back()] = 1;
+        while (!stack.empty()) {
+            const uint32_t u = stack.back();
+            stack.pop_back();
+            for (uint32_t v : g.links(u, 0)) {
+                if (!seen[g.checked(v)]) {
+                    seen[v] = 1;
+                    stack.push_back(v);
+                }
+            }
+        }
+    }
+    for (uint32_t i = 0; i < g.size(); ++i) {
+        if (g.flags(i) & format::kNodeRemoved)
+            continue;
+        if (!seen[i] && g.live(i))
+            ++h.unreachable_live;
+        for (uint32_t l = 0; l <= g.level(i); ++l) {
+            for (uint32_t v : g.links(i, l)) {
+                if (g.flags(g.checked(v)) & format::kNodeRemoved)
+                    ++h.links_to_removed;
+            }
+        }
+    }
+    return h;
+}
+
+}  // namespace vstore::detail

@@ -1,0 +1,49 @@
+// Searches of a GraphLayers, in place: the HNSW descent through the upper layers and the
+// beam search of layer 0, over vectors reached through the domain's VectorFile. Mapped and
+// pool mode run the same algorithm, so they give the same answers, ties included.
+// Internal to store/.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "distance.h"
+#include "graph_layers.h"
+#include "vstore/vector_file.h"
+
+namespace vstore::detail {
+
+// A (distance, key) pair; results are sorted by ascending distance.
+using Neighbor = std::pair<float, uint64_t>;
+
+struct GraphHealth {
+    uint64_t unreachable_live = 0;  // live nodes not reachable from the entry point in layer 0
+    uint64_t links_to_removed = 0;  // list entries naming a removed slot
+};
+
+class GraphSearch {
+  public:
+    // `graph` and `file` must outlive this object. Vectors are those of `file` below the
+    // graph's vector_count.
+    GraphSearch(const GraphLayers& graph, const VectorFile& file);
+
+    // The k nearest live nodes (ascending distance); ef is raised to at least k.
+    std::vector<Neighbor> search(const float* query, size_t k, size_t ef) const;
+    // Brute force over exactly the live nodes; ties in distance go to the smaller key.
+    std::vector<Neighbor> search_exact(const float* query, size_t k) const;
+    GraphHealth health() const;
+    float distance(const float* a, const float* b) const { return distance_(a, b); }
+
+  private:
+    template <typename Vectors>
+    std::vector<Neighbor> search_with(const Vectors& vectors, const float* query, size_t k,
+                                      size_t ef) const;
+
+    const GraphLayers& graph_;
+    const VectorFile& file_;
+    Distance distance_;
+    uint64_t vector_limit_;
+};
+
+}  // namespace vstore::detail

@@ -1,0 +1,370 @@
+// Graph storage version 2 in a store: delta and full files of a commit chain, the chain policy,
+// commits that share their parent's graph (assign), damaged deltas and missing bases, and
+// stores written by the previous version (graph format 1).
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <set>
+
+#include "test_support.h"
+#include "vstore/format/graph_file_v2.h"
+#include "vstore/format/idx_file.h"
+#include "vstore/pack.h"
+#include "vstore/store.h"
+
+using namespace vstore;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint32_t kFashionDim = 784;
+
+std::string image_id(size_t n) {
+    return test::numbered("fashion/", static_cast<long long>(n));
+}
+
+std::set<std::string> files_in(const std::string& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir))
+        names.insert(e.path().filename().string());
+    return names;
+}
+
+ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        if (message)
+            *message = e.what();
+        return e.code();
+    }
+    FAIL("no error");
+    return ErrorCode::kIO;
+}
+
+// A base of `count` Fashion-MNIST images and `commits` commits on it, each deleting, replacing
+// and inserting `change` images (a share of the base); returns the commit ids, base first.
+std::vector<std::string> fashion_chain(Store& store, const format::IdxMatrix& images, size_t count,
+                                       size_t commits, size_t change) {
+    store.create_domain("f", {kFashionDim});
+    auto row = [&](size_t n) { return std::span<const float>(images.row(n), kFashionDim); };
+    std::vector<std::string> ids = {"base"};
+    {
+        auto b = store.begin_commit("f", "base", std::nullopt);
+        for (size_t n = 0; n < count; ++n)
+            b.insert(image_id(n), row(n));
+        b.finish();
+    }
+    size_t next = count;       // the next image to insert
+    size_t oldest = 0;         // the next image to delete
+    for (size_t c = 1; c <= commits; ++c) {
+        const std::string id = test::numbered("c", static_cast<long long>(c));
+        auto b = store.begin_commit("f", id, ids.back());
+        for (size_t j = 0; j < change; ++j)
+            b.remove(image_id(oldest++));
+        for (size_t j = 0; j < change; ++j)  // a replace takes another image's vector
+            b.replace(image_id(oldest + j), row(next + commits * change + j));
+        for (size_t j = 0; j < change; ++j, ++next)
+            b.insert(image_id(next), row(next));
+        b.finish();
+        ids.push_back(id);
+    }
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("a delta commit answers every query exactly as the same graph in a full file",
+          "[store][graph-v2][fashion]") {
+    const auto images = format::read_idx_ubyte(format::fashion_mnist_train_path(), 4000);
+    const auto queries = format::read_idx_ubyte(format::fashion_mnist_test_path(), 200);
+    test::TempDir dir;
+    StoreOptions options;
+    options.exact_threshold = 0;  // every search goes through the graph
+    auto store = Store::create(dir.file("store"), options);
+    const auto commits = fashion_chain(*store, images, 3000, 6, 15);
+
+    for (const std::string& c : commits) {
+        INFO("commit " << c);
+        auto s = store->open_commit("f", c);
+        const CommitInfo& info = s->info();
+        CHECK(info.graph_format == 2);
+        if (c == "base") {
+            CHECK(info.graph_kind == format::GraphKind::kFull);
+            CHECK(info.graph_chain.size() == 1);
+        } else {
+            // 1.5 % of the nodes change per commit: a delta over the parent's file each time.
+            CHECK(info.graph_kind == format::GraphKind::kDelta);
+            CHECK(info.graph_chain.size() == static_cast<size_t>(std::stoi(c.substr(1))) + 1);
+            CHECK(info.graph_bytes * 10 < info.graph_chain.front().bytes);
+        }
+        // The same graph written as one full file, renumbered: a pack of the commit.
+        const std::string pack_dir = dir.file("pack-" + c);
+        Pack::write(*store, "f", c, pack_dir);
+        auto pack = Pack::open(pack_dir, options);
+        auto full = pack->snapshot();
+        REQUIRE(full->size() == s->size());
+        for (size_t q = 0; q < 200; ++q) {
+            const std::span<const float> query(queries.row(q), kFashionDim);
+            for (size_t ef : {10, 64}) {
+                const auto a = s->search(query, 10, ef);
+                const auto b = full->search(query, 10, ef);
+                REQUIRE(a == b);  // ids and distances, bit for bit, in order
+            }
+        }
+        CHECK(s->check_graph().unreachable_live == 0);
+        CHECK(s->check_graph().links_to_removed == 0);
+    }
+    // Pool mode reads the same files and gives the same answers.
+    StoreOptions pooled = options;
+    pooled.mode = ServingMode::kPool;
+    pooled.pool_budget_bytes = 1 << 20;
+    std::vector<std::vector<SearchHit>> mapped_answers;
+    {
+        auto s = store->open_commit("f", commits.back());
+        for (size_t q = 0; q < 50; ++q)
+            mapped_answers.push_back(s->search({queries.row(q), kFashionDim}, 10, 32));
+    }
+    store.reset();
+    auto pool_store = Store::open(dir.file("store"), pooled);
+    auto s = pool_store->open_commit("f", commits.back());
+    for (size_t q = 0; q < 50; ++q)
+        REQUIRE(s->search({queries.row(q), kFashionDim}, 10, 32) == mapped_answers[q]);
+}
+
+TEST_CASE("the chain policy writes a full file past its depth or its share", "[store][graph-v2]") {
+    const auto data = test::random_vectors(3000, 16, 7);
+    auto row = [&](size_t n) { return std::span<const float>(data.data() + n * 16, 16); };
+    auto grow = [&](Store& store, size_t commits) {
+        store.create_domain("d", {16});
+        std::optional<std::string> parent;
+        std::vector<CommitInfo> infos;
+        size_t next = 0;
+        for (size_t c = 0; c < commits; ++c) {
+            const std::string id = test::numbered("c", static_cast<long long>(c));
+            auto b = store.begin_commit("d", id, parent);
+            for (size_t j = 0; j < (c == 0 ? 2000 : 10); ++j, ++next)
+                b.insert(test::numbered("v", static_cast<long long>(next)), row(next));
+            infos.push_back(b.finish());
+            parent = id;
+        }
+        return infos;
+    };
+    SECTION("depth") {
+        test::TempDir dir;
+        StoreOptions o;
+        o.graph_policy.max_chain_depth = 3;
+        auto store = Store::create(dir.file("s"), o);
+        const auto infos = grow(*store, 9);
+        const std::vector<size_t> depths = {0, 1, 2, 3, 0, 1, 2, 3, 0};
+        for (size_t c = 0; c < infos.size(); ++c) {
+            INFO("commit " << c);
+            CHECK(infos[c].graph_chain.size() == depths[c] + 1);
+            CHECK((infos[c].graph_kind == format::GraphKind::kFull) == (depths[c] == 0));
+            // Each delta builds on the parent's file.
+            if (depths[c] > 0)
+                CHECK(infos[c].graph_chain[depths[c] - 1] == infos[c - 1].graph_chain.back());
+        }
+        for (const auto& info : infos)
+            CHECK(store->open_commit("d", info.commit)->size() == info.live_count);
+    }
+    SECTION("share") {
+        test::TempDir dir;
+        StoreOptions o;
+        o.graph_policy.max_delta_share = 0;
+        auto store = Store::create(dir.file("s"), o);
+        for (const auto& info : grow(*store, 4))
+            CHECK(info.graph_kind == format::GraphKind::kFull);
+    }
+    SECTION("deltas over the last full file") {
+        test::TempDir dir;
+        StoreOptions o;
+        o.graph_policy.delta_base = GraphPolicy::DeltaBase::kLastFull;
+        auto store = Store::create(dir.file("s"), o);
+        const auto infos = grow(*store, 6);
+        for (size_t c = 1; c < infos.size(); ++c) {
+            INFO("commit " << c);
+            REQUIRE(infos[c].graph_chain.size() == 2);
+            CHECK(infos[c].graph_chain.front() == infos[0].graph_chain.front());
+            // Each delta holds every change since the full file, so it grows.
+            CHECK(infos[c].graph_bytes >= infos[c - 1].graph_bytes - (c == 1 ? infos[0].graph_bytes : 0));
+        }
+        auto s = store->open_commit("d", infos.back().commit);
+        CHECK(s->size() == 2050);
+        CHECK(s->contains("v2049"));
+        CHECK(s->search(row(2049), 1).front().id == "v2049");
+    }
+}
+
+TEST_CASE("a commit that changes nothing, and assign, write no graph file", "[store][graph-v2]") {
+    test::TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {8});
+    const auto data = test::random_vectors(200, 8, 11);
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (size_t i = 0; i < 150; ++i)
+            b.insert(test::numbered("v", static_cast<long long>(i)), {data.data() + i * 8, 8});
+        b.finish();
+    }
+    const CommitInfo c1 = store->commit("d", "c1");
+    const auto before = files_in(dir.file("s"));
+
+    const CommitInfo same = store->begin_commit("d", "same", "c1").finish();
+    CHECK(same.graph_file == c1.graph_file);
+    CHECK(same.graph_chain == c1.graph_chain);
+    CHECK(same.graph_owner == std::optional<std::string>("c1"));
+    CHECK(same.live_count == 150);
+    CHECK(same.inserted + same.deleted + same.replaced == 0);
+
+    const CommitInfo tag = store->assign("d", "same", "release-1");
+    CHECK(tag.parent == std::optional<std::string>("same"));
+    CHECK(tag.graph_chain == c1.graph_chain);
+    CHECK(tag.graph_owner == std::optional<std::string>("c1"));  // the writer of the file
+    CHECK(files_in(dir.file("s")) == before);                    // no graph file, no vectors
+
+    const std::vector<float> q(data.begin(), data.begin() + 8);
+    CHECK(store->open_commit("d", "release-1")->search(q, 5) ==
+          store->open_commit("d", "c1")->search(q, 5));
+    CHECK(store->log("d", "release-1").size() == 3);
+
+    // Refused: unknown source, existing target; nothing changes.
+    CHECK(code_of([&] { store->assign("d", "nope", "x"); }) == ErrorCode::kNotFound);
+    CHECK(code_of([&] { store->assign("d", "c1", "same"); }) == ErrorCode::kConflict);
+    CHECK(code_of([&] { store->assign("nope", "c1", "x"); }) == ErrorCode::kNotFound);
+    CHECK(store->commits("d").size() == 3);
+
+    // A commit on a shared graph writes a delta over the file it shares.
+    auto b = store->begin_commit("d", "c2", "release-1");
+    b.insert("new", {data.data() + 160 * 8, 8});
+    const CommitInfo c2 = b.finish();
+    CHECK(c2.graph_kind == format::GraphKind::kDelta);
+    CHECK(c2.graph_chain.front() == c1.graph_chain.front());
+    CHECK(store->open_commit("d", "c2")->contains("new"));
+
+    // Reopened from disk, the shared commits still answer.
+    store.reset();
+    store = Store::open(dir.file("s"));
+    CHECK(store->commit("d", "release-1").graph_owner == std::optional<std::string>("c1"));
+    CHECK(store->open_commit("d", "release-1")->size() == 150);
+}
+
+TEST_CASE("a damaged delta or a missing base is named and changes nothing", "[store][graph-v2]") {
+    test::TempDir dir;
+    const std::string path = dir.file("s");
+    const auto data = test::random_vectors(700, 8, 5);
+    {
+        auto store = Store::create(path);
+        store->create_domain("d", {8});
+        std::optional<std::string> parent;
+        for (int c = 0; c < 3; ++c) {
+            const std::string id = test::numbered("c", c);
+            auto b = store->begin_commit("d", id, parent);
+            const size_t first = c == 0 ? 0 : 400 + 100 * c, end = c == 0 ? 500 : first + 100;
+            for (size_t i = first; i < end; ++i)
+                b.insert(test::numbered("v", static_cast<long long>(i)), {data.data() + i * 8, 8});
+            b.finish();
+            parent = id;
+        }
+    }
+    const std::string delta = path + "/d@c2.hnsw";
+    const std::string base = path + "/d@c1.hnsw";
+    const std::string root = path + "/d@c0.hnsw";
+    REQUIRE(test::read_file(delta).size() > 400);
+    const auto delta_bytes = test::read_file(delta);
+    const auto base_bytes = test::read_file(base);
+
+    auto expect_corrupt = [&](const std::string& file_named, bool root_kept = true) {
+        auto store = Store::open(path);
+        std::string message;
+        CHECK(code_of([&] { store->open_commit("d", "c2"); }, &message) ==
+              ErrorCode::kCorruption);
+        CHECK(message.find(file_named) != std::string::npos);
+        CHECK(message.find('\n') == std::string::npos);
+        // The commits before it still open.
+        if (root_kept)
+            CHECK(store->open_commit("d", "c0")->size() == 500);
+    };
+    SECTION("every byte of the delta") {
+        for (size_t offset = 0; offset < delta_bytes.size(); offset += 7) {
+            INFO("offset " << offset);
+            test::flip_byte(delta, offset);
+            expect_corrupt("d@c2.hnsw");
+            test::flip_byte(delta, offset);
+        }
+    }
+    SECTION("a truncated delta") {
+        fs::resize_file(delta, delta_bytes.size() - 1);
+        expect_corrupt("d@c2.hnsw");
+    }
+    SECTION("a missing base") {
+        fs::remove(base);
+        expect_corrupt("d@c1.hnsw");
+    }
+    SECTION("a base replaced by another file") {
+        test::flip_byte(base, base_bytes.size() - 3);
+        expect_corrupt("d@c1.hnsw");
+    }
+    SECTION("a missing root") {
+        fs::remove(root);
+        expect_corrupt("d@c0.hnsw", false);
+    }
+}
+
+TEST_CASE("a store written with graph format 1 opens, searches and grows",
+          "[store][graph-v2][v1]") {
+    // tests/data/v1-store: made by vstore-make-small-store at 3360131, the last version that
+    // wrote graph format 1 and commit records of version 1 (tests/data/README.md).
+    test::TempDir dir;
+    const std::string path = dir.file("s");
+    fs::copy(std::string(VSTORE_TEST_DATA) + "/v1-store", path, fs::copy_options::recursive);
+    StoreOptions options;
+    options.exact_threshold = 0;  // through the graph
+    auto store = Store::open(path, options);
+    const CommitInfo c2 = store->commit("d", "c2");
+    CHECK(c2.graph_format == 1);
+    // The answers the previous version gave, bit for bit.
+    {
+        std::ifstream answers(std::string(VSTORE_TEST_DATA) + "/v1-store-answers.txt");
+        std::mt19937_64 rng(2026);
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        size_t lines = 0;
+        for (int q = 0; q < 20; ++q) {
+            std::vector<float> v(8);
+            for (auto& x : v)
+                x = u(rng);
+            for (const char* c : {"c1", "c2"}) {
+                std::string line;
+                REQUIRE(std::getline(answers, line));
+                std::ostringstream mine;
+                mine << q << ' ' << c;
+                for (const auto& h : store->open_commit("d", c)->search(v, 5, 16)) {
+                    char d[32];
+                    std::snprintf(d, sizeof d, "%.9g", h.distance);
+                    mine << ' ' << h.id << ' ' << d;
+                }
+                CHECK(mine.str() == line);
+                ++lines;
+            }
+        }
+        CHECK(lines == 40);
+    }
+    auto s = store->open_commit("d", "c2");
+    CHECK(s->size() == 320);
+    CHECK(s->contains("v300"));
+    CHECK_FALSE(s->contains("v0"));
+    CHECK(s->check_graph().unreachable_live == 0);
+    const auto v = s->vector("v345");
+    CHECK(s->search(v, 1).front().id == "v345");
+    // The next commit writes a full version 2 file: a delta needs a version 2 base.
+    auto b = store->begin_commit("d", "c3", "c2");
+    b.remove("v345");
+    const CommitInfo c3 = b.finish();
+    CHECK(c3.graph_format == 2);
+    CHECK(c3.graph_kind == format::GraphKind::kFull);
+    CHECK(store->open_commit("d", "c3")->size() == 319);
+    CHECK(store->open_commit("d", "c1")->size() == 300);
+}
