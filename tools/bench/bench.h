@@ -257,8 +257,12 @@ struct Plot {
 // ---- Shared fixtures: what several sections measure on ------------------------------------
 
 class HnswlibIndex;
+class Hnswlib08Index;
+class UsearchIndex;
 
 // A data set built once by vstore and hnswlib on `threads` threads, with its ground truth.
+// The npm peers (hnswlib 0.8, usearch), when this build has them, are built on the same threads
+// only when a section asks for them (Fixtures::build_npm_peers).
 struct BuiltPair {
     std::string name;  // "Fashion-MNIST 60,000 x 784 (l2)"
     Metric metric = Metric::kL2;
@@ -268,6 +272,10 @@ struct BuiltPair {
     std::shared_ptr<const vstore::Snapshot> snapshot;
     std::unique_ptr<HnswlibIndex> hnswlib;
     double hnswlib_build_seconds = 0;
+    std::unique_ptr<Hnswlib08Index> hnswlib08;  // null when absent or not built yet
+    double hnswlib08_build_seconds = 0;
+    std::unique_ptr<UsearchIndex> usearch;
+    double usearch_build_seconds = 0;
     unsigned threads = 0;
     GroundTruth truth;  // of `queries` (config.queries of them, or search_queries for Fashion)
 };
@@ -287,6 +295,8 @@ class Fixtures {
     const Vectors& synthetic(uint64_t rows, bool cosine);
     const Vectors& synthetic_queries(bool cosine);
     BuiltPair& synthetic_pair(uint64_t rows, bool cosine);
+    // Builds the pair's npm peers that this build of the bench has and that are not built yet.
+    void build_npm_peers(BuiltPair& pair);
     void release_synthetic(uint64_t rows, bool cosine);
 
   private:

@@ -102,6 +102,25 @@ BuiltPair Fixtures::build_pair(const std::string& name, const Vectors& base, con
     return pair;
 }
 
+void Fixtures::build_npm_peers(BuiltPair& pair) {
+    const auto items = items_of(*pair.base);
+    const std::string threads = std::to_string(pair.threads);
+    if (hnswlib08_available() && !pair.hnswlib08) {
+        progress("build", pair.name + ": hnswlib 0.8 on " + threads + " threads");
+        auto built = build_hnswlib08(items, pair.base->dim, pair.metric, pair.threads);
+        pair.hnswlib08 = std::move(built.index);
+        pair.hnswlib08_build_seconds = built.seconds;
+        progress("build", pair.name + ": hnswlib 0.8 " + fixed(built.seconds, 2) + " s");
+    }
+    if (usearch_available() && !pair.usearch) {
+        progress("build", pair.name + ": usearch on " + threads + " threads");
+        auto built = build_usearch(items, pair.base->dim, pair.metric, pair.threads);
+        pair.usearch = std::move(built.index);
+        pair.usearch_build_seconds = built.seconds;
+        progress("build", pair.name + ": usearch " + fixed(built.seconds, 2) + " s");
+    }
+}
+
 BuiltPair& Fixtures::fashion() {
     if (!fashion_) {
         const Vectors& base = fashion_base();

@@ -1,5 +1,6 @@
-// vstore-bench: vstore measured beside hnswlib and FAISS on the same data in one run; writes
-// DIR/report.md and PNG plots. `--quick` is the test suite's smoke run.
+// vstore-bench: vstore measured beside hnswlib (0.6.2, and 0.8 when fetched), FAISS and usearch
+// on the same data in one run; writes DIR/report.md and PNG plots. `--quick` is the test suite's
+// smoke run.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -24,10 +25,10 @@ struct Section {
 
 const std::vector<Section> kSections = {
     {"access", "LoadedVec reads, mapped and pool, beside an in-memory array", section_access},
-    {"build", "first commit vs hnswlib, 1 and N threads", section_build},
-    {"search", "recall@10 vs QPS vs hnswlib and FAISS", section_search},
+    {"build", "first commit vs hnswlib (and hnswlib 0.8, usearch), 1 and N threads", section_build},
+    {"search", "recall@10 vs QPS vs hnswlib, FAISS, hnswlib 0.8 and usearch", section_search},
     {"incremental", "1 % and 10 % insert commits vs a rebuild", section_incremental},
-    {"open", "open to first result vs hnswlib loadIndex", section_open},
+    {"open", "open to first result vs hnswlib loadIndex (and usearch view)", section_open},
     {"churn", "10 generations of deletes and inserts", section_churn},
     {"pool", "pool mode memory, QPS, recall vs mapped", section_pool},
     {"exact", "exact search vs FAISS IndexFlatL2 and bandwidth", section_exact},
@@ -89,6 +90,19 @@ std::string header(const Config& config, const std::vector<std::string>& section
                                     }()
                               : std::string("not installed: no FAISS figures"))
         << " |\n"
+        << "| hnswlib 0.8 | "
+        << (hnswlib08_available()
+                ? hnswlib08_version() + ", namespace renamed to hnswlib08 in its own file"
+                : std::string("not fetched from the npm registry (tools/run-bench fetches "
+                              "hnswlib-node): not measured"))
+        << " |\n"
+        << "| usearch | "
+        << (usearch_available()
+                ? usearch_version() +
+                      " (npm usearch), `index_dense_gt`, f32; distances: " + usearch_kernel()
+                : std::string("not fetched from the npm registry (tools/run-bench fetches "
+                              "usearch): not measured"))
+        << " |\n"
         << "| load average at start / now | " << load_at_start << " / " << load_average()
         << " |\n\n"
         << "Every vstore figure stands beside its peer's from this same run. The machine may "
@@ -145,8 +159,9 @@ int main(int argc, char** argv) {
         return child_search_main(argc, argv);
 
     CLI::App app{
-        "vstore-bench: vstore measured beside hnswlib and FAISS on Fashion-MNIST and synthetic "
-        "data, in one run. Writes DIR/report.md (markdown tables, targets met or not) and PNG "
+        "vstore-bench: vstore measured beside hnswlib, FAISS and, when tools/run-bench fetched "
+        "them, hnswlib 0.8 and usearch on Fashion-MNIST and synthetic data, in one run. Writes "
+        "DIR/report.md (markdown tables, targets met or not) and PNG "
         "plots (with gnuplot).\n\nExample: vstore-bench --out bench-out --quick"};
     Config config;
     std::string out_dir, cache_dir, scratch_dir, only;

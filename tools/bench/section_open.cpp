@@ -1,4 +1,5 @@
-// Sections "open" (from nothing loaded to the first result, against hnswlib's loadIndex) and
+// Sections "open" (from nothing loaded to the first result, against hnswlib's loadIndex, and
+// the npm peers' hnswlib 0.8 loadIndex and usearch view) and
 // "pool" (bounded memory: pool mode in a child process of its own, against mapped mode).
 #include <unistd.h>
 
@@ -62,6 +63,39 @@ LoadTimes load_hnswlib(const std::filesystem::path& file, uint32_t dim, const fl
     return t;
 }
 
+LoadTimes load_hnswlib08(const std::filesystem::path& file, uint32_t dim, const float* query) {
+    LoadTimes t;
+    auto start = Clock::now();
+    auto index = Hnswlib08Index::load(file.string(), dim, Metric::kL2);
+    t.load = seconds_since(start);
+    start = Clock::now();
+    index->set_ef(64);
+    std::vector<Hit> hits;
+    index->search(query, 10, hits);
+    t.first_query = seconds_since(start);
+    if (hits.size() != 10)
+        throw std::runtime_error("open: hnswlib 0.8's first query found " +
+                                 std::to_string(hits.size()));
+    return t;
+}
+
+// usearch's view(): the file memory-mapped and searched in place.
+LoadTimes view_usearch(const std::filesystem::path& file, const float* query) {
+    LoadTimes t;
+    auto start = Clock::now();
+    auto index = UsearchIndex::view(file.string());
+    t.load = seconds_since(start);
+    start = Clock::now();
+    index->set_ef(64);
+    std::vector<Hit> hits;
+    index->search(query, 10, hits);
+    t.first_query = seconds_since(start);
+    if (hits.size() != 10)
+        throw std::runtime_error("open: usearch's first query found " +
+                                 std::to_string(hits.size()));
+    return t;
+}
+
 std::string ms(double seconds) {
     return fixed(seconds * 1000, seconds < 0.01 ? 2 : 1);
 }
@@ -87,6 +121,15 @@ void section_open(SectionContext& context) {
     std::filesystem::copy(pair.vstore.dir, dir, std::filesystem::copy_options::recursive);
     const auto hnswlib_file = config.scratch_dir / "hnswlib-fashion.bin";
     pair.hnswlib->save(hnswlib_file.string());
+    // The npm peers, when this build has them: the same graph parameters, saved by each.
+    context.fixtures.build_npm_peers(pair);
+    const bool with_hnswlib08 = pair.hnswlib08 != nullptr, with_usearch = pair.usearch != nullptr;
+    const auto hnswlib08_file = config.scratch_dir / "hnswlib08-fashion.bin";
+    const auto usearch_file = config.scratch_dir / "usearch-fashion.usearch";
+    if (with_hnswlib08)
+        pair.hnswlib08->save(hnswlib08_file.string());
+    if (with_usearch)
+        pair.usearch->save(usearch_file.string());
     const auto vstore_files = files_in(dir);
     uint64_t graph_bytes = 0, vector_bytes = 0;
     for (const auto& f : vstore_files) {
@@ -99,13 +142,21 @@ void section_open(SectionContext& context) {
 
     constexpr int kWarmRuns = 5, kColdRuns = 3;
     progress("open", "warm: " + std::to_string(kWarmRuns) + " runs each");
-    open_vstore(dir, query);  // untimed: warms the page cache for both
+    open_vstore(dir, query);  // untimed: warms the page cache for all
     load_hnswlib(hnswlib_file, dim, query);
+    if (with_hnswlib08)
+        load_hnswlib08(hnswlib08_file, dim, query);
+    if (with_usearch)
+        view_usearch(usearch_file, query);
     std::vector<OpenTimes> vstore_warm;
-    std::vector<LoadTimes> hnswlib_warm;
+    std::vector<LoadTimes> hnswlib_warm, hnswlib08_warm, usearch_warm;
     for (int i = 0; i < kWarmRuns; ++i) {
         vstore_warm.push_back(open_vstore(dir, query));
         hnswlib_warm.push_back(load_hnswlib(hnswlib_file, dim, query));
+        if (with_hnswlib08)
+            hnswlib08_warm.push_back(load_hnswlib08(hnswlib08_file, dim, query));
+        if (with_usearch)
+            usearch_warm.push_back(view_usearch(usearch_file, query));
     }
 
     // Cold: the files' pages evicted from the page cache before every run.
@@ -113,18 +164,33 @@ void section_open(SectionContext& context) {
     bool dropped_all = false;
     double resident_after = 0;
     std::vector<OpenTimes> vstore_cold;
-    std::vector<LoadTimes> hnswlib_cold;
+    std::vector<LoadTimes> hnswlib_cold, hnswlib08_cold, usearch_cold;
     std::vector<std::filesystem::path> all_files = vstore_files;
     all_files.push_back(hnswlib_file);
+    if (with_hnswlib08)
+        all_files.push_back(hnswlib08_file);
+    if (with_usearch)
+        all_files.push_back(usearch_file);
+    auto evict = [&] {
+        evict_from_page_cache(all_files, config.try_drop_caches);
+        for (const auto& f : all_files)
+            resident_after = std::max(resident_after, resident_fraction(f));
+    };
     for (int i = 0; i < kColdRuns; ++i) {
         dropped_all = evict_from_page_cache(all_files, config.try_drop_caches);
         for (const auto& f : all_files)
             resident_after = std::max(resident_after, resident_fraction(f));
         vstore_cold.push_back(open_vstore(dir, query));
-        evict_from_page_cache(all_files, config.try_drop_caches);
-        for (const auto& f : all_files)
-            resident_after = std::max(resident_after, resident_fraction(f));
+        evict();
         hnswlib_cold.push_back(load_hnswlib(hnswlib_file, dim, query));
+        if (with_hnswlib08) {
+            evict();
+            hnswlib08_cold.push_back(load_hnswlib08(hnswlib08_file, dim, query));
+        }
+        if (with_usearch) {
+            evict();
+            usearch_cold.push_back(view_usearch(usearch_file, query));
+        }
     }
     const bool cold_ok = resident_after < 0.05;
 
@@ -176,6 +242,56 @@ void section_open(SectionContext& context) {
     row("warm", vstore_warm, hnswlib_warm);
     if (cold_ok)
         row("cold", vstore_cold, hnswlib_cold);
+
+    // The npm peers, measured in the same interleaved runs.
+    out << "\n";
+    if (with_hnswlib08 || with_usearch) {
+        out << "Beside the peers fetched from the npm registry, in the same runs (each "
+               "evicted from the page cache before its cold runs as above):";
+        if (with_hnswlib08)
+            out << " hnswlib 0.8: `loadIndex` of its `saveIndex` file ("
+                << bytes_text(file_bytes(hnswlib08_file))
+                << "), `setEf(64)` and a first `searchKnn`;";
+        if (with_usearch)
+            out << " usearch: `view()` of its `save()` file ("
+                << bytes_text(file_bytes(usearch_file))
+                << ", memory-mapped and searched in place), `change_expansion_search(64)` and a "
+                   "first `search`;";
+        out << " k = 10.\n\n| page cache | vstore total (ms) |";
+        if (with_hnswlib08)
+            out << " hnswlib 0.8 loadIndex (ms) | first query (ms) | hnswlib 0.8 total (ms) | "
+                   "vstore / hnswlib 0.8 |";
+        if (with_usearch)
+            out << " usearch view (ms) | first query (ms) | usearch total (ms) | vstore / "
+                   "usearch |";
+        out << "\n|---|---:|";
+        for (int i = 0; i < int(with_hnswlib08) + int(with_usearch); ++i)
+            out << "---:|---:|---:|---:|";
+        out << "\n";
+        auto peer_row = [&](const std::string& state, const auto& v, const auto& h08,
+                            const auto& u) {
+            out << "| " << state << " | " << ms(totals(v)) << " |";
+            if (with_hnswlib08)
+                out << " " << ms(phase(h08, &LoadTimes::load)) << " | "
+                    << ms(phase(h08, &LoadTimes::first_query)) << " | " << ms(totals(h08)) << " | "
+                    << ratio(totals(v), totals(h08)) << " |";
+            if (with_usearch)
+                out << " " << ms(phase(u, &LoadTimes::load)) << " | "
+                    << ms(phase(u, &LoadTimes::first_query)) << " | " << ms(totals(u)) << " | "
+                    << ratio(totals(v), totals(u)) << " |";
+            out << "\n";
+        };
+        peer_row("warm", vstore_warm, hnswlib08_warm, usearch_warm);
+        if (cold_ok)
+            peer_row("cold", vstore_cold, hnswlib08_cold, usearch_cold);
+    }
+    if (!with_hnswlib08 || !with_usearch) {
+        out << (with_hnswlib08 ? "usearch was"
+                : with_usearch ? "hnswlib 0.8 was"
+                               : "hnswlib 0.8 and usearch were")
+            << " not fetched from the npm registry (`tools/run-bench` fetches them): not "
+               "measured.\n";
+    }
     context.report.add_section(out.str());
     auto target = [&](const std::string& state, double mine, double peer) {
         const double share = mine / peer;
@@ -198,6 +314,8 @@ void section_open(SectionContext& context) {
         target("cold", totals(vstore_cold), totals(hnswlib_cold));
     std::filesystem::remove_all(dir);
     std::filesystem::remove(hnswlib_file);
+    std::filesystem::remove(hnswlib08_file);
+    std::filesystem::remove(usearch_file);
 }
 
 // ---- pool ----------------------------------------------------------------------------------

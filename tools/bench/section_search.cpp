@@ -1,5 +1,7 @@
-// Sections "build" (first commit vs hnswlib, 1 and N threads), "search" (the recall/QPS curve
-// beside hnswlib and FAISS) and "growth" (the same on synthetic sets of growing size).
+// Sections "build" (first commit vs hnswlib and the npm peers, 1 and N threads), "search" (the
+// recall/QPS curve beside hnswlib 0.6.2, FAISS, hnswlib 0.8 and usearch) and "growth" (beside
+// hnswlib on synthetic sets of growing size).
+#include <algorithm>
 #include <sstream>
 
 #include "bench.h"
@@ -140,7 +142,8 @@ Plot recall_qps_plot(const std::string& name, const std::string& title,
            << "set logscale y\nset grid\nset key bottom left\n"
            << "plot ";
     for (size_t i = 0; i < curves.size(); ++i) {
-        const std::string file = name + "-" + curves[i].system + ".dat";
+        std::string file = name + "-" + curves[i].system + ".dat";
+        std::replace(file.begin(), file.end(), ' ', '-');
         plot.data_files.push_back({file, curve_data(curves[i].curve)});
         // The peers dashed, vstore solid; one colour per data set when several are plotted.
         const bool peer = curves[i].system.rfind("vstore", 0) != 0;
@@ -193,25 +196,52 @@ void add_ratio_targets(Report& report, const std::vector<NamedCurve>& curves,
 
 void section_build(SectionContext& context) {
     const Config& config = context.config;
+    const bool with_hnswlib08 = hnswlib08_available(), with_usearch = usearch_available();
     std::ostringstream out;
     out << "## Build: first commit (M=16, ef_construction=200)\n\n"
         << "Time to build the first commit of a set. vstore: `begin_commit`, `insert` of every "
            "item, `finish()` (which appends and syncs the vectors, builds the graph, writes "
-           "and syncs the graph file and publishes the commit). hnswlib: constructing "
-           "`HierarchicalNSW` and `addPoint` of every item from the same number of threads. "
-           "Same M, ef_construction, data and compiler flags.\n\n"
-        << "| data | threads | hnswlib (s) | vstore (s) | vstore / hnswlib | vstore graph file |\n"
-        << "|---|---:|---:|---:|---:|---:|\n";
+           "and syncs the graph file and publishes the commit). hnswlib (0.6.2, and 0.8 when "
+           "fetched): constructing `HierarchicalNSW` and `addPoint` of every item from the same "
+           "number of threads. usearch, when fetched: `index_dense_gt::make` (f32, connectivity "
+           "16, expansion_add 200), `reserve` and `add` of every item from the same threads "
+           "(each its own thread slot). Same M, ef_construction, data and compiler flags; the "
+           "peers keep their index in memory (no file written).\n\n";
+    if (!with_hnswlib08 || !with_usearch) {
+        out << (with_hnswlib08 ? "usearch was"
+                : with_usearch ? "hnswlib 0.8 was"
+                               : "hnswlib 0.8 and usearch were")
+            << " not fetched from the npm registry (`tools/run-bench` fetches them): not "
+               "measured, no column.\n\n";
+    }
+    out << "| data | threads | hnswlib (s) | vstore (s) | vstore / hnswlib | vstore graph file |";
+    if (with_hnswlib08)
+        out << " hnswlib 0.8 (s) | vstore / hnswlib 0.8 |";
+    if (with_usearch)
+        out << " usearch (s) | vstore / usearch |";
+    out << "\n|---|---:|---:|---:|---:|---:|";
+    for (int i = 0; i < int(with_hnswlib08) + int(with_usearch); ++i)
+        out << "---:|---:|";
+    out << "\n";
+    bool some_peer_skipped = false;
+    // `npm_peers`: also time hnswlib 0.8 and usearch (Fashion-MNIST only: on the big synthetic
+    // set their builds would add minutes to a run that has 45).
     auto measure = [&](const std::string& name, const Vectors& base, Metric metric,
-                       BuiltPair& pair_at_full_threads, bool single_thread) {
+                       BuiltPair& pair_at_full_threads, bool single_thread, bool npm_peers) {
         for (unsigned threads = single_thread ? 1 : config.threads; threads <= config.threads;
              ++threads) {
             double hnswlib_s = 0, vstore_s = 0;
+            double hnswlib08_s = 0, usearch_s = 0;
             uint64_t graph_bytes = 0;
             if (threads == config.threads) {
                 hnswlib_s = pair_at_full_threads.hnswlib_build_seconds;
                 vstore_s = pair_at_full_threads.vstore.first.seconds;
                 graph_bytes = pair_at_full_threads.vstore.first.info.graph_bytes;
+                if (npm_peers) {
+                    context.fixtures.build_npm_peers(pair_at_full_threads);
+                    hnswlib08_s = pair_at_full_threads.hnswlib08_build_seconds;
+                    usearch_s = pair_at_full_threads.usearch_build_seconds;
+                }
             } else {
                 const auto items = items_of(base);
                 progress("build", name + ": hnswlib on " + std::to_string(threads) + " thread(s)");
@@ -225,25 +255,54 @@ void section_build(SectionContext& context) {
                 progress("build", name + ": vstore " + fixed(vstore_s, 2) + " s");
                 built.store.reset();
                 std::filesystem::remove_all(built.dir);
+                if (npm_peers && with_hnswlib08) {
+                    progress("build",
+                             name + ": hnswlib 0.8 on " + std::to_string(threads) + " thread(s)");
+                    hnswlib08_s = build_hnswlib08(items, base.dim, metric, threads).seconds;
+                    progress("build", name + ": hnswlib 0.8 " + fixed(hnswlib08_s, 2) + " s");
+                }
+                if (npm_peers && with_usearch) {
+                    progress("build",
+                             name + ": usearch on " + std::to_string(threads) + " thread(s)");
+                    usearch_s = build_usearch(items, base.dim, metric, threads).seconds;
+                    progress("build", name + ": usearch " + fixed(usearch_s, 2) + " s");
+                }
             }
             out << "| " << name << " | " << threads << " | " << fixed(hnswlib_s, 2) << " | "
                 << fixed(vstore_s, 2) << " | " << ratio(vstore_s, hnswlib_s) << " | "
-                << bytes_text(graph_bytes) << " |\n";
+                << bytes_text(graph_bytes) << " |";
+            auto peer_cells = [&](bool available, double peer_s) {
+                if (!available)
+                    return;
+                if (!npm_peers) {
+                    out << " not built | |";
+                    some_peer_skipped = true;
+                    return;
+                }
+                out << " " << fixed(peer_s, 2) << " | " << ratio(vstore_s, peer_s) << " |";
+            };
+            peer_cells(with_hnswlib08, hnswlib08_s);
+            peer_cells(with_usearch, usearch_s);
+            out << "\n";
         }
     };
     // The full-thread builds are the shared fixtures, built first.
     BuiltPair& fashion = context.fixtures.fashion();
     measure("Fashion-MNIST " + with_commas(fashion.base->rows), *fashion.base, Metric::kL2, fashion,
-            true);
+            true, true);
     if (config.big_synthetic > 0) {
         BuiltPair& big = context.fixtures.synthetic_pair(config.big_synthetic, false);
         measure("synthetic " + with_commas(config.big_synthetic) + " x 128", *big.base, Metric::kL2,
-                big, config.big_single_thread);
+                big, config.big_single_thread, false);
         if (!config.big_single_thread && config.threads > 1) {
             out << "\nThe synthetic set was built on " << config.threads
                 << " threads only: on one thread its two builds alone would take about 20 "
                    "minutes of the run's 45 (`--big-single-thread` adds them).\n";
         }
+    }
+    if (some_peer_skipped) {
+        out << "\nhnswlib 0.8 and usearch are built on Fashion-MNIST only: their builds of the "
+               "synthetic set would add minutes to the run.\n";
     }
     context.report.add_section(out.str());
 }
@@ -279,6 +338,19 @@ void section_search(SectionContext& context) {
                                   };
                               }});
     }
+    context.fixtures.build_npm_peers(pair);
+    if (pair.hnswlib08) {
+        contenders.push_back({"hnswlib 0.8", [&](size_t ef) {
+                                  pair.hnswlib08->set_ef(ef);
+                                  return index_searcher(*pair.hnswlib08, 10);
+                              }});
+    }
+    if (pair.usearch) {
+        contenders.push_back({"usearch", [&](size_t ef) {
+                                  pair.usearch->set_ef(ef);
+                                  return index_searcher(*pair.usearch, 10);
+                              }});
+    }
     const auto curves =
         measure_curves("search", pair, query_count, contenders, search_rounds(config));
 
@@ -295,6 +367,9 @@ void section_search(SectionContext& context) {
            "`searchKnn` after `setEf`. FAISS, when installed: `IndexHNSWFlat` (M=16, "
            "efConstruction=200), "
            "`search` with n = 1 after `hnsw.efSearch = ef`, on one OpenMP thread. "
+           "hnswlib 0.8, when fetched (npm `hnswlib-node`'s headers): `searchKnn` after "
+           "`setEf`, as 0.6.2. usearch, when fetched (npm `usearch`): `index_dense_gt::search` "
+           "(k = 10, thread slot 0) after `change_expansion_search(ef)`. "
            "All built from the same vectors on "
         << config.threads
         << " threads. Recall counts a hit as correct when it is one of the true 10 or no "
@@ -305,6 +380,20 @@ void section_search(SectionContext& context) {
     else
         out << "FAISS " << faiss_version() << " `IndexHNSWFlat` built in "
             << fixed(faiss_build_seconds, 2) << " s on " << config.threads << " threads.\n\n";
+    if (pair.hnswlib08)
+        out << "hnswlib " << hnswlib08_version() << " built in "
+            << fixed(pair.hnswlib08_build_seconds, 2) << " s on " << pair.threads
+            << " threads.\n\n";
+    else
+        out << "hnswlib 0.8 was not fetched from the npm registry (`tools/run-bench` fetches "
+               "package `hnswlib-node`): not measured, no column.\n\n";
+    if (pair.usearch)
+        out << "usearch " << usearch_version() << " built in "
+            << fixed(pair.usearch_build_seconds, 2) << " s on " << pair.threads
+            << " threads; distances: " << usearch_kernel() << ".\n\n";
+    else
+        out << "usearch was not fetched from the npm registry (`tools/run-bench` fetches "
+               "package `usearch`): not measured, no column.\n\n";
     out << curve_table(curves)
         << "\nQueries per second at equal recall, interpolated on each curve between the two "
            "ef around it (on a log scale of QPS); \"≥\" when even ef = 10 exceeds that "
