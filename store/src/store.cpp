@@ -309,6 +309,10 @@ std::vector<CommitInfo> Store::log(const std::string& domain, const std::string&
     return chain;
 }
 
+void Store::verify_graph(const std::string& domain, const std::string& commit) const {
+    detail::verify_commit_graph(impl_->dir, impl_->commit(domain, commit));
+}
+
 std::shared_ptr<const Snapshot> Store::open_commit(const std::string& domain,
                                                    const std::string& commit) {
     return impl_->open_commit(domain, commit);

@@ -187,6 +187,12 @@ class Store {
     CommitInfo assign(const std::string& domain, const std::string& existing_commit,
                       const std::string& new_commit);
 
+    // Reads every byte of commit `commit`'s graph files: each file against the checksum the
+    // catalog recorded, every section and graph rule of the full file at the root of its
+    // chain, and each delta against its base as it is applied. Error(kCorruption) naming the
+    // file at fault; Error(kNotFound) for an unknown domain or commit.
+    void verify_graph(const std::string& domain, const std::string& commit) const;
+
     // A loaded commit, from the index pool when it is there. Safe from any number of threads.
     std::shared_ptr<const Snapshot> open_commit(const std::string& domain,
                                                 const std::string& commit);
