@@ -26,7 +26,11 @@ std::shared_ptr<const FileBytes> FileBytes::map(const std::string& path) {
             if (p == MAP_FAILED)
                 throw Error::io("cannot map '" + path + "'", errno);
             // A graph search reads its lists in no order: a fault should read its page only.
+            // The whole file is asked for at once, though (the kernel reads it ahead in the
+            // background), so that a cold first search does not wait for its lists one page
+            // fault at a time.
             ::madvise(p, f->size_, MADV_RANDOM);
+            ::madvise(p, f->size_, MADV_WILLNEED);
             f->data_ = static_cast<const uint8_t*>(p);
             f->mapped_ = true;
         }

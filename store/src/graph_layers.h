@@ -58,6 +58,11 @@ class GraphLayers {
         }
         return format::load_le<uint64_t>(root_vec_ + 8 * size_t(i));
     }
+    // Starts loading what vector_index(i) reads, so that several such loads overlap.
+    void prefetch_vector_index(uint32_t i) const {
+        __builtin_prefetch(i >= root_n_ ? static_cast<const void*>(&new_vec_[i - root_n_])
+                                        : static_cast<const void*>(root_vec_ + 8 * size_t(i)));
+    }
     uint64_t key(uint32_t i) const {
         return i >= root_n_ ? new_key_[i - root_n_]
                             : format::load_le<uint64_t>(root_key_ + 8 * size_t(i));

@@ -1,5 +1,7 @@
 #include "graph_search.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <limits>
 #include <queue>
@@ -36,8 +38,9 @@ class FastDivisor {
 // reference counts (spec/vector-file.md gives the arithmetic).
 class MappedVectors {
   public:
-    MappedVectors(const GraphLayers& g, const VectorFile& f, uint64_t limit)
-        : g_(g),
+    MappedVectors(const GraphLayers& g, const VectorFile& f, uint64_t limit, bool cold)
+        : cold_(cold),
+          g_(g),
           layout_(f.layout()),
           limit_(limit),
           per_group_(layout_.vectors_per_group),
@@ -63,11 +66,21 @@ class MappedVectors {
     // The first cache lines; the hardware streams the rest once the distance reads them.
     void prefetch(uint32_t node) const {
         const char* p = reinterpret_cast<const char*>(at(node));
+        if (cold_) {
+            // A prefetch of a page that is not resident is dropped, and the distance then
+            // waits for its page fault alone. The first searches of a commit ask the kernel
+            // for the pages of a node's neighbours together, so that their reads overlap.
+            const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};
+            const auto end = reinterpret_cast<uintptr_t>(p) + layout_.vector_bytes;
+            ::madvise(reinterpret_cast<void*>(first), end - first, MADV_WILLNEED);
+            return;
+        }
         for (size_t off = 0; off < prefetch_bytes_; off += 64)
             __builtin_prefetch(p + off);
     }
 
   private:
+    bool cold_;
     const GraphLayers& g_;
     const format::VectorLayout& layout_;
     uint64_t limit_;
@@ -174,9 +187,16 @@ std::vector<Neighbor> GraphSearch::search_with(const Vectors& vectors, const flo
         const uint32_t n = record[0];
         if (n > max0) [[unlikely]]
             g.bad_count(node, 0, n);
-        size_t gathered = 0;
+        // Three passes, so that the loads of each overlap: the visited marks and vector
+        // indices of all neighbours, then the vectors of the unvisited ones, then distances.
         for (uint32_t j = 1; j <= n; ++j) {
             const uint32_t id = g.checked(record[j]);
+            __builtin_prefetch(visited + id);
+            g.prefetch_vector_index(id);
+        }
+        size_t gathered = 0;
+        for (uint32_t j = 1; j <= n; ++j) {
+            const uint32_t id = record[j];
             if (visited[id] == tag)
                 continue;
             visited[id] = tag;
@@ -210,8 +230,10 @@ std::vector<Neighbor> GraphSearch::search_with(const Vectors& vectors, const flo
 }
 
 std::vector<Neighbor> GraphSearch::search(const float* query, size_t k, size_t ef) const {
-    if (file_.mode() == ServingMode::kMapped)
-        return search_with(MappedVectors(graph_, file_, vector_limit_), query, k, ef);
+    if (file_.mode() == ServingMode::kMapped) {
+        const bool cold = searches_.fetch_add(1, std::memory_order_relaxed) < kColdSearches;
+        return search_with(MappedVectors(graph_, file_, vector_limit_, cold), query, k, ef);
+    }
     return search_with(PooledVectors(graph_, file_, vector_limit_), query, k, ef);
 }
 
@@ -238,7 +260,7 @@ std::vector<Neighbor> GraphSearch::search_exact(const float* query, size_t k) co
         }
     };
     if (file_.mode() == ServingMode::kMapped)
-        scan_with(MappedVectors(g, file_, vector_limit_));
+        scan_with(MappedVectors(g, file_, vector_limit_, false));
     else
         scan_with(PooledVectors(g, file_, vector_limit_));
     std::vector<Neighbor> out(top.size());

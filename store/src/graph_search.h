@@ -4,6 +4,7 @@
 // Internal to store/.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -44,6 +45,9 @@ class GraphSearch {
     const VectorFile& file_;
     Distance distance_;
     uint64_t vector_limit_;
+    // The first searches of a commit may find its vectors' pages cold (graph_search.cpp).
+    static constexpr uint64_t kColdSearches = 4;
+    mutable std::atomic<uint64_t> searches_{0};
 };
 
 }  // namespace vstore::detail
