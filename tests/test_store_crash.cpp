@@ -49,6 +49,15 @@ std::string fingerprint(const Snapshot& s) {
             name += std::to_string(commits.size());
             name += '-';
             name += std::to_string(rng());
+            if (parent && rng() % 4 == 0) {
+                // A commit that changes nothing: it shares its parent's graph.
+                store->assign("d", *parent, name);
+                const std::string line =
+                    name + "\t" + fingerprint(*store->open_commit("d", name)) + "\n";
+                if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+                    ::_exit(3);
+                continue;
+            }
             auto b = store->begin_commit("d", name, parent);
             std::vector<std::string> live;
             if (parent)
@@ -127,8 +136,10 @@ TEST_CASE("commits survive a builder killed at any moment", "[store][crash]") {
         for (const auto& [name, print] : reported) {
             REQUIRE(fingerprint(*store->open_commit("d", name)) == print);
         }
-        // Every visible commit is whole: its graph file matches the catalog and loads.
+        // Every visible commit is whole: each file of its graph chain matches the catalog,
+        // byte for byte, and loads.
         for (const auto& c : commits) {
+            store->verify_graph("d", c.commit);
             auto s = store->open_commit("d", c.commit);
             REQUIRE(s->size() == c.live_count);
             REQUIRE(s->check_graph().unreachable_live == 0);
@@ -250,6 +261,30 @@ TEST_CASE("a builder dying at each named point of the commit path loses nothing"
         CHECK(s->contains(test::numbered("id", first + 99)));
         CHECK(s->check_graph().unreachable_live == 0);
         first += 100;
+    }
+    // An assign dying around its catalog transaction: the new commit is there whole or not.
+    for (const char* point : {"catalog-txn-written", "catalog-published"}) {
+        INFO("assign crashing at " << point);
+        const std::string name = std::string("tag-") + point;
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            ::setenv("VSTORE_CRASH_AT", point, 1);
+            try {
+                Store::open(path)->assign("d", "base", name);
+            } catch (...) {
+                ::_exit(2);
+            }
+            ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        REQUIRE(WIFSIGNALED(status));
+        auto store = Store::open(path);
+        const bool published = std::string(point) == "catalog-published";
+        if (!published)
+            CHECK(store->assign("d", "base", name).graph_owner == std::optional<std::string>("base"));
+        REQUIRE(fingerprint(*store->open_commit("d", name)) == base_print);
     }
     // Every vector file byte that counts still checks out.
     CHECK(VectorFile::open(path + "/d.vecs")->verify().ok());
