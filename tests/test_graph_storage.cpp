@@ -84,6 +84,7 @@ TEST_CASE("a delta commit answers every query exactly as the same graph in a ful
     test::TempDir dir;
     StoreOptions options;
     options.exact_threshold = 0;  // every search goes through the graph
+    options.graph_policy.max_delta_share = 1;  // a chain of six deltas, whatever their size
     auto store = Store::create(dir.file("store"), options);
     const auto commits = fashion_chain(*store, images, 3000, 6, 15);
 

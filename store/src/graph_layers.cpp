@@ -148,6 +148,7 @@ void GraphLayers::apply(const Part& part) {
     if (!overlaid_) {
         flags_.assign(root_flags_, root_flags_ + root_n_);
         changed0_bits_.assign((size_t{root_n_} + 63) / 64, 0);
+        slot0_.assign(root_n_, UINT32_MAX);
         overlaid_ = true;
     }
     const uint32_t old_n = n_;
@@ -177,7 +178,8 @@ void GraphLayers::apply(const Part& part) {
                           std::to_string(c.node) + ", whose level is " +
                           std::to_string(level(c.node)));
         }
-        const auto current = c.node < old_n ? links(c.node, c.layer) : std::span<const uint32_t>{};
+        const auto current = c.node < old_n && c.prefix > 0 ? links(c.node, c.layer)
+                                                            : std::span<const uint32_t>{};
         if (c.prefix > current.size()) {
             throw corrupt("keeps " + std::to_string(c.prefix) + " links of node " +
                           std::to_string(c.node) + " in layer " + std::to_string(c.layer) +
@@ -187,7 +189,7 @@ void GraphLayers::apply(const Part& part) {
         const auto tail = std::span(d.tail_links).subspan(c.tail_begin, c.tail_count);
         list.insert(list.end(), tail.begin(), tail.end());
         for (uint32_t link : list) {
-            if (link >= n_ || link == c.node || level(link) < c.layer) {
+            if (link >= n_ || link == c.node || (c.layer > 0 && level(link) < c.layer)) {
                 throw corrupt("links node " + std::to_string(c.node) + " in layer " +
                               std::to_string(c.layer) + " to node " + std::to_string(link) +
                               ", which cannot be its neighbour there");
@@ -197,12 +199,12 @@ void GraphLayers::apply(const Part& part) {
         if (c.layer == 0 && c.node >= root_n_) {
             rec = new_l0_.data() + size_t(c.node - root_n_) * w0_;
         } else if (c.layer == 0) {
-            auto [it, fresh] = changed0_.try_emplace(c.node, uint32_t(l0_records_.size() / w0_));
-            if (fresh) {
+            if (slot0_[c.node] == UINT32_MAX) {
+                slot0_[c.node] = static_cast<uint32_t>(l0_records_.size() / w0_);
                 l0_records_.resize(l0_records_.size() + w0_, 0);
                 changed0_bits_[c.node >> 6] |= uint64_t{1} << (c.node & 63);
             }
-            rec = l0_records_.data() + size_t(it->second) * w0_;
+            rec = l0_records_.data() + size_t(slot0_[c.node]) * w0_;
         } else {
             auto [it, fresh] = upper_.try_emplace(uint64_t{c.node} << 8 | c.layer,
                                                   uint32_t(upper_records_.size() / wu_));
@@ -237,7 +239,7 @@ void GraphLayers::apply(const Part& part) {
 size_t GraphLayers::memory_bytes() const {
     return sizeof(*this) + flags_.capacity() + 8 * (new_vec_.capacity() + new_key_.capacity()) +
            new_level_.capacity() + 4 * new_l0_.capacity() + 8 * changed0_bits_.capacity() +
-           24 * changed0_.size() + 4 * l0_records_.capacity() + 32 * upper_.size() +
+           4 * slot0_.capacity() + 4 * l0_records_.capacity() + 32 * upper_.size() +
            4 * upper_records_.capacity() + 24 * vec_changes_.size() +
            2 * size_t{n_} * visited_free_.size();
 }

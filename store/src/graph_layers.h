@@ -77,7 +77,7 @@ class GraphLayers {
         if (i >= root_n_)
             return new_l0_.data() + size_t(i - root_n_) * w0_;
         if (overlaid_ && (changed0_bits_[i >> 6] >> (i & 63) & 1))
-            return l0_records_.data() + size_t(changed0_.find(i)->second) * w0_;
+            return l0_records_.data() + size_t(slot0_[i]) * w0_;
         return root_l0_ + size_t(i) * w0_;
     }
     // The neighbours of node i in `layer`: Error(kCorruption) when the node does not live in
@@ -129,8 +129,10 @@ class GraphLayers {
     std::vector<uint64_t> new_vec_, new_key_;  // nodes from root_n_ on
     std::vector<uint8_t> new_level_;
     std::vector<uint32_t> new_l0_;
-    std::vector<uint64_t> changed0_bits_;  // root nodes whose layer-0 list a delta changed
-    std::unordered_map<uint32_t, uint32_t> changed0_;  // root node -> record in l0_records_
+    // Root nodes whose layer-0 list a delta changed: a bit each, tested first by the search's
+    // hot path, and the record in l0_records_ (UINT32_MAX where unchanged).
+    std::vector<uint64_t> changed0_bits_;
+    std::vector<uint32_t> slot0_;
     std::vector<uint32_t> l0_records_;
     std::unordered_map<uint64_t, uint32_t> upper_;  // node << 8 | layer -> record, overlaid
     std::vector<uint32_t> upper_records_;

@@ -46,8 +46,8 @@ struct GraphPolicy {
                     // to read, holding every change since that full file
     };
     DeltaBase delta_base = DeltaBase::kParent;
-    double max_delta_share = 0.5;
-    uint32_t max_chain_depth = 32;
+    double max_delta_share = 0.10;
+    uint32_t max_chain_depth = 8;
     bool deltas = true;  // false: every commit writes a full file
 };
 
