@@ -1,5 +1,4 @@
 #include "hnsw_graph.h"
-#include "distance.h"
 
 #include <hnswlib/hnswlib.h>
 
@@ -12,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "distance.h"
 #include "vstore/format/error.h"
 
 namespace vstore::detail {

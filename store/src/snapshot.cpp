@@ -167,8 +167,15 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
     std::set<std::pair<std::string, std::string>> seen;
     const size_t k = std::min<size_t>(size() - (size() > 0), 2 * impl_->domain.m);
     const auto scan = impl_->file->scan_scope();  // every live vector is a query
-    for (const auto& [key, id] : impl_->live_ids()) {
-        const auto v = vector(id);
+    const detail::GraphLayers& g = *impl_->graph;
+    const auto live = impl_->live_ids();  // in node order
+    size_t next = 0;
+    for (uint32_t node = 0; node < g.size(); ++node) {
+        if (!g.live(node))
+            continue;
+        const std::string& id = live[next++].second;
+        const LoadedVec stored = impl_->file->get(g.vector_index(node));
+        const std::vector<float> v(stored.data(), stored.data() + stored.dimension());
         for (const SearchHit& h : search(v, k + 1)) {
             if (h.distance > threshold || h.id == id)
                 continue;
