@@ -588,7 +588,14 @@ expect 0 env -C "$W/sub" TMPDIR="$TMPD" "$VSTORE" search "$P/c2.tar.zst" --id 5 
 expect 0 "$VSTORE" inspect --json "$S"
 jq_check '.kind == "store" and .domain_count == 7 and
     (.domains[] | select(.name == "d") | [.commits[].commit] | sort)
-        == ["c1", "c2", "c2a", "c2b", "c2rows", "c2snap", "c3"]' \
+        == ["c1", "c2", "c2a", "c2b", "c2rows", "c2snap", "c3"]
+    and .graph_files.shared_commits == 6 and .graph_files.v1.files == 0
+    and .graph_files.files == .graph_files.full.files + .graph_files.delta.files
+    and ([.domains[].commits[] | select(.graph_owner != null) | .commit] | sort)
+        == ["c2a", "c2b", "c3", "c3", "c3", "c3"]
+    and all(.domains[].commits[]; .graph_format == 2 and (.graph_chain | length) == .chain_depth + 1
+        and .graph_chain[-1].file == .graph_file
+        and ((.graph_kind == "delta") == (.chain_depth > 0)))' \
     "$T/out" "inspect store"
 expect 0 "$VSTORE" inspect --verify "$S"
 grep -Eq "^verify +ok" "$T/out" || fail "inspect --verify store: $(tail -n 3 "$T/out")"
