@@ -82,7 +82,8 @@ json commit_json(const CommitInfo& c) {
                 {"tombstones", c.tombstone_count},
                 {"compacted", c.compacted},
                 {"graph_file", c.graph_file},
-                {"graph_bytes", c.graph_bytes}};
+                {"graph_bytes", c.graph_bytes},
+                {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)}};
 }
 
 json domain_json(const DomainInfo& d) {
@@ -254,6 +255,40 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
     return 0;
 }
 
+int run_assign(const AssignArgs& a, const Common& c, std::ostream& out) {
+    const auto t0 = Clock::now();
+    std::error_code ec;
+    // A pack holds one commit and is never written to: say so, rather than "no catalog".
+    if (!std::filesystem::exists(std::filesystem::path(a.store) / "catalog", ec) &&
+        Pack::looks_like_pack(a.store)) {
+        throw Error::invalid_argument("'" + a.store +
+                                      "' is a pack, not a store: a pack holds one commit and "
+                                      "takes no other");
+    }
+    auto store = Store::open(a.store, store_options(c));
+    CommitInfo info;
+    {
+        Progress progress("assigning", c.quiet);
+        progress.update("loading commit '" + a.source + "'");
+        info = store->assign(a.domain, a.source, a.target);
+    }
+    const std::string owner = info.graph_owner ? *info.graph_owner : a.source;
+    if (c.json) {
+        json j = commit_json(info);
+        j["unchanged"] = info.live_count;
+        j["seconds"] = seconds_since(t0);
+        out << j.dump(2) << '\n';
+        return 0;
+    }
+    out << "commit '" << info.commit << "' of domain '" << info.domain << "' on '" << a.source
+        << "': 0 inserted, 0 deleted, 0 replaced, " << info.live_count << " unchanged\n"
+        << "  " << info.live_count << " live, " << info.tombstone_count
+        << " tombstones; shares the graph of '" << owner << "' (graph file " << info.graph_file
+        << ", " << megabytes(info.graph_bytes) << "), no graph file written; in "
+        << seconds(seconds_since(t0)) << '\n';
+    return 0;
+}
+
 int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
     const int given = a.vector.has_value() + !a.vector_file.empty() + a.id.has_value();
     if (given != 1)
@@ -356,6 +391,7 @@ int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
             << (ci.parent ? *ci.parent : "-") << "  " << iso_time(ci.created_unix_ms) << "  "
             << std::setw(19) << operation_counts(ci) << std::right << std::setw(6) << ci.live_count
             << "  " << std::setw(10) << ci.tombstone_count << (ci.compacted ? "  compacted" : "")
+            << (ci.graph_owner ? "  shares the graph of " + *ci.graph_owner : std::string())
             << '\n';
     }
     if (s.is_pack() && !commits.empty() && commits.back().parent)

@@ -38,6 +38,14 @@ struct IndexArgs {
 };
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out);
 
+struct AssignArgs {
+    std::string store, domain;
+    std::string source;  // --source: the existing commit whose graph and vectors are taken
+    std::string target;  // --target: the new commit
+};
+// A new commit that shares an existing commit's graph (Store::assign): no graph file written.
+int run_assign(const AssignArgs& a, const Common& c, std::ostream& out);
+
 struct ReadArgs {
     std::string source;  // a store or a pack
     std::optional<std::string> domain, commit;

@@ -1,125 +1,69 @@
+// `vstore inspect`: recognises what it is given and describes it. Vector files, stores and
+// packs are here; graph files are in inspect_graph.cpp.
 #include "inspect.h"
 
 #include <algorithm>
-#include <array>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
-#include <iterator>
-#include <limits>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <ostream>
-#include <sstream>
+#include <set>
+#include <string_view>
 #include <vector>
 
+#include "inspect_common.h"
 #include "progress.h"
 #include "text.h"
-#include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
-#include "vstore/format/graph_file.h"
+#include "vstore/format/graph_file_v2.h"
 #include "vstore/format/vector_file_format.h"
 #include "vstore/pack.h"
 #include "vstore/store.h"
 #include "vstore/vector_file.h"
 
 namespace vstore::cli {
+namespace inspecting {
+
+void print_table(std::ostream& out, const std::string& indent,
+                 const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& right_aligned) {
+    std::vector<size_t> widths(right_aligned.size(), 0);
+    for (const auto& r : rows) {
+        for (size_t c = 0; c < r.size(); ++c)
+            widths[c] = std::max(widths[c], r[c].size());
+    }
+    for (const auto& r : rows) {
+        std::string line = indent;
+        for (size_t c = 0; c < r.size(); ++c) {
+            const std::string pad(widths[c] - r[c].size(), ' ');
+            line += right_aligned[c] ? pad + r[c] : r[c] + pad;
+            if (c + 1 < r.size())
+                line += "  ";
+        }
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
+        out << line << '\n';
+    }
+}
+
+}  // namespace inspecting
+
 namespace {
 
-using nlohmann::json;
-
-// Graph files (spec/graph-file.md): the magic and the header fields that decode_graph_file
-// does not hand back (GraphFileData carries the graph, not how the file stores it).
-constexpr std::array<uint8_t, 8> kGraphFileMagic = {'V', 'S', 'T', 'O', 'R', 'E', 'G', 'F'};
-constexpr size_t kGraphOffVersion = 8;
-constexpr size_t kGraphOffHeaderBytes = 12;
-constexpr size_t kGraphOffLinkCount = 72;
-constexpr size_t kGraphOffBodyEncoding = 80;
-constexpr size_t kGraphOffRawBodyBytes = 88;
-constexpr size_t kGraphOffStoredBodyBytes = 96;
-constexpr uint32_t kGraphBodyZstd = 1;
+using namespace inspecting;
 
 // A store is a directory holding this file (spec/store-layout.md).
 constexpr const char* kCatalogFileName = "catalog";
 
-// The width of the label column of the text output.
-constexpr int kLabelWidth = 16;
-
-std::string percent(double fraction) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << fraction * 100 << " %";
-    return s.str();
-}
-
-std::string fixed2(double value) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << value;
-    return s.str();
-}
-
-// "1 node", "3 nodes": a count with its noun, in the plural unless it is one.
-std::string count_of(uint64_t count, const std::string& noun) {
-    return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
-}
-
-// A JSON string or number as text, without the quotes dump() would add to a string.
-std::string text(const json& value) {
-    return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-// One aligned "label  value" line of the text output.
-void row(std::ostream& out, const std::string& label, const std::string& value) {
-    out << std::left << std::setw(kLabelWidth) << label << value << '\n';
-}
-
-// Something wrong that a check found; inspect exits 1 when there is any.
-struct Problem {
-    std::string where;  // "vector 100", "domain 'd', commit 'c2'", "layer 0", ...
-    std::string what;
-};
-
-json problems_json(const std::vector<Problem>& problems) {
-    json out = json::array();
-    for (const auto& p : problems)
-        out.push_back({{"where", p.where}, {"what", p.what}});
-    return out;
-}
-
-void print_problems(const json& verify, std::ostream& out) {
-    for (const auto& p : verify["problems"])
-        out << "  " << p["where"].get<std::string>() << ": " << p["what"].get<std::string>()
-            << '\n';
-}
-
-// What a describer returns: the JSON document (the text output is printed from it too, so
-// both always say the same) and the problems that --verify found.
-struct Description {
-    json doc;
-    std::vector<Problem> problems;
-};
-
-std::vector<uint8_t> read_whole_file(const std::string& path) {
+// The first bytes of a file, for recognising its kind: enough for any magic and the graph
+// file's version.
+std::vector<uint8_t> read_start(const std::string& path) {
+    std::vector<uint8_t> start(12, 0);
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error::not_found("'" + path + "' does not exist or cannot be read");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw Error::io("cannot read '" + path + "'", errno);
-    return bytes;
-}
-
-// First bytes of a file, for recognising its kind.
-std::array<uint8_t, 8> read_magic(const std::string& path) {
-    std::array<uint8_t, 8> magic{};
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error::not_found("'" + path + "' does not exist or cannot be read");
-    in.read(reinterpret_cast<char*>(magic.data()), magic.size());
-    return magic;
+    in.read(reinterpret_cast<char*>(start.data()), static_cast<std::streamsize>(start.size()));
+    start.resize(static_cast<size_t>(in.gcount()));
+    return start;
 }
 
 // ---- Vector files -------------------------------------------------------------------------
@@ -176,7 +120,9 @@ Description describe_vector_file_at(const std::string& path, const InspectOption
 }
 
 void print_vector_file(const json& d, std::ostream& out) {
-    auto row = [&](const char* label, const std::string& value) { cli::row(out, label, value); };
+    auto row = [&](const char* label, const std::string& value) {
+        inspecting::row(out, label, value);
+    };
     row("kind", "vector file (format version " + d["format_version"].dump() + ")");
     row("path", d["path"].get<std::string>());
     row("domain", d["domain"].get<std::string>());
@@ -206,254 +152,13 @@ void print_vector_file(const json& d, std::ostream& out) {
     }
 }
 
-// ---- Graph files --------------------------------------------------------------------------
-
-// Out-degree statistics of one layer, over the nodes that live in it.
-struct LayerDegrees {
-    uint64_t nodes = 0;
-    uint64_t min = std::numeric_limits<uint64_t>::max();
-    uint64_t max = 0;
-    uint64_t total = 0;
-    uint64_t without_links = 0;
-};
-
-// The checks --verify adds to those decode_graph_file makes. Decoding already refuses a link
-// to a node that does not exist, to itself, or to a node whose top level is below the link's
-// layer; they are checked again here so that the report does not depend on the decoder's
-// internals. Duplicate neighbours and live nodes that layer 0 cannot reach from the entry
-// point are legal in the format but never written by vstore, and make searches worse.
-std::vector<Problem> check_graph_links(const format::GraphFileData& g, uint64_t& links_checked) {
-    std::vector<Problem> problems;
-    const size_t n = g.nodes.size();
-    uint64_t duplicate_lists = 0;
-    std::string first_duplicate;
-    // The number of the neighbour list in which each node was last seen: finds duplicates
-    // within a list in one pass, without clearing anything between lists.
-    std::vector<uint64_t> seen_in_list(n, std::numeric_limits<uint64_t>::max());
-    uint64_t list_number = 0;
-    links_checked = 0;
-    for (size_t i = 0; i < n; ++i) {
-        const auto& node = g.nodes[i];
-        for (size_t layer = 0; layer < node.links.size(); ++layer, ++list_number) {
-            const auto where = [&] {
-                return "node " + std::to_string(i) + ", layer " + std::to_string(layer);
-            };
-            bool duplicate = false;
-            for (const uint32_t target : node.links[layer]) {
-                ++links_checked;
-                if (target >= n) {
-                    problems.push_back({where(), "links to node " + std::to_string(target) +
-                                                     ", which does not exist"});
-                    continue;
-                }
-                if (target == i)
-                    problems.push_back({where(), "links to itself"});
-                if (g.nodes[target].level < layer) {
-                    problems.push_back({where(), "links to node " + std::to_string(target) +
-                                                     ", whose top level is " +
-                                                     std::to_string(g.nodes[target].level)});
-                }
-                if (seen_in_list[target] == list_number)
-                    duplicate = true;
-                seen_in_list[target] = list_number;
-            }
-            if (duplicate && duplicate_lists++ == 0)
-                first_duplicate = where();
-        }
-    }
-    if (duplicate_lists > 0) {
-        problems.push_back({"neighbour lists", count_of(duplicate_lists, "list") +
-                                                   " with a node twice (first: " + first_duplicate +
-                                                   ")"});
-    }
-
-    // Reachability in layer 0, the walk the store makes after every commit. Tombstones are
-    // walked through: they still serve navigation.
-    if (g.entry_point >= 0 && static_cast<size_t>(g.entry_point) < n) {
-        std::vector<bool> reached(n, false);
-        std::vector<uint32_t> stack = {static_cast<uint32_t>(g.entry_point)};
-        reached[g.entry_point] = true;
-        while (!stack.empty()) {
-            const uint32_t u = stack.back();
-            stack.pop_back();
-            for (const uint32_t v : g.nodes[u].links.at(0)) {
-                if (v < n && !reached[v]) {
-                    reached[v] = true;
-                    stack.push_back(v);
-                }
-            }
-        }
-        uint64_t unreachable = 0;
-        size_t first = 0;
-        for (size_t i = 0; i < n; ++i) {
-            if (!reached[i] && !g.nodes[i].tombstone && unreachable++ == 0)
-                first = i;
-        }
-        if (unreachable > 0) {
-            problems.push_back({"layer 0", count_of(unreachable, "live node") +
-                                               " not reachable from the entry point (first: "
-                                               "node " +
-                                               std::to_string(first) + ")"});
-        }
-    }
-    return problems;
-}
-
-Description describe_graph_file(const std::string& path, const InspectOptions& options) {
-    const auto bytes = read_whole_file(path);
-    // Checks every checksum and every graph rule of the spec; a damaged file stops here with
-    // a one-line error naming it.
-    const format::GraphFileData g = format::decode_graph_file(bytes, path);
-    const uint8_t* header = bytes.data();
-
-    uint64_t live = 0, tombstones = 0;
-    std::vector<uint64_t> level_histogram(g.max_level >= 0 ? g.max_level + 1 : 0, 0);
-    std::vector<LayerDegrees> layers(level_histogram.size());
-    for (const auto& node : g.nodes) {
-        (node.tombstone ? tombstones : live)++;
-        ++level_histogram.at(node.level);
-        for (size_t layer = 0; layer < node.links.size(); ++layer) {
-            LayerDegrees& s = layers.at(layer);
-            const uint64_t degree = node.links[layer].size();
-            ++s.nodes;
-            s.min = std::min(s.min, degree);
-            s.max = std::max(s.max, degree);
-            s.total += degree;
-            s.without_links += degree == 0 ? 1 : 0;
-        }
-    }
-    json degree = json::array();
-    for (size_t layer = 0; layer < layers.size(); ++layer) {
-        const LayerDegrees& s = layers[layer];
-        degree.push_back({{"layer", layer},
-                          {"nodes", s.nodes},
-                          {"min", s.nodes ? s.min : 0},
-                          {"mean", s.nodes ? double(s.total) / double(s.nodes) : 0.0},
-                          {"max", s.max},
-                          {"without_links", s.without_links}});
-    }
-    json entry_point = nullptr;
-    if (g.entry_point >= 0) {
-        const auto& node = g.nodes.at(g.entry_point);
-        entry_point = {{"ordinal", g.entry_point}, {"key", node.key}, {"level", node.level}};
-    }
-    const uint32_t body_encoding = format::load_le<uint32_t>(header + kGraphOffBodyEncoding);
-    json doc{
-        {"kind", "graph file"},
-        {"path", path},
-        {"format_version", format::load_le<uint32_t>(header + kGraphOffVersion)},
-        {"domain", g.domain},
-        {"commit", g.commit},
-        {"parent", g.parent ? json(*g.parent) : json(nullptr)},
-        {"metric", std::string(format::metric_name(g.metric))},
-        {"dimension", g.dimension},
-        {"m", g.m},
-        {"ef_construction", g.ef_construction},
-        {"vector_count", g.vector_count},
-        {"created", iso_time(g.created_unix_ms)},
-        {"nodes", g.nodes.size()},
-        {"live", live},
-        {"tombstones", tombstones},
-        {"links", format::load_le<uint64_t>(header + kGraphOffLinkCount)},
-        {"entry_point", entry_point},
-        {"max_level", g.max_level},
-        {"level_histogram", level_histogram},
-        {"degree", degree},
-        {"file_bytes", bytes.size()},
-        {"header_bytes", format::load_le<uint32_t>(header + kGraphOffHeaderBytes)},
-        {"body_encoding", body_encoding == kGraphBodyZstd ? "zstd" : "raw"},
-        {"raw_body_bytes", format::load_le<uint64_t>(header + kGraphOffRawBodyBytes)},
-        {"stored_body_bytes", format::load_le<uint64_t>(header + kGraphOffStoredBodyBytes)},
-        {"file_checksum", hex64(format::graph_file_checksum(bytes))},
-    };
-    Description d{std::move(doc), {}};
-    if (options.verify) {
-        uint64_t links_checked = 0;
-        d.problems = check_graph_links(g, links_checked);
-        d.doc["verify"] = {{"ok", d.problems.empty()},
-                           {"links_checked", links_checked},
-                           {"problems", problems_json(d.problems)}};
-    }
-    return d;
-}
-
-void print_graph_file(const json& d, std::ostream& out) {
-    auto row = [&](const std::string& label, const std::string& value) {
-        cli::row(out, label, value);
-    };
-    const uint64_t m = d["m"].get<uint64_t>();
-    row("kind", "graph file (format version " + d["format_version"].dump() + ")");
-    row("path", text(d["path"]));
-    row("domain", text(d["domain"]));
-    row("commit", text(d["commit"]));
-    row("parent", d["parent"].is_null() ? "none (a first commit)" : text(d["parent"]));
-    row("metric", text(d["metric"]));
-    row("dimension", text(d["dimension"]));
-    row("M", std::to_string(m) + " (at most " + std::to_string(2 * m) +
-                 " links a node in layer 0, " + std::to_string(m) + " in upper layers)");
-    row("ef_construction", text(d["ef_construction"]));
-    row("vector count",
-        text(d["vector_count"]) + " (vectors in the domain's file when the graph was made)");
-    row("created", text(d["created"]));
-    row("nodes", text(d["nodes"]) + ": " + text(d["live"]) + " live, " + text(d["tombstones"]) +
-                     " tombstoned (kept for navigation, never returned)");
-    row("links", text(d["links"]));
-    if (d["entry_point"].is_null()) {
-        row("entry point", "none (empty graph)");
-    } else {
-        const json& e = d["entry_point"];
-        row("entry point", "node " + text(e["ordinal"]) + " (key " + text(e["key"]) + "), level " +
-                               text(e["level"]));
-    }
-    row("max level", text(d["max_level"]));
-
-    const uint64_t node_count = d["nodes"].get<uint64_t>();
-    const json& histogram = d["level_histogram"];
-    row("levels", histogram.empty() ? "none (empty graph)" : "nodes by their top level:");
-    for (size_t level = 0; level < histogram.size(); ++level) {
-        const uint64_t nodes = histogram[level].get<uint64_t>();
-        row("  level " + std::to_string(level),
-            std::to_string(nodes) + " (" +
-                percent(node_count ? double(nodes) / double(node_count) : 0.0) + ")");
-    }
-    row("out-degree", d["degree"].empty() ? "none (empty graph)"
-                                          : "links per node in each layer (min / mean / max):");
-    for (const auto& layer : d["degree"]) {
-        std::string line = count_of(layer["nodes"].get<uint64_t>(), "node") + ": " +
-                           text(layer["min"]) + " / " + fixed2(layer["mean"].get<double>()) +
-                           " / " + text(layer["max"]);
-        if (layer["layer"].get<uint64_t>() == 0)
-            line += ", " + text(layer["without_links"]) + " without links";
-        row("  layer " + text(layer["layer"]), line);
-    }
-
-    row("file size", text(d["file_bytes"]) + " bytes: " + text(d["header_bytes"]) +
-                         "-byte header, " + text(d["stored_body_bytes"]) + "-byte body");
-    const uint64_t raw = d["raw_body_bytes"].get<uint64_t>();
-    const uint64_t stored = d["stored_body_bytes"].get<uint64_t>();
-    if (text(d["body_encoding"]) == "zstd") {
-        row("body", "zstd-compressed, " + std::to_string(stored) + " bytes for " +
-                        std::to_string(raw) + " raw (" +
-                        percent(raw ? double(stored) / double(raw) : 0.0) + ")");
-    } else {
-        row("body", "raw (not compressed), " + std::to_string(raw) + " bytes");
-    }
-    row("file checksum", "XXH3-64 " + text(d["file_checksum"]) + " (the catalog records it)");
-    if (d.contains("verify")) {
-        const json& v = d["verify"];
-        if (v["ok"].get<bool>()) {
-            row("verify", "ok: every checksum and graph rule holds, " + text(v["links_checked"]) +
-                              " links checked, layer 0 reaches every live node");
-        } else {
-            row("verify", "FAILED: " + count_of(v["problems"].size(), "problem"));
-            print_problems(v, out);
-        }
-    }
-}
-
 // ---- Stores -------------------------------------------------------------------------------
 
 json describe_commit(const CommitInfo& c) {
+    json chain = json::array();
+    for (const GraphFileRef& ref : c.graph_chain)
+        chain.push_back(
+            {{"file", ref.name}, {"bytes", ref.bytes}, {"checksum", hex64(ref.checksum)}});
     return json{
         {"commit", c.commit},
         {"parent", c.parent ? json(*c.parent) : json(nullptr)},
@@ -467,6 +172,11 @@ json describe_commit(const CommitInfo& c) {
         {"graph_file", c.graph_file},
         {"graph_bytes", c.graph_bytes},
         {"graph_checksum", hex64(c.graph_checksum)},
+        {"graph_kind", std::string(format::graph_kind_name(c.graph_kind))},
+        {"graph_format", c.graph_format},
+        {"chain_depth", c.graph_chain.empty() ? 0 : c.graph_chain.size() - 1},
+        {"graph_chain", chain},
+        {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)},
         {"compacted", c.compacted},
     };
 }
@@ -481,12 +191,15 @@ std::vector<CommitInfo> commits_oldest_first(const Store& store, const std::stri
     return commits;
 }
 
-// --verify of one commit: loading checks the graph file's size and checksum against the
-// catalog and decodes it; then the loaded graph is walked.
+// --verify of one commit: Store::verify_graph reads every byte of the commit's graph chain
+// (each file against the catalog's length and checksum, every section and rule of the full
+// file at the root, each delta applied to its base); then the commit is loaded and its graph
+// walked. A commit whose files fail is reported once, by the first check.
 void verify_commit(Store& store, const DomainInfo& domain, const CommitInfo& commit,
                    std::vector<Problem>& problems) {
     const std::string where = "domain '" + domain.name + "', commit '" + commit.commit + "'";
     try {
+        store.verify_graph(domain.name, commit.commit);
         const auto snapshot = store.open_commit(domain.name, commit.commit);
         const GraphCheck check = snapshot->check_graph();
         if (check.unreachable_live != 0) {
@@ -508,6 +221,37 @@ void verify_commit(Store& store, const DomainInfo& domain, const CommitInfo& com
     }
 }
 
+// The graph files of a store by kind, each file once however many commits share it.
+struct GraphFileTotals {
+    struct Kind {
+        uint64_t files = 0, bytes = 0;
+    };
+    Kind full, delta, v1;
+    uint64_t shared_commits = 0;
+    std::set<std::string> seen;
+
+    void add(const CommitInfo& c) {
+        if (c.graph_owner)
+            ++shared_commits;
+        if (!seen.insert(c.graph_file).second)
+            return;
+        Kind& k = c.graph_format == format::kGraphFormatV1    ? v1
+                  : c.graph_kind == format::GraphKind::kDelta ? delta
+                                                              : full;
+        ++k.files;
+        k.bytes += c.graph_bytes;
+    }
+    json to_json() const {
+        auto kind = [](const Kind& k) { return json{{"files", k.files}, {"bytes", k.bytes}}; };
+        return json{{"files", full.files + delta.files + v1.files},
+                    {"bytes", full.bytes + delta.bytes + v1.bytes},
+                    {"full", kind(full)},
+                    {"delta", kind(delta)},
+                    {"v1", kind(v1)},
+                    {"shared_commits", shared_commits}};
+    }
+};
+
 Description describe_store(const std::string& dir, const InspectOptions& options) {
     StoreOptions store_options;
     // --verify loads every commit once, in turn: keep one loaded graph at a time.
@@ -517,6 +261,7 @@ Description describe_store(const std::string& dir, const InspectOptions& options
     std::vector<Problem> problems;
     uint64_t vectors_checked = 0, vector_files_checked = 0, commits_checked = 0;
     uint64_t commit_count = 0;
+    GraphFileTotals totals;
     json domains = json::array();
     for (const DomainInfo& domain : store->domains()) {
         const std::string vector_path = dir + "/" + domain.vector_file;
@@ -545,6 +290,7 @@ Description describe_store(const std::string& dir, const InspectOptions& options
         json commits = json::array();
         for (const CommitInfo& commit : commits_oldest_first(*store, domain.name)) {
             commits.push_back(describe_commit(commit));
+            totals.add(commit);
             ++commit_count;
             if (options.verify) {
                 verify_commit(*store, domain, commit, problems);
@@ -568,6 +314,7 @@ Description describe_store(const std::string& dir, const InspectOptions& options
              {"path", dir},
              {"domain_count", domains.size()},
              {"commit_count", commit_count},
+             {"graph_files", totals.to_json()},
              {"domains", domains}};
     if (options.verify) {
         doc["verify"] = {{"ok", problems.empty()},
@@ -577,30 +324,6 @@ Description describe_store(const std::string& dir, const InspectOptions& options
                          {"problems", problems_json(problems)}};
     }
     return {std::move(doc), std::move(problems)};
-}
-
-// Prints rows of cells as columns, each as wide as its widest cell; numeric columns are
-// right-aligned so their digits line up.
-void print_table(std::ostream& out, const std::string& indent,
-                 const std::vector<std::vector<std::string>>& rows,
-                 const std::vector<bool>& right_aligned) {
-    std::vector<size_t> widths(right_aligned.size(), 0);
-    for (const auto& r : rows) {
-        for (size_t c = 0; c < r.size(); ++c)
-            widths[c] = std::max(widths[c], r[c].size());
-    }
-    for (const auto& r : rows) {
-        std::string line = indent;
-        for (size_t c = 0; c < r.size(); ++c) {
-            const std::string pad(widths[c] - r[c].size(), ' ');
-            line += right_aligned[c] ? pad + r[c] : r[c] + pad;
-            if (c + 1 < r.size())
-                line += "  ";
-        }
-        while (!line.empty() && line.back() == ' ')
-            line.pop_back();
-        out << line << '\n';
-    }
 }
 
 // "+inserted -deleted ~replaced" of one commit. Appended piece by piece: g++ 12 warns falsely
@@ -615,11 +338,33 @@ std::string changes_text(const json& commit) {
     return changes;
 }
 
+// "2 files, 12345 bytes: 1 full (10000 bytes), 1 delta (2345 bytes)"
+std::string graph_files_text(const json& g) {
+    std::string line =
+        count_of(g["files"].get<uint64_t>(), "file") + ", " + text(g["bytes"]) + " bytes";
+    std::string kinds;
+    for (const char* kind : {"full", "delta", "v1"}) {
+        const json& k = g[kind];
+        if (k["files"].get<uint64_t>() == 0)
+            continue;
+        kinds += kinds.empty() ? ": " : ", ";
+        kinds += text(k["files"]);
+        kinds += std::string_view(kind) == "v1" ? " full of format 1" : std::string(" ") + kind;
+        kinds += " (" + text(k["bytes"]) + " bytes)";
+    }
+    line += kinds;
+    const uint64_t shared = g["shared_commits"].get<uint64_t>();
+    if (shared != 0)
+        line += "; " + count_of(shared, "commit") + " sharing another's graph";
+    return line;
+}
+
 void print_store(const json& d, std::ostream& out) {
     row(out, "kind", "store");
     row(out, "path", text(d["path"]));
     row(out, "domains", text(d["domain_count"]));
     row(out, "commits", text(d["commit_count"]));
+    row(out, "graph files", graph_files_text(d["graph_files"]));
     for (const auto& domain : d["domains"]) {
         out << '\n';
         row(out, "domain", text(domain["name"]));
@@ -641,18 +386,26 @@ void print_store(const json& d, std::ostream& out) {
         }
         row(out, "commits",
             std::to_string(commits.size()) +
-                ", oldest first (changes: +inserted "
-                "-deleted ~replaced):");
-        std::vector<std::vector<std::string>> table = {{"commit", "parent", "created", "live",
-                                                        "tombstones", "changes", "compacted",
-                                                        "graph file", "graph bytes"}};
+                ", oldest first (changes: +inserted -deleted ~replaced; depth: deltas down to "
+                "the full graph file):");
+        std::vector<std::vector<std::string>> table = {
+            {"commit", "parent", "created", "live", "tombstones", "changes", "compacted", "graph",
+             "depth", "graph file", "graph bytes", ""}};
         for (const auto& c : commits) {
+            std::string kind = text(c["graph_kind"]);
+            if (c["graph_format"].get<uint32_t>() == format::kGraphFormatV1)
+                kind += " v1";
             table.push_back({text(c["commit"]), c["parent"].is_null() ? "-" : text(c["parent"]),
                              text(c["created"]), text(c["live"]), text(c["tombstones"]),
-                             changes_text(c), c["compacted"].get<bool>() ? "yes" : "no",
-                             text(c["graph_file"]), text(c["graph_bytes"])});
+                             changes_text(c), c["compacted"].get<bool>() ? "yes" : "no", kind,
+                             text(c["chain_depth"]), text(c["graph_file"]), text(c["graph_bytes"]),
+                             c["graph_owner"].is_null()
+                                 ? std::string()
+                                 : "shares the graph of " + text(c["graph_owner"])});
         }
-        print_table(out, "  ", table, {false, false, false, true, true, false, false, false, true});
+        print_table(
+            out, "  ", table,
+            {false, false, false, true, true, false, false, false, true, false, true, false});
     }
     if (d.contains("verify")) {
         const json& v = d["verify"];
@@ -664,7 +417,8 @@ void print_store(const json& d, std::ostream& out) {
         if (v["ok"].get<bool>()) {
             row(out, "verify",
                 "ok: " + checked +
-                    "; every graph matches its catalog checksum, decodes, and "
+                    "; every graph file matches its catalog checksum, every full file its "
+                    "sections and rules, every delta applies to its base, and every graph "
                     "reaches every live node");
         } else {
             row(out, "verify",
@@ -738,9 +492,7 @@ void print_pack(const json& d, std::ostream& out) {
             text(c["build"]["ef_construction"]));
     row(out, "vectors", text(c["dimensions"]) + " dimensions, " + text(c["metric"]));
     row(out, "count", text(c["count"]) + " live, " + text(c["tombstones"]) + " tombstones");
-    row(out, "operations",
-        "+" + text(c["operations"]["inserted"]) + " -" + text(c["operations"]["deleted"]) + " ~" +
-            text(c["operations"]["replaced"]));
+    row(out, "operations", changes_text(c["operations"]));
     row(out, "created", text(c["created"]));
     row(out, "packed", text(c["updated"]) + " by vstore " + text(c["vstore"]));
     for (const auto& [name, f] : c["files"].items())
@@ -771,10 +523,11 @@ Kind recognise(const std::string& path) {
         throw Error::invalid_argument("'" + path +
                                       "' is a directory but not a vstore store (no catalog)");
     }
-    const auto magic = read_magic(path);
-    if (magic == format::kVectorFileMagic)
+    const std::vector<uint8_t> start = read_start(path);
+    if (start.size() >= format::kVectorFileMagic.size() &&
+        std::equal(format::kVectorFileMagic.begin(), format::kVectorFileMagic.end(), start.begin()))
         return Kind::kVectorFile;
-    if (magic == kGraphFileMagic)
+    if (starts_as_graph_file(start))
         return Kind::kGraphFile;
     if (looks_like_pack(path))
         return Kind::kPack;

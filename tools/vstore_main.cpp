@@ -102,6 +102,20 @@ int main(int argc, char** argv) {
         "  vstore index ./embeddings --domain docs --commit c3 --parent c2 --sqlite llm.db "
         "--table embeddings");
 
+    AssignArgs assign_args;
+    auto* assign = app.add_subcommand(
+        "assign", "Make a commit that shares an existing commit's graph (no change to the set)");
+    assign->add_option("STORE", assign_args.store, "The store")->required();
+    assign->add_option("--domain", assign_args.domain, "Domain")->required();
+    assign->add_option("--source", assign_args.source, "The existing commit it shares")->required();
+    assign->add_option("--target", assign_args.target, "Id of the new commit, e.g. a git hash")
+        ->required();
+    add_common(assign, common, false);
+    assign->footer(
+        "Writes no graph file: the new commit, whose parent is --source, answers exactly as it.\n"
+        "Example: vstore assign ./embeddings --domain docs --source $(git rev-parse HEAD^) \\\n"
+        "      --target $(git rev-parse HEAD)");
+
     SearchArgs search_args;
     auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector");
     add_read_args(search, search_args);
@@ -196,6 +210,8 @@ int main(int argc, char** argv) {
             return run_domain_list(list_source, common, out);
         if (*index)
             return run_index(index_args, common, out);
+        if (*assign)
+            return run_assign(assign_args, common, out);
         if (*search)
             return run_search(search_args, common, out);
         if (*similar)

@@ -6,19 +6,21 @@
 // so c2 has 320 live items, +50 -30 ~10.
 // Usage: vstore-make-small-store DIR   (DIR must not hold a store yet)
 //
-// Also, for the checks `inspect --verify` makes beyond decoding, a graph file that decodes
-// (every checksum and graph rule of the format holds) but that vstore would never write:
-// node 2 of 3 is live and no node links to it, and node 1 lists node 0 twice.
+// Also, for the checks `inspect --verify` makes beyond the format's, a full graph file of
+// format 2 in which every checksum and graph rule holds but that vstore would never write:
+// node 2 is live and no node links to it, and node 1 lists node 0 twice (node 3 is removed).
 // Usage: vstore-make-small-store --odd-graph FILE
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <random>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "vstore/format/graph_file.h"
+#include "vstore/format/graph_file_v2.h"
 #include "vstore/store.h"
 
 namespace {
@@ -59,22 +61,40 @@ void print(const vstore::CommitInfo& c) {
 
 }  // namespace
 
+// The odd graph as a format-2 full file, written with encode_full_graph, which checks none of
+// the graph rules; verify_full_graph accepts it (duplicates and reachability are not rules).
+// Node 3 is removed: an empty slot, which the counts show and the walk must not miss.
+class OddGraph : public vstore::format::GraphSource {
+  public:
+    uint64_t node_count() const override { return kLinks.size(); }
+    uint64_t vector_index(uint32_t node) const override { return node == 3 ? 0 : node; }
+    uint64_t key(uint32_t node) const override { return node; }
+    uint32_t level(uint32_t) const override { return 0; }
+    uint8_t flags(uint32_t node) const override {
+        return node == 3 ? vstore::format::kNodeRemoved : 0;
+    }
+    std::span<const uint32_t> links(uint32_t node, uint32_t layer) const override {
+        if (layer != 0)
+            return {};
+        return kLinks[node];
+    }
+
+  private:
+    // Node 1 lists node 0 twice; no node links to node 2.
+    inline static const std::vector<std::vector<uint32_t>> kLinks = {{1}, {0, 0}, {0}, {}};
+};
+
 void write_odd_graph(const std::string& path) {
-    vstore::format::GraphFileData g;
-    g.domain = "d";
-    g.commit = "odd";
-    g.dimension = kDimension;
-    g.m = 16;
-    g.vector_count = 3;
-    g.created_unix_ms = 1700000000000;
-    g.entry_point = 0;
-    g.max_level = 0;
-    g.nodes = {
-        {.vector_index = 0, .key = 0, .level = 0, .tombstone = false, .links = {{1}}},
-        {.vector_index = 1, .key = 1, .level = 0, .tombstone = false, .links = {{0, 0}}},
-        {.vector_index = 2, .key = 2, .level = 0, .tombstone = false, .links = {{0}}},
-    };
-    const auto bytes = vstore::format::encode_graph_file(g);
+    vstore::format::GraphHeader h;
+    h.domain = "d";
+    h.commit = "odd";
+    h.dimension = kDimension;
+    h.m = 16;
+    h.vector_count = 3;
+    h.created_unix_ms = 1700000000000;
+    h.entry_point = 0;
+    h.max_level = 0;
+    const auto bytes = vstore::format::encode_full_graph(h, OddGraph());
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));

@@ -1,7 +1,7 @@
 #!/bin/bash
 # CLI tests for the `vstore` commands that build, read and pack stores: init, domain, index
-# (--ops, --snapshot, --sqlite), search, similar, duplicates, log, pack, inspect of stores and
-# packs. They run the real binary on a dataset of every input format written by
+# (--ops, --snapshot, --sqlite), assign, search, similar, duplicates, log, pack, inspect of stores
+# and packs. They run the real binary on a dataset of every input format written by
 # vstore-make-inputs (dimension 8, 1500 vectors: enough that search goes through the graph) and
 # check results, exit statuses, one-line errors, and that a failed command changes nothing.
 # Usage: test_cli.sh VSTORE MAKE_INPUTS   (VSTORE_TEST_SEED picks another dataset; default 1)
@@ -117,7 +117,8 @@ jq_check 'length == 2 and map(.commit) == ["c2", "c1"] and map(.parent) == ["c1"
     and (.[1] | .inserted == 1500 and .deleted == 0 and .replaced == 0 and .live == 1500
          and .tombstones == 0)
     and (.[0] | keys_unsorted) == ["domain", "commit", "parent", "created", "inserted", "deleted",
-        "replaced", "live", "tombstones", "compacted", "graph_file", "graph_bytes"]' \
+        "replaced", "live", "tombstones", "compacted", "graph_file", "graph_bytes", "graph_owner"]
+    and all(.[]; .graph_owner == null)' \
     "$T/log-c2.json" "log --json"
 expect 0 "$VSTORE" log "$S" --domain d --commit c2
 cp "$T/out" "$T/log-c2.txt"
@@ -154,9 +155,16 @@ for f in jsonl fvecs npy sqlite; do
     [ "$(counts "$T/out")" = "$(expected "$f")" ] ||
         fail "snapshot c2 from $f: $(counts "$T/out"), wanted $(expected "$f")"
     # The same set again: nothing changed.
+    # The same set again: nothing changed, and c3 shares c2's graph (no graph file of its own).
     expect 0 "$VSTORE" index "$S" --domain "s_$f" --commit c3 --parent c2 "${src2[@]}" --json -q
-    jq_check '.inserted == 0 and .deleted == 0 and .replaced == 0' "$T/out" "snapshot c3 from $f"
+    jq_check '.inserted == 0 and .deleted == 0 and .replaced == 0 and .graph_owner == "c2"
+        and .graph_file == "s_'"$f"'@c2.hnsw"' "$T/out" "snapshot c3 from $f"
+    [ -e "$S/s_$f@c3.hnsw" ] && fail "snapshot c3 from $f wrote a graph file"
 done
+expect 0 "$VSTORE" log "$S" --domain s_npy --commit c3
+grep -Eq '^c3 +c2 +[0-9T:Z-]+ +\+0 -0 ~0 +[0-9]+ +[0-9]+  shares the graph of c2$' "$T/out" ||
+    fail "log of a commit that shares its parent's graph: $(cat "$T/out")"
+grep -Eq '^c2 .*shares' "$T/out" && fail "log: c2 shares no graph: $(cat "$T/out")"
 # A snapshot on standard input, and one as a commit of the ops domain.
 "$VSTORE" index "$S" --domain s_jsonl --commit c4 --parent c1 --snapshot - --json -q \
     <"$I/snap2.jsonl" >"$T/out" 2>"$T/err" || fail "index --snapshot - failed: $(cat "$T/err")"
@@ -357,6 +365,62 @@ jq_check '.[0] == {"id": "dupB", "distance": 0}' "$T/out" "similar dupA"
 expect 2 "$VSTORE" duplicates "$S" --domain d --commit c3 --threshold -1
 expect 2 "$VSTORE" duplicates "$S" --domain d --commit c3
 
+# ---- assign ----------------------------------------------------------------------------------
+# A commit that shares an existing commit's graph: no graph file written, the same answers.
+expect 0 "$VSTORE" similar "$S" --domain d --commit c2 --id 5 --json
+cp "$T/out" "$T/similar-c2.json"
+expect 0 "$VSTORE" search "$S" --domain d --commit c2 --vector-file "$I/queries.fvecs" --exact --json
+cp "$T/out" "$T/exact-c2.json"
+(cd "$S" && ls -A) >"$T/files.before"
+expect 0 "$VSTORE" assign "$S" --domain d --source c2 --target c2a -q
+grep -q "^commit 'c2a' of domain 'd' on 'c2': 0 inserted, 0 deleted, 0 replaced, 1600 unchanged$" \
+    "$T/out" || fail "assign summary: $(cat "$T/out")"
+grep -Eq "^  1600 live, [0-9]+ tombstones; shares the graph of 'c2' \(graph file d@c2\.hnsw, [0-9.]+ MB\), no graph file written; in [0-9.]+ s$" \
+    "$T/out" || fail "assign live line: $(cat "$T/out")"
+[ -s "$T/err" ] && fail "assign -q wrote to stderr: $(head -c 300 "$T/err")"
+# On a commit that itself shares: the graph's owner is still c2.
+expect 0 "$VSTORE" assign "$S" --domain d --source c2a --target c2b --json -q
+jq -e --slurpfile c2 "$T/c2.json" '.domain == "d" and .commit == "c2b" and .parent == "c2a"
+    and .graph_owner == "c2" and .graph_file == "d@c2.hnsw" and .graph_bytes == $c2[0].graph_bytes
+    and .inserted == 0 and .deleted == 0 and .replaced == 0 and .live == 1600
+    and .tombstones == $c2[0].tombstones and .unchanged == 1600 and (.seconds | type) == "number"' \
+    "$T/out" >/dev/null || fail "assign --json: $(head -c 600 "$T/out")"
+(cd "$S" && ls -A) >"$T/files.after"
+same "$T/files.before" "$T/files.after" "assign added or removed a file in the store"
+for c in c2a c2b; do
+    search_all "$S" d "$c" "$T/q-d-$c"
+    same "$T/q-d-c2" "$T/q-d-$c" "search of assigned $c vs its source c2"
+    expect 0 "$VSTORE" similar "$S" --domain d --commit "$c" --id 5 --json
+    same "$T/similar-c2.json" "$T/out" "similar of assigned $c vs c2"
+done
+expect 0 "$VSTORE" search "$S" --domain d --commit c2b --vector-file "$I/queries.fvecs" --exact --json
+same "$T/exact-c2.json" "$T/out" "exact search of c2b vs c2"
+expect 0 "$VSTORE" log "$S" --domain d --commit c2b --json
+jq_check 'map(.commit) == ["c2b", "c2a", "c2", "c1"] and map(.graph_owner) == ["c2", "c2", null, null]
+    and (.[0:2] | all(.[]; .graph_file == "d@c2.hnsw" and .live == 1600 and .inserted == 0))' \
+    "$T/out" "log of assigned commits"
+expect 0 "$VSTORE" log "$S" --domain d --commit c2b
+grep -Eq '^c2b +c2a +[0-9T:Z-]+ +\+0 -0 ~0 +1600 +[0-9]+  shares the graph of c2$' "$T/out" ||
+    fail "log row c2b: $(cat "$T/out")"
+grep -Eq '^c2a +c2 +[0-9T:Z-]+ +\+0 -0 ~0 +1600 +[0-9]+  shares the graph of c2$' "$T/out" ||
+    fail "log row c2a: $(cat "$T/out")"
+grep -Eq '^c2 +c1 .*[0-9]( +compacted)?$' "$T/out" || fail "log row c2: $(cat "$T/out")"
+# Errors: exit 1 with one line naming what is wrong, or 2 for usage; the store unchanged.
+as=("$VSTORE" assign "$S" -q)
+fails_cleanly 1 "unknown domain 'nope'" "${as[@]}" --domain nope --source c2 --target x
+fails_cleanly 1 "unknown commit 'nope' in domain 'd'" "${as[@]}" --domain d --source nope --target x
+fails_cleanly 1 "commit 'c1' already exists in domain 'd'" "${as[@]}" --domain d --source c2 --target c1
+fails_cleanly 1 "commit 'c2' already exists in domain 'd'" "${as[@]}" --domain d --source c2 --target c2
+fails_cleanly 1 "commit 'c2a' already exists in domain 'd'" "${as[@]}" --domain d --source c2 --target c2a
+fails_cleanly 1 "commit name is empty" "${as[@]}" --domain d --source c2 --target ""
+fails_cleanly 1 "unknown commit 'c2' in domain 'cos'" "${as[@]}" --domain cos --source c2 --target x
+fails_cleanly 2 "" "${as[@]}" --domain d --source c2
+fails_cleanly 2 "" "${as[@]}" --domain d --target x
+fails_cleanly 2 "" "${as[@]}" --source c2 --target x
+fails_cleanly 2 "" "${as[@]}" --domain d --source c2 --target x --no-such-flag
+expect 1 "$VSTORE" assign "$T/nostore" --domain d --source c2 --target x; one_line_error "nostore"
+[ -e "$T/nostore" ] && fail "assign made a store directory"
+
 # ---- pack ------------------------------------------------------------------------------------
 P="$T/packs"
 mkdir "$P"
@@ -434,6 +498,10 @@ expect 0 "$VSTORE" duplicates "$P/c3.tar.zst" --threshold 0.5 -q
 same "$T/dups-c3.jsonl" "$T/out" "duplicates of the c3 pack"
 # Packing over anything that exists fails and leaves it alone; so does an unknown commit.
 (cd "$P" && find . -type f | LC_ALL=C sort | xargs sha256sum; ls -lA) >"$T/packs.before"
+# A pack holds one commit and takes no other.
+fails_cleanly 1 "'$P/c2' is a pack, not a store" "$VSTORE" assign "$P/c2" --domain d --source c2 --target x -q
+fails_cleanly 1 "'$P/c2.tar.xz' is a pack, not a store" \
+    "$VSTORE" assign "$P/c2.tar.xz" --domain d --source c2 --target x -q
 fails_cleanly 1 "'$P/c2' exists" "$VSTORE" pack "$S" "$P/c2" --domain d --commit c1 -q
 fails_cleanly 1 "'$P/c2.tar.xz' exists" "$VSTORE" pack "$S" "$P/c2.tar.xz" --domain d --commit c1 -q
 : >"$P/empty.tar.zst"
@@ -519,7 +587,15 @@ expect 0 env -C "$W/sub" TMPDIR="$TMPD" "$VSTORE" search "$P/c2.tar.zst" --id 5 
 # ---- inspect ---------------------------------------------------------------------------------
 expect 0 "$VSTORE" inspect --json "$S"
 jq_check '.kind == "store" and .domain_count == 7 and
-    (.domains[] | select(.name == "d") | [.commits[].commit] | sort) == ["c1", "c2", "c2rows", "c2snap", "c3"]' \
+    (.domains[] | select(.name == "d") | [.commits[].commit] | sort)
+        == ["c1", "c2", "c2a", "c2b", "c2rows", "c2snap", "c3"]
+    and .graph_files.shared_commits == 6 and .graph_files.v1.files == 0
+    and .graph_files.files == .graph_files.full.files + .graph_files.delta.files
+    and ([.domains[].commits[] | select(.graph_owner != null) | .commit] | sort)
+        == ["c2a", "c2b", "c3", "c3", "c3", "c3"]
+    and all(.domains[].commits[]; .graph_format == 2 and (.graph_chain | length) == .chain_depth + 1
+        and .graph_chain[-1].file == .graph_file
+        and ((.graph_kind == "delta") == (.chain_depth > 0)))' \
     "$T/out" "inspect store"
 expect 0 "$VSTORE" inspect --verify "$S"
 grep -Eq "^verify +ok" "$T/out" || fail "inspect --verify store: $(tail -n 3 "$T/out")"
@@ -541,7 +617,7 @@ expect 0 "$VSTORE" inspect --json "$P/c2.tar.xz"
 jq_check '.pack_kind == "tar.xz" and .archive_bytes > 0' "$T/out" "inspect: pack kind tar.xz"
 
 # ---- help and usage --------------------------------------------------------------------------
-for cmd in init domain "domain create" "domain list" index search similar duplicates log inspect pack; do
+for cmd in init domain "domain create" "domain list" index assign search similar duplicates log inspect pack; do
     # shellcheck disable=SC2086
     expect 0 "$VSTORE" $cmd --help
     grep -q "Example" "$T/out" || fail "'vstore $cmd --help' has no example"
