@@ -3,7 +3,7 @@
 //   domain "d": dimension 8, l2, M 16, ef_construction 200
 //   commit c1:         insert v0 .. v299 (300 seeded random vectors)
 //   commit c2 on c1:   delete v0 .. v29, replace v30 .. v39, insert v300 .. v349
-// so c2 has 320 live items, +50 -30 ~10.
+// so c2 has 320 live items, +50 -30 ~10; c2's graph is a delta over c1's full file.
 // Usage: vstore-make-small-store DIR   (DIR must not hold a store yet)
 //
 // Also, for the checks `inspect --verify` makes beyond the format's, a full graph file of
@@ -113,7 +113,11 @@ int main(int argc, char** argv) {
             write_odd_graph(argv[2]);
             return 0;
         }
-        auto store = vstore::Store::create(argv[1]);
+        // c2 changes 30 % of c1, past the default chain policy's share for a delta: the tests
+        // want c2 to be a delta over c1's full file, so any delta is kept.
+        vstore::StoreOptions options;
+        options.graph_policy.max_delta_share = 1;
+        auto store = vstore::Store::create(argv[1], options);
         store->create_domain("d", {.dimension = kDimension,
                                    .metric = vstore::Metric::kL2,
                                    .m = 16,
