@@ -38,6 +38,8 @@ struct Config {
     uint64_t queries = 1000;          // queries of the other sections
     uint64_t churn_base = 40000;      // live items in the churn experiment
     unsigned churn_generations = 10;
+    size_t chain_commits = 100;         // the chain section's commits on the Fashion-MNIST base
+    double chain_change_share = 0.001;  // of the base, per commit of the chain
     std::vector<uint64_t> synthetic_sizes = {100000, 300000, 1000000};  // L2, growth
     std::vector<uint64_t> cosine_sizes = {100000};                      // cosine, growth
     uint64_t big_synthetic = 1000000;  // 0: no synthetic set in build and incremental
@@ -326,6 +328,7 @@ void section_search(SectionContext& context);
 void section_incremental(SectionContext& context);
 void section_open(SectionContext& context);
 void section_churn(SectionContext& context);
+void section_chain(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
 void section_growth(SectionContext& context);

@@ -297,7 +297,7 @@ void section_build(SectionContext& context) {
         if (!config.big_single_thread && config.threads > 1) {
             out << "\nThe synthetic set was built on " << config.threads
                 << " threads only: on one thread its two builds alone would take about 20 "
-                   "minutes of the run's 45 (`--big-single-thread` adds them).\n";
+                   "minutes of the run's 60 (`--big-single-thread` adds them).\n";
         }
     }
     if (some_peer_skipped) {
