@@ -303,6 +303,11 @@ PackConfig parse_config(const std::string& text, const std::string& where) {
                       std::to_string(nodes) + " nodes can be");
         }
     }
+    // The pack's graph is one full file, its own member.
+    c.graph_bytes = config.files[0].bytes;
+    c.graph_checksum = config.files[0].checksum;
+    c.graph_kind = format::GraphKind::kFull;
+    c.graph_chain = {{c.graph_file, c.graph_bytes, c.graph_checksum}};
     return config;
 }
 

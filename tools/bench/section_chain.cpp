@@ -567,13 +567,22 @@ void section_chain(SectionContext& context) {
 
     // ---- Targets ----
     for (const auto& r : runs) {
-        const double first = r.steps[1].open_seconds, last = r.steps.back().open_seconds;
+        // The slowest commit of the chain, not the last: where the last falls in the policy's
+        // cycle of full files must not decide the target.
+        size_t worst_step = 1;
+        for (size_t s = 1; s < r.steps.size(); ++s) {
+            if (r.steps[s].open_seconds > r.steps[worst_step].open_seconds)
+                worst_step = s;
+        }
+        const double first = r.steps[1].open_seconds;
+        const double last = r.steps[worst_step].open_seconds;
         const double share = last / first;
         context.report.add_target(
-            {"chain, " + r.policy.name + ": open of " + commit_name(commits) + " ≤ 2× " +
-                 commit_name(1) + "'s",
-             ms_text(last) + " ms vs " + ms_text(first) + " ms: " + fixed(share, 2) + "× (" +
-                 kind_text(r.steps.back()) + " vs " + kind_text(r.steps[1]) + ")",
+            {"chain, " + r.policy.name + ": open of every commit up to " + commit_name(commits) +
+                 " ≤ 2× " + commit_name(1) + "'s",
+             "slowest " + commit_name(worst_step) + ": " + ms_text(last) + " ms vs " +
+                 ms_text(first) + " ms: " + fixed(share, 2) + "× (" +
+                 kind_text(r.steps[worst_step]) + " vs " + kind_text(r.steps[1]) + ")",
              share <= 2.0, fixed(share / 2.0, 2) + "× the allowed time",
              "opening a delta commit reads every delta of its chain whole (checksum, zstd "
              "decompression, decoding) and lays each over the mapped full file in memory (new "
@@ -603,11 +612,11 @@ void section_chain(SectionContext& context) {
              measured, geo >= 0.95,
              (geo >= 0.95 ? "+" : "") + fixed((geo - 0.95) * 100, 1) + " points vs the 0.95 bar",
              "a node whose layer-0 list a delta of the chain changed is found through a bit "
-             "set and a hash map into the overlay's records rather than at its fixed place in "
+             "set and a dense slot array into the overlay's records rather than at its fixed place in "
              "the mapped file, and new nodes' vectors lie at the end of the vector file, away "
              "from their neighbours' (the pack writes vectors in node order). Closing it: a "
-             "full file written again sooner (the policy's max_delta_share), or overlay records "
-             "indexed by node in a dense array."});
+             "full file written again sooner (the policy's max_delta_share), or the overlays' "
+             "records laid out in node order."});
     }
 
     // ---- The plot: every commit ----
