@@ -2,7 +2,6 @@
 // commits that share their parent's graph (assign), damaged deltas and missing bases, and
 // stores written by the previous version (graph format 1).
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -328,7 +327,9 @@ TEST_CASE("a store written with graph format 1 opens, searches and grows",
     auto store = Store::open(path, options);
     const CommitInfo c2 = store->commit("d", "c2");
     CHECK(c2.graph_format == 1);
-    // The answers the previous version gave, bit for bit.
+    // The answers the previous version gave: the same ids in the same order, the same
+    // distances but for the last bits (the sum order of the distance kernel depends on the
+    // CPU's vector width, and sanitized builds use the scalar kernel).
     {
         std::ifstream answers(std::string(VSTORE_TEST_DATA) + "/v1-store-answers.txt");
         std::mt19937_64 rng(2026);
@@ -341,14 +342,21 @@ TEST_CASE("a store written with graph format 1 opens, searches and grows",
             for (const char* c : {"c1", "c2"}) {
                 std::string line;
                 REQUIRE(std::getline(answers, line));
-                std::ostringstream mine;
-                mine << q << ' ' << c;
-                for (const auto& h : store->open_commit("d", c)->search(v, 5, 16)) {
-                    char d[32];
-                    std::snprintf(d, sizeof d, "%.9g", h.distance);
-                    mine << ' ' << h.id << ' ' << d;
+                std::istringstream expected(line);
+                int q_read = -1;
+                std::string c_read;
+                expected >> q_read >> c_read;
+                REQUIRE(q_read == q);
+                REQUIRE(c_read == c);
+                const auto hits = store->open_commit("d", c)->search(v, 5, 16);
+                REQUIRE(hits.size() == 5);
+                for (const auto& h : hits) {
+                    std::string id;
+                    float distance = 0;
+                    expected >> id >> distance;
+                    CHECK(h.id == id);
+                    CHECK(h.distance == Approx(distance).epsilon(1e-5));
                 }
-                CHECK(mine.str() == line);
                 ++lines;
             }
         }
