@@ -42,16 +42,13 @@ void check_sum(const GraphFileRef& ref, std::span<const uint8_t> bytes, const Co
 std::shared_ptr<const GraphLayers> open_commit_graph(const std::string& dir, const CommitInfo& c) {
     if (c.graph_chain.empty())
         throw Error::corruption("commit '" + c.commit + "' records no graph file");
-    if (c.graph_chain.size() == 1) {
-        // The version is the file's own: a commit recorded before version 2 names a v1 file.
-        const GraphFileRef& ref = c.graph_chain.back();
-        auto bytes = map_part(dir, ref, c);
-        if (format::graph_file_version(bytes->bytes(), ref.name) == format::kGraphFormatV1) {
-            check_sum(ref, bytes->bytes(), c);
-            return GraphLayers::from_v1(bytes->bytes(), ref.name);
-        }
-    }
     GraphLayers::Part root{c.graph_chain.front().name, map_part(dir, c.graph_chain.front(), c)};
+    // The version is the file's own: a commit recorded before version 2 names a v1 file.
+    if (c.graph_chain.size() == 1 &&
+        format::graph_file_version(root.bytes->bytes(), root.name) == format::kGraphFormatV1) {
+        check_sum(c.graph_chain.front(), root.bytes->bytes(), c);
+        return GraphLayers::from_v1(root.bytes->bytes(), root.name);
+    }
     std::vector<GraphLayers::Part> deltas;
     for (size_t i = 1; i < c.graph_chain.size(); ++i) {
         const GraphFileRef& ref = c.graph_chain[i];
@@ -80,18 +77,19 @@ std::shared_ptr<const GraphLayers> open_commit_graph(const std::string& dir, con
 }
 
 void verify_commit_graph(const std::string& dir, const CommitInfo& c) {
+    if (c.graph_chain.empty())
+        throw Error::corruption("commit '" + c.commit + "' records no graph file");
     for (const GraphFileRef& ref : c.graph_chain) {
         const auto bytes = map_part(dir, ref, c);
         check_sum(ref, bytes->bytes(), c);
     }
-    if (c.graph_format == format::kGraphFormatV1) {
-        open_commit_graph(dir, c);
-        return;
-    }
     const auto root = map_part(dir, c.graph_chain.front(), c);
-    const auto layout = format::parse_full_graph(root->bytes(), c.graph_chain.front().name);
-    format::verify_full_graph(root->bytes(), layout, c.graph_chain.front().name);
-    open_commit_graph(dir, c);
+    const std::string& name = c.graph_chain.front().name;
+    if (format::graph_file_version(root->bytes(), name) != format::kGraphFormatV1) {
+        const auto layout = format::parse_full_graph(root->bytes(), name);
+        format::verify_full_graph(root->bytes(), layout, name);
+    }
+    open_commit_graph(dir, c);  // a v1 file is decoded whole; deltas are applied
 }
 
 void write_graph_file(const std::string& dir, const std::string& name,

@@ -178,14 +178,16 @@ void add_ratio_targets(Report& report, const std::vector<NamedCurve>& curves,
             t.margin = "n/a";
         }
         t.why =
-            "vstore's layer-0 search gathers a node's unvisited neighbours and prefetches "
-            "their vectors through a dense array of pointers into the mapped vector file before "
-            "computing any distance, as hnswlib prefetches the vectors it stores inline. What "
-            "remains is work hnswlib does not do: each query is copied and checked for "
-            "non-finite values, its hits become string ids through a hash map, and the vectors "
-            "sit in a file mapping of 4 KiB pages (more TLB misses than hnswlib's one heap "
-            "block). Closing it: huge pages for the mapping where the file system has them, and "
-            "a batch query call that checks and resolves ids once per batch.";
+            "vstore searches the graph file in place: for each node it reads the layer-0 "
+            "record from the mapped graph, prefetches the visited marks and vector indices of "
+            "all neighbours, then the vectors of the unvisited ones (their addresses computed "
+            "from the index: page and slot by multiplication), and only then computes "
+            "distances; hnswlib keeps each vector inline beside its links, one load away. What "
+            "remains is that extra dependent load per neighbour, work hnswlib does not do (each "
+            "query is copied and checked for non-finite values, its hits' ids read from the "
+            "catalog's cache), and 4 KiB pages for two mappings. Closing it: quantized codes "
+            "beside the neighbour lists (the reserved codes section of the format), reranked "
+            "with the float vectors, and huge pages where the file system has them.";
         report.add_target(t);
     }
 }

@@ -47,7 +47,7 @@ struct GraphPolicy {
     };
     DeltaBase delta_base = DeltaBase::kParent;
     double max_delta_share = 0.10;
-    uint32_t max_chain_depth = 8;
+    uint32_t max_chain_depth = 6;
     bool deltas = true;  // false: every commit writes a full file
 };
 
