@@ -1082,7 +1082,13 @@ TEST_CASE("catalog: malformed version 2 commit records are refused", "[catalog]"
     add("version0", "record version 0; this build reads versions 1 and 2",
         [](RawCommitV2& r) { r.version = 0; });
     add("version3", "record version 3", [](RawCommitV2& r) { r.version = 3; });
-    add("flag8", "unknown flags 9", [](RawCommitV2& r) { r.flags = 1 | 8; });
+    add("flag32", "unknown flags 33", [](RawCommitV2& r) { r.flags = 1 | 32; });
+    add("droppedparent", "a dropped parent without a parent", [](RawCommitV2& r) {
+        r.parent.clear();
+        r.flags = 8;
+    });
+    add("droppedowner", "a dropped graph owner without a graph owner",
+        [](RawCommitV2& r) { r.flags = 1 | 16; });
     add("noparentflag", "parent length 1 without a parent", [](RawCommitV2& r) { r.flags = 0; });
     add("parentflag", "parent length 0 with a parent", [](RawCommitV2& r) {
         r.parent.clear();

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <set>
@@ -377,4 +378,57 @@ TEST_CASE("a store written with graph format 1 opens, searches and grows",
     CHECK(c3.graph_kind == format::GraphKind::kFull);
     CHECK(store->open_commit("d", "c3")->size() == 319);
     CHECK(store->open_commit("d", "c1")->size() == 300);
+    // A vacuum after c1 is dropped rewrites c2's version 1 file as a version 2 full file,
+    // which answers exactly as the version 1 file did.
+    std::vector<std::vector<SearchHit>> before;
+    const auto queries = test::random_vectors(20, 8, 2027);
+    for (size_t q = 0; q < 20; ++q)
+        before.push_back(store->open_commit("d", "c2")->search({queries.data() + q * 8, 8}, 5, 16));
+    store->drop_commits("d", {"c1"});
+    const VacuumReport r = store->vacuum("d");
+    CHECK(r.rewritten);
+    CHECK(store->commit("d", "c2").graph_format == 2);
+    for (size_t q = 0; q < 20; ++q)
+        CHECK(store->open_commit("d", "c2")->search({queries.data() + q * 8, 8}, 5, 16) ==
+              before[q]);
+    store->verify_graph("d", "c2");
+}
+
+TEST_CASE("vacuum on the Fashion-MNIST chain: the same answers from a smaller vector file",
+          "[store][graph-v2][fashion][vacuum]") {
+    const auto images = format::read_idx_ubyte(format::fashion_mnist_train_path(), 4000);
+    const auto queries = format::read_idx_ubyte(format::fashion_mnist_test_path(), 100);
+    test::TempDir dir;
+    StoreOptions options;
+    options.exact_threshold = 0;
+    const std::string path = dir.file("store");
+    auto store = Store::create(path, options);
+    const auto commits = fashion_chain(*store, images, 3000, 6, 15);
+    GcOptions keep;
+    keep.keep_last = 2;
+    store->gc(keep);
+    std::map<std::string, std::vector<std::vector<SearchHit>>> answers;
+    auto answers_of = [&](const std::string& c) {
+        auto s = store->open_commit("f", c);
+        std::vector<std::vector<SearchHit>> a;
+        for (size_t q = 0; q < 100; ++q) {
+            const std::span<const float> query(queries.row(q), kFashionDim);
+            a.push_back(s->search(query, 10, 64));
+            a.push_back(s->search_exact(query, 10));
+        }
+        return a;
+    };
+    for (const auto& c : store->commits("f"))
+        answers[c.commit] = answers_of(c.commit);
+    REQUIRE(answers.size() == 2);
+    const uint64_t bytes_before = fs::file_size(path + "/f.vecs");
+    const VacuumReport r = store->vacuum("f");
+    CHECK(r.rewritten);
+    CHECK(r.vector_file_bytes_after < bytes_before);
+    CHECK(fs::file_size(path + "/" + r.vector_file) == r.vector_file_bytes_after);
+    for (const auto& [c, a] : answers) {
+        INFO("commit " << c);
+        CHECK(answers_of(c) == a);
+        store->verify_graph("f", c);
+    }
 }

@@ -74,6 +74,7 @@ json commit_json(const CommitInfo& c) {
     return json{{"domain", c.domain},
                 {"commit", c.commit},
                 {"parent", c.parent ? json(*c.parent) : json(nullptr)},
+                {"parent_dropped", c.parent_dropped},
                 {"created", iso_time(c.created_unix_ms)},
                 {"inserted", c.inserted},
                 {"deleted", c.deleted},
@@ -83,7 +84,8 @@ json commit_json(const CommitInfo& c) {
                 {"compacted", c.compacted},
                 {"graph_file", c.graph_file},
                 {"graph_bytes", c.graph_bytes},
-                {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)}};
+                {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)},
+                {"graph_owner_dropped", c.owner_dropped}};
 }
 
 json domain_json(const DomainInfo& d) {
@@ -391,8 +393,10 @@ int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
             << (ci.parent ? *ci.parent : "-") << "  " << iso_time(ci.created_unix_ms) << "  "
             << std::setw(19) << operation_counts(ci) << std::right << std::setw(6) << ci.live_count
             << "  " << std::setw(10) << ci.tombstone_count << (ci.compacted ? "  compacted" : "")
-            << (ci.graph_owner ? "  shares the graph of " + *ci.graph_owner : std::string())
-            << '\n';
+            << (ci.graph_owner ? "  shares the graph of " + *ci.graph_owner +
+                                     (ci.owner_dropped ? " (dropped)" : "")
+                               : std::string())
+            << (ci.parent_dropped ? "  parent dropped: history cut here" : "") << '\n';
     }
     if (s.is_pack() && !commits.empty() && commits.back().parent)
         out << "(the pack holds only commit '" << commits.back().commit << "')\n";

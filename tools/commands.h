@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vstore::cli {
 
@@ -79,5 +80,34 @@ struct PackArgs {
     std::string store, domain, commit, out;
 };
 int run_pack(const PackArgs& a, const Common& c, std::ostream& out);
+
+// The lifecycle commands (lifecycle_commands.cpp).
+struct DropArgs {
+    std::string store, domain;
+    std::vector<std::string> commits;
+    bool dry_run = false;
+};
+int run_drop(const DropArgs& a, const Common& c, std::ostream& out);
+
+struct GcArgs {
+    std::string store;
+    std::optional<std::string> domain;
+    std::optional<size_t> keep_last;
+    std::vector<std::string> keep_files;  // --keep FILE: commit ids, one a line
+    bool dry_run = false;
+};
+int run_gc(const GcArgs& a, const Common& c, std::ostream& out);
+
+struct VacuumArgs {
+    std::string store;
+    std::optional<std::string> domain;
+};
+int run_vacuum(const VacuumArgs& a, const Common& c, std::ostream& out);
+
+struct DuArgs {
+    std::string store;
+    std::optional<std::string> domain;
+};
+int run_du(const DuArgs& a, const Common& c, std::ostream& out);
 
 }  // namespace vstore::cli

@@ -30,6 +30,20 @@ inline std::string megabytes(uint64_t bytes) {
     return buf;
 }
 
+// "512 B", "47.2 kB", "12.3 MB", "1.4 GB": decimal units, three figures.
+inline std::string bytes_text(uint64_t bytes) {
+    char buf[32];
+    if (bytes < 1000)
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else if (bytes < 1000000)
+        std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
+    else if (bytes < 1000000000)
+        std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+    else
+        std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+    return buf;
+}
+
 inline std::string seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);

@@ -184,6 +184,50 @@ int main(int argc, char** argv) {
     add_common(pack, common, true);
     pack->footer("Example: vstore pack ./embeddings --domain docs --commit c2 docs-c2.tar.xz");
 
+    DropArgs drop_args;
+    auto* drop = app.add_subcommand("drop", "Drop commits of a domain; the others answer as before");
+    drop->add_option("STORE", drop_args.store, "The store")->required();
+    drop->add_option("--domain", drop_args.domain, "Domain")->required();
+    drop->add_option("--commit", drop_args.commits, "A commit to drop (repeat for more)")
+        ->required();
+    drop->add_flag("--dry-run", drop_args.dry_run, "Say what would go, and change nothing");
+    add_common(drop, common, false);
+    drop->footer(
+        "Graph files that kept commits still build on stay; the rest are deleted.\n"
+        "Example: vstore drop ./embeddings --domain docs --commit c1 --commit c2 --dry-run");
+
+    GcArgs gc_args;
+    auto* gc = app.add_subcommand(
+        "gc", "Keep the newest commits and the named ones, drop the rest, delete crash leftovers");
+    gc->add_option("STORE", gc_args.store, "The store")->required();
+    gc->add_option("--domain", gc_args.domain, "Only this domain (default: every domain)");
+    gc->add_option("--keep-last", gc_args.keep_last, "Keep the newest N commits of each domain");
+    gc->add_option("--keep", gc_args.keep_files,
+                   "A file of commit ids to keep, one a line (e.g. branch heads and tags)")
+        ->check(CLI::ExistingFile);
+    gc->add_flag("--dry-run", gc_args.dry_run, "Say what would go and what it frees; change nothing");
+    add_common(gc, common, false);
+    gc->footer(
+        "Example: git for-each-ref --format='%(objectname)' refs/heads refs/tags > keep.txt\n"
+        "         vstore gc ./embeddings --keep keep.txt --keep-last 10 --dry-run");
+
+    VacuumArgs vacuum_args;
+    auto* vacuum = app.add_subcommand(
+        "vacuum", "Rewrite a domain's vector file with only the vectors its commits refer to");
+    vacuum->add_option("STORE", vacuum_args.store, "The store")->required();
+    vacuum->add_option("--domain", vacuum_args.domain, "Only this domain (default: every domain)");
+    add_common(vacuum, common, false);
+    vacuum->footer(
+        "Every commit answers as before; run gc first to drop the commits you no longer need.\n"
+        "Example: vstore gc ./embeddings --keep-last 10 && vstore vacuum ./embeddings");
+
+    DuArgs du_args;
+    auto* du = app.add_subcommand("du", "Where a store's bytes are, per domain");
+    du->add_option("STORE", du_args.store, "The store")->required();
+    du->add_option("--domain", du_args.domain, "Only this domain (default: every domain)");
+    add_common(du, common, false);
+    du->footer("Example: vstore du ./embeddings --json");
+
     // CLI11 would report a mistyped command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-') {
         bool known = false;
@@ -224,6 +268,14 @@ int main(int argc, char** argv) {
             return inspect(inspect_path, inspect_options, out, std::cerr);
         if (*pack)
             return run_pack(pack_args, common, out);
+        if (*drop)
+            return run_drop(drop_args, common, out);
+        if (*gc)
+            return run_gc(gc_args, common, out);
+        if (*du)
+            return run_du(du_args, common, out);
+        if (*vacuum)
+            return run_vacuum(vacuum_args, common, out);
     } catch (const UsageError& e) {
         std::cerr << "vstore: " << e.what() << '\n';
         return 2;

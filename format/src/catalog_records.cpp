@@ -141,7 +141,8 @@ CommitRecord decode_commit_v2(std::string_view catalog, std::string_view commit,
         bad(size + ", shorter than its fixed part of 104");
     CommitRecord c;
     const uint32_t flags = u32_at(b, 4);
-    if ((flags & ~(kCommitFlagHasParent | kCommitFlagCompacted | kCommitFlagHasOwner)) != 0)
+    if ((flags & ~(kCommitFlagHasParent | kCommitFlagCompacted | kCommitFlagHasOwner |
+                   kCommitFlagParentDropped | kCommitFlagOwnerDropped)) != 0)
         bad("unknown flags " + std::to_string(flags));
     c.graph_checksum = u64_at(b, 8);
     c.graph_bytes = u64_at(b, 16);
@@ -202,6 +203,8 @@ CommitRecord decode_commit_v2(std::string_view catalog, std::string_view commit,
     if (pos != b.size())
         bad(size + ", expected " + std::to_string(pos));
     c.compacted = (flags & kCommitFlagCompacted) != 0;
+    c.parent_dropped = (flags & kCommitFlagParentDropped) != 0;
+    c.owner_dropped = (flags & kCommitFlagOwnerDropped) != 0;
     if (auto fault = commit_record_fault(commit, c))
         bad(*fault);
     return c;
@@ -343,6 +346,10 @@ std::optional<std::string> commit_record_fault(std::string_view commit, const Co
     };
     if (r.parent && (r.parent->empty() || r.parent->size() > kMaxNameBytes))
         return "a parent name of " + std::to_string(r.parent->size()) + " bytes";
+    if (r.parent_dropped && !r.parent)
+        return std::string("a dropped parent without a parent");
+    if (r.owner_dropped && !r.graph_owner)
+        return std::string("a dropped graph owner without a graph owner");
     if (r.graph_owner) {
         if (r.graph_owner->empty() || r.graph_owner->size() > kMaxNameBytes)
             return "a graph owner name of " + std::to_string(r.graph_owner->size()) + " bytes";
@@ -407,7 +414,9 @@ std::string encode_commit_record(std::string_view domain, std::string_view commi
     out.reserve(size);
     put_u32(out, kCommitRecordV2);
     put_u32(out, (c.parent ? kCommitFlagHasParent : 0) | (c.compacted ? kCommitFlagCompacted : 0) |
-                     (c.graph_owner ? kCommitFlagHasOwner : 0));
+                     (c.graph_owner ? kCommitFlagHasOwner : 0) |
+                     (c.parent_dropped ? kCommitFlagParentDropped : 0) |
+                     (c.owner_dropped ? kCommitFlagOwnerDropped : 0));
     for (uint64_t v : {c.graph_checksum, c.graph_bytes, c.vector_count, c.live_count,
                        c.tombstone_count, c.inserted, c.deleted, c.replaced, c.created_unix_ms})
         put_u64(out, v);

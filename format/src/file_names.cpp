@@ -116,15 +116,35 @@ std::string percent_decode(std::string_view encoded) {
     return out;
 }
 
-std::string vector_file_name(std::string_view domain) {
+std::string vector_file_name(std::string_view domain, uint32_t generation) {
     validate_name("domain", domain);
-    std::string file = percent_encode(domain) + ".vecs";
+    if (generation == 0)
+        throw Error::invalid_argument("vector file generations start at 1");
+    std::string file = percent_encode(domain);
+    if (generation > 1) {
+        file += '@';
+        file += std::to_string(generation);
+    }
+    file += ".vecs";
     if (file.size() > kMaxFileNameBytes) {
         throw Error::invalid_argument(
             "domain '" + std::string(domain) + "' encodes to a " + std::to_string(file.size()) +
             "-byte file name; the limit is " + std::to_string(kMaxFileNameBytes));
     }
     return file;
+}
+
+bool is_vector_file_of(std::string_view file, std::string_view domain) {
+    const std::string encoded = percent_encode(domain);
+    if (file.size() < encoded.size() + 5 || file.substr(0, encoded.size()) != encoded ||
+        file.substr(file.size() - 5) != ".vecs")
+        return false;
+    const std::string_view middle = file.substr(encoded.size(), file.size() - 5 - encoded.size());
+    if (middle.empty())
+        return true;
+    // "@<generation>": '@' is escaped inside encoded names, so no other domain's file matches.
+    return middle.size() >= 2 && middle[0] == '@' && middle[1] != '0' &&
+           middle.substr(1).find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 }  // namespace vstore::format

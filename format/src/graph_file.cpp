@@ -477,10 +477,20 @@ uint64_t graph_file_checksum(std::span<const uint8_t> bytes) {
     return checksum64(bytes);
 }
 
-std::string graph_file_name(std::string_view domain, std::string_view commit) {
+std::string graph_file_name(std::string_view domain, std::string_view commit,
+                            uint32_t generation) {
     validate_name("domain", domain);
     validate_name("commit", commit);
-    std::string file = percent_encode(domain) + "@" + percent_encode(commit) + ".hnsw";
+    if (generation == 0)
+        throw Error::invalid_argument("graph file generations start at 1");
+    std::string file = percent_encode(domain);
+    file += '@';
+    file += percent_encode(commit);
+    if (generation > 1) {
+        file += '@';
+        file += std::to_string(generation);
+    }
+    file += ".hnsw";
     if (file.size() > kMaxFileNameBytes) {
         throw Error::invalid_argument(
             "domain '" + std::string(domain) + "' and commit '" + std::string(commit) +
@@ -488,6 +498,12 @@ std::string graph_file_name(std::string_view domain, std::string_view commit) {
             "-byte graph file name; the limit is " + std::to_string(kMaxFileNameBytes));
     }
     return file;
+}
+
+bool is_graph_file_of(std::string_view file, std::string_view domain) {
+    const std::string prefix = percent_encode(domain) + "@";
+    return file.size() > prefix.size() + 5 && file.substr(0, prefix.size()) == prefix &&
+           file.substr(file.size() - 5) == ".hnsw";
 }
 
 }  // namespace vstore::format

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -275,6 +276,8 @@ format::CommitRecord to_record(const CommitInfo& c) {
     for (const GraphFileRef& f : c.graph_chain)
         r.graph_chain.push_back({f.name, f.bytes, f.checksum});
     r.graph_owner = c.graph_owner;
+    r.parent_dropped = c.parent_dropped;
+    r.owner_dropped = c.owner_dropped;
     return r;
 }
 
@@ -315,6 +318,8 @@ CommitInfo Core::decode_commit(std::string_view domain, std::string_view commit,
     for (format::GraphFileRecord& f : r.graph_chain)
         c.graph_chain.push_back({std::move(f.name), f.bytes, f.checksum});
     c.graph_owner = std::move(r.graph_owner);
+    c.parent_dropped = r.parent_dropped;
+    c.owner_dropped = r.owner_dropped;
     return c;
 }
 
@@ -676,6 +681,55 @@ void Catalog::publish_commit(const CommitInfo& commit,
     MDB_val ck = val_of(commit_key), cval = val_of(cvalue);
     c.check(::mdb_put(txn.get(), c.commits, &ck, &cval, MDB_NOOVERWRITE), "cannot write a commit");
     detail::crash_point("catalog-txn-written");
+    txn.commit();
+}
+
+void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::string>& drop,
+                              const std::vector<CommitInfo>& rewrite,
+                              const std::optional<DomainInfo>& domain_record) {
+    format::validate_name("domain", domain);
+    const std::string in_domain = " in domain '" + domain + "'";
+    std::vector<std::pair<std::string, std::string>> records;  // (key, value)
+    for (const CommitInfo& commit : rewrite) {
+        if (commit.domain != domain)
+            throw Error::invalid_argument("commit '" + commit.commit + "' of domain '" +
+                                          commit.domain + "' rewritten" + in_domain);
+        if (std::find(drop.begin(), drop.end(), commit.commit) != drop.end())
+            throw Error::invalid_argument("commit '" + commit.commit + "'" + in_domain +
+                                          " is both dropped and rewritten");
+        records.emplace_back(format::scoped_key(domain, commit.commit),
+                             format::encode_commit_record(domain, commit.commit, to_record(commit)));
+    }
+    Impl& c = *impl_;
+    Txn txn(c, true);  // aborted, writing nothing, unless it reaches commit()
+    const auto dv = txn.find(c.domains, domain, "cannot read a domain");
+    if (!dv)
+        throw Error::not_found("unknown domain '" + domain + "'");
+    if (domain_record) {
+        const DomainInfo now = c.decode_domain(domain, bytes_of(*dv));
+        if (domain_record->name != domain || domain_record->next_key != now.next_key)
+            throw Error::invalid_argument("domain '" + domain +
+                                          "': a rewritten domain record must keep its name and "
+                                          "next_key");
+        const std::string value = format::encode_domain_record(to_record(*domain_record));
+        MDB_val k = val_of(domain), v = val_of(value);
+        c.check(::mdb_put(txn.get(), c.domains, &k, &v, 0), "cannot write a domain");
+    }
+    for (const std::string& commit : drop) {
+        const std::string key = format::scoped_key(domain, commit);
+        MDB_val k = val_of(key);
+        const int rc = ::mdb_del(txn.get(), c.commits, &k, nullptr);
+        if (rc == MDB_NOTFOUND)
+            throw Error::not_found("unknown commit '" + commit + "'" + in_domain);
+        c.check(rc, "cannot delete a commit");
+    }
+    for (size_t i = 0; i < records.size(); ++i) {
+        if (!txn.find(c.commits, records[i].first, "cannot read a commit"))
+            throw Error::not_found("unknown commit '" + rewrite[i].commit + "'" + in_domain);
+        MDB_val k = val_of(records[i].first), v = val_of(records[i].second);
+        c.check(::mdb_put(txn.get(), c.commits, &k, &v, 0), "cannot write a commit");
+    }
+    detail::crash_point("catalog-rewrite-written");
     txn.commit();
 }
 

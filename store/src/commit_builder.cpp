@@ -1,10 +1,6 @@
 // CommitBuilder: a batch of operations made into a commit by a pipeline of small steps
 // (LevelDB's DBImpl::Write and BuildTable are the model): keys resolved, vectors durable,
 // graph built, graph written full or delta, catalog published.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -14,7 +10,9 @@
 #include "graph_files.h"
 #include "graph_writer.h"
 #include "hnsw_graph.h"
+#include "store_files.h"
 #include "store_impl.h"
+#include "writer_lock.h"
 #include "vstore/format/file_names.h"
 
 namespace vstore {
@@ -34,7 +32,9 @@ struct CommitBuilder::Impl {
     DomainInfo domain;
     std::string commit;
     std::optional<std::string> parent;
-    int lock_fd = -1;
+    detail::WriterLock lock;  // released once the commit is published
+
+    Impl(Store::Impl& s, detail::WriterLock writer) : store(&s), lock(std::move(writer)) {}
 
     enum class Op { kInsert, kDelete, kReplace };
     struct Operation {
@@ -261,7 +261,8 @@ struct CommitBuilder::Impl {
     // The graph written durably, as a delta or a full file by the policy.
     void write_graph(const HnswGraph& graph, CommitInfo& info) const {
         info.created_unix_ms = now_ms();
-        info.graph_file = format::graph_file_name(domain.name, commit);
+        info.graph_file = detail::free_graph_file_name(store->dir, *store->catalog, domain.name,
+                                                       commit);
         info.graph_format = format::kGraphFormatV2;
         std::vector<GraphFileRef> chain;
         std::vector<uint8_t> bytes;
@@ -291,8 +292,7 @@ struct CommitBuilder::Impl {
         store->catalog->publish_commit(info, ids);
         detail::crash_point("catalog-published");
         finished = true;
-        ::close(lock_fd);
-        lock_fd = -1;
+        lock.release();
     }
 
     // A commit that changes nothing records its parent's graph and writes no file.
@@ -308,12 +308,8 @@ struct CommitBuilder::Impl {
         info.graph_format = p.graph_format;
         info.graph_chain = p.graph_chain;
         info.graph_owner = p.graph_owner ? *p.graph_owner : p.commit;
+        info.owner_dropped = p.graph_owner && p.owner_dropped;
         info.created_unix_ms = now_ms();
-    }
-
-    ~Impl() {
-        if (lock_fd >= 0)
-            ::close(lock_fd);  // releases the store's writer lock
     }
 
     void add(Op op, const std::string& id, std::span<const float> vector) {
@@ -399,20 +395,13 @@ void CommitBuilder::put(const std::string& id, std::span<const float> vector) {
 CommitBuilder Store::begin_commit(const std::string& domain, const std::string& commit,
                                   std::optional<std::string> parent) {
     format::validate_name("commit", commit);
-    auto impl = std::make_unique<CommitBuilder::Impl>();
-    impl->store = impl_.get();
+    format::graph_file_name(domain, commit);  // validates the resulting file name
+    // One writer per store, across processes: held until the builder finishes or is dropped.
+    // Everything below is read under it, so that no drop or vacuum changes it meanwhile.
+    auto impl = std::make_unique<CommitBuilder::Impl>(*impl_, detail::WriterLock(impl_->dir));
     impl->domain = impl_->domain(domain);
     impl->commit = commit;
     impl->parent = parent;
-    format::graph_file_name(domain, commit);  // validates the resulting file name
-    // One writer per store, across processes: held until the builder finishes or is dropped.
-    const std::string lock_path = impl_->dir + "/writer.lock";
-    impl->lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (impl->lock_fd < 0)
-        throw Error::io("cannot open '" + lock_path + "'", errno);
-    if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        throw Error::conflict("store '" + impl_->dir + "' is busy: another commit is being built");
-    }
     if (impl_->catalog->commit(domain, commit)) {
         throw Error::conflict("commit '" + commit + "' already exists in domain '" + domain + "'");
     }

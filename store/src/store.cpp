@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "graph_files.h"
 #include "store_impl.h"
@@ -89,7 +90,8 @@ void CatalogKeyIds::detach() {
 std::shared_ptr<VectorFile> Store::Impl::reader(const DomainInfo& d, uint64_t needed) {
     std::lock_guard lock(files_mutex);
     auto& f = files[d.name];
-    if (!f) {
+    // After a vacuum the domain has a new vector file; snapshots of the old one keep theirs.
+    if (!f || f->path() != dir + "/" + d.vector_file) {
         VectorFileOptions o;
         o.mode = options.mode;
         o.pool_budget_bytes = options.pool_budget_bytes;
@@ -152,8 +154,34 @@ void Store::Impl::enforce_caps_locked(const std::string& keep) {
     pool_stats.commits = lru.size();
 }
 
+// A commit's entry names its graph file and checksum too, so that a commit dropped and made
+// again under its name, or rewritten by a vacuum, is never answered from the old entry.
+std::string Store::Impl::pool_key(const CommitInfo& c) {
+    return c.domain + '\0' + c.commit + '\0' + c.graph_file + '\0' +
+           std::to_string(c.graph_checksum);
+}
+
+void Store::Impl::forget(const std::string& domain, const std::set<std::string>& commits) {
+    std::lock_guard lock(pool_mutex);
+    for (auto it = lru.begin(); it != lru.end();) {
+        const size_t end = it->key.find('\0', domain.size() + 1);
+        const bool match = it->ready && it->key.compare(0, domain.size(), domain) == 0 &&
+                           it->key.size() > domain.size() && it->key[domain.size()] == '\0' &&
+                           commits.count(it->key.substr(domain.size() + 1,
+                                                        end - domain.size() - 1));
+        if (!match) {
+            ++it;
+            continue;
+        }
+        pool_stats.bytes -= it->bytes;
+        pool_index.erase(it->key);
+        it = lru.erase(it);
+    }
+    pool_stats.commits = lru.size();
+}
+
 void Store::Impl::admit(std::shared_ptr<const Snapshot> snapshot) {
-    const std::string key = snapshot->info().domain + '\0' + snapshot->info().commit;
+    const std::string key = pool_key(snapshot->info());
     std::promise<std::shared_ptr<const Snapshot>> p;
     p.set_value(snapshot);
     std::lock_guard lock(pool_mutex);
@@ -167,7 +195,8 @@ void Store::Impl::admit(std::shared_ptr<const Snapshot> snapshot) {
 
 std::shared_ptr<const Snapshot> Store::Impl::open_commit(const std::string& domain_name,
                                                          const std::string& commit_id) {
-    const std::string key = domain_name + '\0' + commit_id;
+    const CommitInfo c = commit(domain_name, commit_id);
+    const std::string key = pool_key(c);
     std::promise<std::shared_ptr<const Snapshot>> promise;
     {
         std::unique_lock lock(pool_mutex);
@@ -183,8 +212,17 @@ std::shared_ptr<const Snapshot> Store::Impl::open_commit(const std::string& doma
         pool_index[key] = lru.begin();
     }
     try {
-        const DomainInfo d = domain(domain_name);
-        auto snapshot = load(d, commit(domain_name, commit_id));
+        std::shared_ptr<const Snapshot> snapshot;
+        try {
+            snapshot = load(domain(domain_name), c);
+        } catch (const Error&) {
+            // Another process may have dropped the commit, and deleted its files, after its
+            // record was read here: say that, rather than that a file is missing.
+            if (!catalog->commit(domain_name, commit_id))
+                throw Error::not_found("commit '" + commit_id + "' in domain '" + domain_name +
+                                       "' was dropped while it was being opened");
+            throw;
+        }
         promise.set_value(snapshot);
         std::lock_guard lock(pool_mutex);
         ++pool_stats.loads;
@@ -301,7 +339,7 @@ std::vector<CommitInfo> Store::commits(const std::string& domain) const {
 
 std::vector<CommitInfo> Store::log(const std::string& domain, const std::string& commit) const {
     std::vector<CommitInfo> chain = {impl_->commit(domain, commit)};
-    while (chain.back().parent) {
+    while (chain.back().parent && !chain.back().parent_dropped) {
         chain.push_back(impl_->commit(domain, *chain.back().parent));
         if (chain.size() > 1'000'000)
             throw Error::corruption("commit chain of '" + commit + "' loops");

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -73,6 +74,14 @@ struct Store::Impl {
                                                 const std::string& commit_id);
     // Puts a commit just made into the pool.
     void admit(std::shared_ptr<const Snapshot> snapshot);
+    // Lets the pool forget loaded commits of a domain (dropped ones); their users keep them.
+    void forget(const std::string& domain, const std::set<std::string>& commits);
+    static std::string pool_key(const CommitInfo& c);
+    // Drop and gc, under the writer lock: `drop` deleted and `rewrite` written in one catalog
+    // transaction, then the files in `removed` deleted.
+    void drop_planned(const std::string& domain, const std::vector<std::string>& drop,
+                      const std::vector<CommitInfo>& rewrite,
+                      const std::vector<GraphFileRef>& removed);
 
     // Before the catalog closes: the ids of domains whose snapshots live on move to memory.
     void detach_snapshots();

@@ -116,8 +116,9 @@ jq_check 'length == 2 and map(.commit) == ["c2", "c1"] and map(.parent) == ["c1"
     and (.[0] | .inserted == 200 and .deleted == 100 and .replaced == 50 and .live == 1600)
     and (.[1] | .inserted == 1500 and .deleted == 0 and .replaced == 0 and .live == 1500
          and .tombstones == 0)
-    and (.[0] | keys_unsorted) == ["domain", "commit", "parent", "created", "inserted", "deleted",
-        "replaced", "live", "tombstones", "compacted", "graph_file", "graph_bytes", "graph_owner"]
+    and (.[0] | keys_unsorted) == ["domain", "commit", "parent", "parent_dropped", "created",
+        "inserted", "deleted", "replaced", "live", "tombstones", "compacted", "graph_file",
+        "graph_bytes", "graph_owner", "graph_owner_dropped"]
     and all(.[]; .graph_owner == null)' \
     "$T/log-c2.json" "log --json"
 expect 0 "$VSTORE" log "$S" --domain d --commit c2
@@ -616,8 +617,61 @@ jq_check '.pack_kind == "directory"' "$T/out" "inspect: pack kind directory"
 expect 0 "$VSTORE" inspect --json "$P/c2.tar.xz"
 jq_check '.pack_kind == "tar.xz" and .archive_bytes > 0' "$T/out" "inspect: pack kind tar.xz"
 
+# ---- drop, gc, du ----------------------------------------------------------------------------
+# On a copy of the store: drop c1 (c2's delta builds on its file, which stays), then gc.
+L="$T/lifecycle"
+cp -a "$S" "$L"
+(cd "$L" && ls -A) >"$T/files.before"
+expect 0 "$VSTORE" drop "$L" --domain d --commit c1 --dry-run --json
+jq_check '.dry_run == true and .domain == "d" and .dropped == ["c1"] and (.cut | index("c2") != null)
+    and .removed == [] and (.kept | map(.name)) == ["d@c1.hnsw"] and .bytes_freed == 0' "$T/out" "drop --dry-run --json"
+(cd "$L" && ls -A) >"$T/files.after"
+same "$T/files.before" "$T/files.after" "drop --dry-run changed the store"
+expect 1 "$VSTORE" drop "$L" --domain d --commit c1 --commit no-such-commit
+one_line_error "unknown commit 'no-such-commit' in domain 'd'; nothing was dropped"
+expect 1 "$VSTORE" drop "$L" --domain nope --commit c1
+one_line_error "unknown domain 'nope'"
+expect 2 "$VSTORE" drop "$L" --domain d
+expect 0 "$VSTORE" drop "$L" --domain d --commit c1
+grep -q "^domain 'd': dropped 1 commit ('c1'); freed 0 B in 0 graph files$" "$T/out" ||
+    fail "drop summary: $(cat "$T/out")"
+grep -q "^  history cut at .*'c2'.*: the parent is gone$" "$T/out" || fail "drop cut line: $(cat "$T/out")"
+search_all "$L" d c2 "$T/q-lc-c2"
+same "$T/q-d-c2" "$T/q-lc-c2" "search of c2 after dropping its parent c1"
+expect 0 "$VSTORE" log "$L" --domain d --commit c2 --json
+jq_check 'length == 1 and .[0].commit == "c2" and .[0].parent == "c1" and .[0].parent_dropped == true' \
+    "$T/out" "log after drop"
+expect 0 "$VSTORE" log "$L" --domain d
+grep -q "parent dropped: history cut here" "$T/out" || fail "log shows no cut: $(cat "$T/out")"
+expect 1 "$VSTORE" search "$L" --domain d --commit c1 --vector-file "$I/queries.fvecs"
+one_line_error "unknown commit 'c1'"
+expect 0 "$VSTORE" du "$L" --json
+jq_check '(.domains | length) >= 1 and (.domains[] | select(.domain == "d") |
+    .vectors == .head_vectors + .history_vectors + .unreferenced_vectors and .base_only_graph_files == 1
+    and .full_graph_files >= 1 and .vector_file_bytes > 0) and .catalog_bytes > 0' "$T/out" "du --json"
+expect 0 "$VSTORE" du "$L" --domain d
+grep -q "^domain 'd': " "$T/out" || fail "du text: $(cat "$T/out")"
+grep -q "of them bases only" "$T/out" || fail "du shows no base-only file: $(cat "$T/out")"
+expect 2 "$VSTORE" gc "$L"
+printf '# kept by the CI job\nc2\n\nnot-a-commit\n' >"$T/keep.txt"
+(cd "$L" && ls -A) >"$T/files.before"
+expect 0 "$VSTORE" gc "$L" --keep "$T/keep.txt" --keep-last 1 --dry-run --json
+cp "$T/out" "$T/gc-plan.json"
+jq_check '.dry_run == true and .keep_unknown == ["not-a-commit"] and (.domains | length) >= 1
+    and (.domains[] | select(.domain == "d") | (.dropped | index("c2")) == null)' "$T/out" "gc --dry-run --json"
+(cd "$L" && ls -A) >"$T/files.after"
+same "$T/files.before" "$T/files.after" "gc --dry-run changed the store"
+expect 0 "$VSTORE" gc "$L" --keep "$T/keep.txt" --keep-last 1 --json
+jq --slurpfile plan "$T/gc-plan.json" -e '.dry_run == false and .bytes_freed == $plan[0].bytes_freed
+    and (.domains | map(.dropped)) == ($plan[0].domains | map(.dropped))' "$T/out" >/dev/null ||
+    fail "gc did not do what its dry run said: $(head -c 600 "$T/out")"
+grep -q "not-a-commit" "$T/err" || fail "gc did not name the unknown kept commit: $(cat "$T/err")"
+search_all "$L" d c2 "$T/q-lc-c2"
+same "$T/q-d-c2" "$T/q-lc-c2" "search of c2 after gc"
+expect 0 "$VSTORE" inspect --verify "$L"
+
 # ---- help and usage --------------------------------------------------------------------------
-for cmd in init domain "domain create" "domain list" index assign search similar duplicates log inspect pack; do
+for cmd in init domain "domain create" "domain list" index assign search similar duplicates log inspect pack drop gc du vacuum; do
     # shellcheck disable=SC2086
     expect 0 "$VSTORE" $cmd --help
     grep -q "Example" "$T/out" || fail "'vstore $cmd --help' has no example"

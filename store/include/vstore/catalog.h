@@ -54,6 +54,11 @@ struct CommitInfo {
     // Set when the commit's graph is another commit's (a commit that changed nothing, or
     // Store::assign): the commit that wrote graph_file. nullopt when this commit wrote it.
     std::optional<std::string> graph_owner;
+    // Set by Store::drop_commits on a kept commit: its parent, or its graph owner, was dropped.
+    // The name stays, to show where the history was cut, but names no commit of the domain
+    // (or, once the id is used again, an unrelated one): log stops there.
+    bool parent_dropped = false;
+    bool owner_dropped = false;
 };
 
 class Catalog {
@@ -91,6 +96,16 @@ class Catalog {
     // graph_format, graph_chain, graph_owner); nothing is written then.
     void publish_commit(const CommitInfo& commit,
                         const std::vector<std::pair<std::string, uint64_t>>& new_ids);
+
+    // Drops and rewrites commits of one domain in one write transaction (Store::drop_commits
+    // and vacuum): each commit named in `drop` is deleted, each record of `rewrite` replaces the
+    // commit's record of the same name, and `domain_record`, when given, replaces the domain's
+    // record (its next_key must be unchanged). Error(kNotFound) for an unknown domain or
+    // commit, Error(kInvalidArgument) for a record that breaks a rule, a commit both dropped
+    // and rewritten, or a changed next_key; nothing is written then.
+    void rewrite_commits(const std::string& domain, const std::vector<std::string>& drop,
+                         const std::vector<CommitInfo>& rewrite,
+                         const std::optional<DomainInfo>& domain_record = std::nullopt);
 
   private:
     struct Impl;

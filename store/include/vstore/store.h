@@ -12,6 +12,7 @@
 #include "vstore/catalog.h"
 #include "vstore/format/error.h"
 #include "vstore/format/graph_file.h"
+#include "vstore/lifecycle.h"
 #include "vstore/vector_file.h"
 
 namespace vstore {
@@ -172,7 +173,8 @@ class Store {
     std::vector<DomainInfo> domains() const;
     CommitInfo commit(const std::string& domain, const std::string& commit) const;
     std::vector<CommitInfo> commits(const std::string& domain) const;
-    // The chain from `commit` back to its root, newest first.
+    // The chain from `commit` back to its root, newest first; it ends early at a commit whose
+    // parent was dropped.
     std::vector<CommitInfo> log(const std::string& domain, const std::string& commit) const;
 
     // Starts a commit. Error(kNotFound) for an unknown domain or parent, Error(kConflict) when
@@ -192,6 +194,34 @@ class Store {
     // chain, and each delta against its base as it is applied. Error(kCorruption) naming the
     // file at fault; Error(kNotFound) for an unknown domain or commit.
     void verify_graph(const std::string& domain, const std::string& commit) const;
+
+    // Drops commits of a domain in one catalog transaction (spec/lifecycle.md). Every kept
+    // commit answers exactly as before: a graph file that a kept commit's chain still needs
+    // stays, whoever wrote it, and the others are deleted. A kept commit whose parent (or
+    // graph owner) is dropped is marked so (CommitInfo::parent_dropped); log stops there.
+    // Snapshots already open keep answering; open_commit of a dropped commit is
+    // Error(kNotFound). Error(kNotFound) for an unknown domain or commit, Error(kConflict)
+    // while another writer holds the store; nothing is dropped then. With `dry_run`, the
+    // report of what would happen, and nothing changes.
+    DroppedCommits drop_commits(const std::string& domain, const std::vector<std::string>& commits,
+                                bool dry_run = false);
+    // Retention: keeps the commits GcOptions names and the newest keep_last of each domain,
+    // drops the others (as drop_commits), and deletes the files no commit names that crashes
+    // left: graph files of the domains looked at, temporary files of dead processes.
+    // Error(kInvalidArgument) when the options keep nothing by name or number.
+    GcReport gc(const GcOptions& options);
+    // Rewrites a domain's vector file with only the vectors its commits' graph files refer to,
+    // in their order, and every graph file to match (spec/lifecycle.md, "Vacuum"); every
+    // commit answers exactly as before. A crash at any moment leaves the old files in force
+    // or the new ones, never a mix; what the other leaves behind, gc deletes. Snapshots open
+    // before keep answering from the old files until they are closed. Every graph file is
+    // checked against its catalog checksum and every vector against its page checksum first:
+    // Error(kCorruption) naming the file, and nothing changes. Error(kNotFound) for an
+    // unknown domain, Error(kConflict) while another writer holds the store.
+    VacuumReport vacuum(const std::string& domain, const VacuumProgress& progress = {});
+    // Where the bytes of one domain, or of every domain, are. Reads every graph file's vector
+    // references (the vector column of full files, deltas whole); changes nothing.
+    SpaceReport space(const std::optional<std::string>& domain = std::nullopt) const;
 
     // A loaded commit, from the index pool when it is there. Safe from any number of threads.
     std::shared_ptr<const Snapshot> open_commit(const std::string& domain,

@@ -41,6 +41,11 @@ inline constexpr size_t kKeyRecordFixed = 4;
 inline constexpr uint32_t kCommitFlagHasParent = 1;
 inline constexpr uint32_t kCommitFlagCompacted = 2;
 inline constexpr uint32_t kCommitFlagHasOwner = 4;  // record version 2 only
+// Record version 2 only, set by Store::drop_commits when it rewrites a kept commit's record:
+// the parent (bit 3) or the graph owner (bit 4) it names was dropped. The name is kept, to
+// say where the history was cut; it names no commit any more, or an unrelated later one.
+inline constexpr uint32_t kCommitFlagParentDropped = 8;
+inline constexpr uint32_t kCommitFlagOwnerDropped = 16;
 
 inline constexpr size_t kMaxGraphChain = 4096;  // files in a commit's graph chain
 
@@ -128,10 +133,13 @@ struct CommitRecord {  // the value; domain and commit names are the key
     uint32_t graph_format = kGraphFormatV2;
     std::vector<GraphFileRecord> graph_chain;  // the full root first, graph_file last
     std::optional<std::string> graph_owner;
+    bool parent_dropped = false;  // kCommitFlagParentDropped; only with a parent
+    bool owner_dropped = false;   // kCommitFlagOwnerDropped; only with an owner
 };
 
 // The first rule of a version 2 commit record that `r` breaks, as a message detail, or
-// nullopt: parent and owner 1 ... 255 bytes, the owner not `commit` itself, graph_file a file
+// nullopt: parent and owner 1 ... 255 bytes, parent_dropped only with a parent and
+// owner_dropped only with an owner, the owner not `commit` itself, graph_file a file
 // name, kind 1 or 2, graph_format 1 or 2 (2 for a delta), 1 ... 4096 chain entries (exactly 1
 // for a full graph, at least 2 for a delta), every entry's name a file name and distinct, the
 // last entry equal to (graph_file, graph_bytes, graph_checksum).

@@ -2,6 +2,7 @@
 // store directory or collide with another (spec/store-layout.md).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,12 @@ std::string percent_encode(std::string_view name);
 // Inverse of percent_encode. Throws Error(kInvalidArgument) on a malformed escape.
 std::string percent_decode(std::string_view encoded);
 
-// "<encoded domain>.vecs". Validates the name and the resulting file name length.
-std::string vector_file_name(std::string_view domain);
+// "<encoded domain>.vecs", and for a generation of 2 or more "<encoded domain>@<generation>.vecs":
+// the file a vacuum writes to replace the domain's vector file. Validates the name and the
+// resulting file name length.
+std::string vector_file_name(std::string_view domain, uint32_t generation = 1);
+
+// Whether `file` is named as a vector file of `domain`, of any generation.
+bool is_vector_file_of(std::string_view file, std::string_view domain);
 
 }  // namespace vstore::format

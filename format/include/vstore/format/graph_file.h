@@ -57,7 +57,15 @@ GraphFileData decode_graph_file(std::span<const uint8_t> bytes, std::string_view
 // XXH3-64 of the whole file, as the catalog records it.
 uint64_t graph_file_checksum(std::span<const uint8_t> bytes);
 
-// "<encoded domain>@<encoded commit>.hnsw". Validates both names and the file name length.
-std::string graph_file_name(std::string_view domain, std::string_view commit);
+// "<encoded domain>@<encoded commit>.hnsw", and for a generation of 2 or more
+// "<encoded domain>@<encoded commit>@<generation>.hnsw": the name a commit's graph file takes
+// when an earlier file of the same name is still needed (a dropped commit's file that kept
+// commits build on, spec/store-layout.md). Validates both names and the file name length.
+std::string graph_file_name(std::string_view domain, std::string_view commit,
+                            uint32_t generation = 1);
+
+// Whether `file` is named as a graph file of `domain`: "<encoded domain>@...hnsw". '@' is
+// always escaped in an encoded name, so no other domain's file matches.
+bool is_graph_file_of(std::string_view file, std::string_view domain);
 
 }  // namespace vstore::format

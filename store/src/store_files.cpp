@@ -1,0 +1,148 @@
+#include "store_files.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "file_bytes.h"
+#include "file_io.h"
+#include "graph_layers.h"
+#include "vstore/format/bytes.h"
+#include "vstore/format/error.h"
+#include "vstore/format/file_names.h"
+
+namespace vstore::detail {
+
+namespace fs = std::filesystem;
+
+std::set<std::string> chain_files(const std::vector<CommitInfo>& commits) {
+    std::set<std::string> names;
+    for (const CommitInfo& c : commits) {
+        for (const GraphFileRef& f : c.graph_chain)
+            names.insert(f.name);
+    }
+    return names;
+}
+
+std::string free_graph_file_name(const std::string& dir, const Catalog& catalog,
+                                 const std::string& domain, const std::string& commit) {
+    std::set<std::string> named;
+    bool named_read = false;
+    for (uint32_t generation = 1;; ++generation) {
+        std::string name;
+        try {
+            name = format::graph_file_name(domain, commit, generation);
+        } catch (const Error& e) {
+            if (generation == 1 || e.code() != ErrorCode::kInvalidArgument)
+                throw;
+            throw Error::conflict("commit '" + commit + "' of domain '" + domain +
+                                  "': every graph file name it could take is in use by "
+                                  "earlier commits of that name");
+        }
+        std::error_code ec;
+        if (!fs::exists(dir + "/" + name, ec))
+            return name;
+        if (!named_read) {
+            named = chain_files(catalog.commits(domain));
+            named_read = true;
+        }
+        if (!named.count(name))
+            return name;
+    }
+}
+
+namespace {
+
+uint64_t size_of(const fs::directory_entry& e) {
+    std::error_code ec;
+    const uint64_t bytes = e.file_size(ec);
+    return ec ? 0 : bytes;
+}
+
+}  // namespace
+
+std::vector<StoreFile> orphan_files(const std::string& dir, const DomainInfo& domain,
+                                    const std::vector<CommitInfo>& commits) {
+    const std::set<std::string> named = chain_files(commits);
+    std::vector<StoreFile> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file())
+            continue;
+        const bool graph = format::is_graph_file_of(name, domain.name) && !named.count(name);
+        const bool vectors =
+            format::is_vector_file_of(name, domain.name) && name != domain.vector_file;
+        if (graph || vectors)
+            out.push_back({name, size_of(e)});
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only) {
+    std::vector<StoreFile> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file() || name.rfind(".tmp-", 0) != 0)
+            continue;
+        if (dead_only) {
+            // ".tmp-<pid>-..." or ".tmp-catalog-<pid>-...": the writer's process id.
+            std::string rest = name.substr(5);
+            if (rest.rfind("catalog-", 0) == 0)
+                rest = rest.substr(8);
+            const long pid = std::strtol(rest.c_str(), nullptr, 10);
+            const bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+            if (!dead)
+                continue;  // a running process (or one we may not signal) may still write it
+        }
+        out.push_back({name, size_of(e)});
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<uint64_t> graph_file_vectors(const std::string& dir, const GraphFileRef& ref) {
+    const auto file = FileBytes::map(dir + "/" + ref.name);
+    const std::span<const uint8_t> bytes = file->bytes();
+    std::vector<uint64_t> out;
+    if (format::graph_file_version(bytes, ref.name) == format::kGraphFormatV1) {
+        const auto g = GraphLayers::from_v1(bytes, ref.name);
+        out.reserve(g->size());
+        for (uint32_t i = 0; i < g->size(); ++i)
+            out.push_back(g->vector_index(i));
+        return out;
+    }
+    const format::GraphHeader h = format::parse_graph_header(bytes, ref.name);
+    if (h.kind == format::GraphKind::kFull) {
+        const format::FullGraphLayout layout = format::parse_full_graph(bytes, ref.name);
+        const format::SectionRef& s = layout.sections[format::kSectionVectorIndex];
+        out.reserve(layout.header.node_count);
+        for (uint64_t i = 0; i < layout.header.node_count; ++i)
+            out.push_back(format::load_le<uint64_t>(bytes.data() + s.offset + 8 * i));
+        return out;
+    }
+    const format::DecodedDelta d = format::decode_delta_graph(bytes, ref.name);
+    out.reserve(d.delta.new_nodes.size() + d.delta.vector_changes.size());
+    for (const format::DeltaNode& n : d.delta.new_nodes)
+        out.push_back(n.vector_index);
+    for (const auto& [node, vector] : d.delta.vector_changes)
+        out.push_back(vector);
+    return out;
+}
+
+void remove_store_files(const std::string& dir, const std::vector<std::string>& names) {
+    if (names.empty())
+        return;
+    for (const std::string& name : names) {
+        const std::string path = dir + "/" + name;
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+            throw Error::io("cannot delete '" + path + "'", errno);
+    }
+    sync_directory(dir);
+}
+
+}  // namespace vstore::detail
