@@ -668,6 +668,22 @@ jq --slurpfile plan "$T/gc-plan.json" -e '.dry_run == false and .bytes_freed == 
 grep -q "not-a-commit" "$T/err" || fail "gc did not name the unknown kept commit: $(cat "$T/err")"
 search_all "$L" d c2 "$T/q-lc-c2"
 same "$T/q-d-c2" "$T/q-lc-c2" "search of c2 after gc"
+expect 0 "$VSTORE" vacuum "$L" --json -q
+jq_check 'length >= 1 and (.[] | select(.domain == "d") | (.rewritten | type) == "boolean"
+    and .vectors_after <= .vectors_before and .vector_file_bytes_after <= .vector_file_bytes_before
+    and (.vector_file | test("^d(@[0-9]+)?\\.vecs$")))
+    and (.[0] | keys_unsorted) == ["domain", "rewritten", "vector_file", "vectors_before",
+        "vectors_after", "vector_file_bytes_before", "vector_file_bytes_after", "graph_files",
+        "graph_bytes_before", "graph_bytes_after"]' "$T/out" "vacuum --json"
+search_all "$L" d c2 "$T/q-lc-c2"
+same "$T/q-d-c2" "$T/q-lc-c2" "search of c2 after vacuum"
+expect 0 "$VSTORE" du "$L" --domain d --json
+jq_check '.domains[0].unreferenced_vectors == 0 and .domains[0].orphan_graph_files == 0' "$T/out" \
+    "du after vacuum"
+expect 0 "$VSTORE" vacuum "$L" --domain d
+grep -q "^domain 'd': nothing to reclaim" "$T/out" || fail "second vacuum: $(cat "$T/out")"
+expect 1 "$VSTORE" vacuum "$L" --domain nope
+one_line_error "unknown domain 'nope'"
 expect 0 "$VSTORE" inspect --verify "$L"
 
 # ---- help and usage --------------------------------------------------------------------------
