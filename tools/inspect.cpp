@@ -162,6 +162,7 @@ json describe_commit(const CommitInfo& c) {
     return json{
         {"commit", c.commit},
         {"parent", c.parent ? json(*c.parent) : json(nullptr)},
+        {"parent_dropped", c.parent_dropped},
         {"created", iso_time(c.created_unix_ms)},
         {"live", c.live_count},
         {"tombstones", c.tombstone_count},
@@ -177,6 +178,7 @@ json describe_commit(const CommitInfo& c) {
         {"chain_depth", c.graph_chain.empty() ? 0 : c.graph_chain.size() - 1},
         {"graph_chain", chain},
         {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)},
+        {"graph_owner_dropped", c.owner_dropped},
         {"compacted", c.compacted},
     };
 }
@@ -395,13 +397,18 @@ void print_store(const json& d, std::ostream& out) {
             std::string kind = text(c["graph_kind"]);
             if (c["graph_format"].get<uint32_t>() == format::kGraphFormatV1)
                 kind += " v1";
-            table.push_back({text(c["commit"]), c["parent"].is_null() ? "-" : text(c["parent"]),
+            std::string parent = c["parent"].is_null() ? "-" : text(c["parent"]);
+            if (c["parent_dropped"].get<bool>())
+                parent += " (dropped)";
+            table.push_back({text(c["commit"]), parent,
                              text(c["created"]), text(c["live"]), text(c["tombstones"]),
                              changes_text(c), c["compacted"].get<bool>() ? "yes" : "no", kind,
                              text(c["chain_depth"]), text(c["graph_file"]), text(c["graph_bytes"]),
                              c["graph_owner"].is_null()
                                  ? std::string()
-                                 : "shares the graph of " + text(c["graph_owner"])});
+                                 : "shares the graph of " + text(c["graph_owner"]) +
+                                       (c["graph_owner_dropped"].get<bool>() ? " (dropped)"
+                                                                             : "")});
         }
         print_table(
             out, "  ", table,

@@ -43,10 +43,10 @@ struct InspectOptions {
 // "kind": "store": path, domain_count, commit_count, graph_files {files, bytes, full {files,
 //   bytes}, delta {files, bytes}, v1 {files, bytes}, shared_commits} (each file once), domains
 //   [{name, dimension, metric, m, ef_construction, created, interned_ids, vector_file, vectors,
-//   commits [{commit, parent, created, live, tombstones, inserted, deleted, replaced,
+//   commits [{commit, parent, parent_dropped, created, live, tombstones, inserted, deleted, replaced,
 //   vector_count, graph_file, graph_bytes, graph_checksum, graph_kind, graph_format,
 //   chain_depth, graph_chain [{file, bytes, checksum}] (the full file first), graph_owner (the
-//   commit whose graph it shares, or null), compacted}]}]; --verify adds verify {ok,
+//   commit whose graph it shares, or null), graph_owner_dropped, compacted}]}]; --verify adds verify {ok,
 //   vector_files_checked, vectors_checked, commits_checked, problems}.
 //
 // "kind": "pack": path, pack_kind, config (the pack's config as written), archive_bytes (an
