@@ -515,7 +515,7 @@ TEST_CASE("vacuum keeps every commit's answers with only the vectors they refer 
     store.reset();
     auto reopened = Store::open(path, chain_options());
     require_answers_unchanged(*reopened, chain, dropped);
-    // The store grows on from the new files, and a second vacuum takes the first name again.
+    // The store grows on from the new files.
     auto b = reopened->begin_commit("d", "c10", "c9");
     b.remove(test::numbered("id", 300));
     b.insert("new", std::vector<float>(kDim, 0.25f));
@@ -575,4 +575,66 @@ TEST_CASE("vacuum refuses a damaged graph file and changes nothing", "[store][li
     CHECK(code_of([&] { store->vacuum("d"); }) == ErrorCode::kCorruption);
     CHECK(files_in(path) == files);
     CHECK(store->domain("d").vector_file == "d.vecs");
+}
+
+TEST_CASE("a vector the domain already stores is reused, not appended again",
+          "[store][lifecycle][content]") {
+    const auto data = test::random_vectors(200, kDim, 12);
+    auto row = [&](size_t i) { return std::span<const float>(data.data() + i * kDim, kDim); };
+    // The same commits with and without the content index answer alike.
+    auto build = [&](const std::string& path, bool reuse) {
+        StoreOptions o;
+        o.reuse_vectors = reuse;
+        o.exact_threshold = 0;
+        o.threads = 1;  // a build on several threads is not the same graph twice
+        auto store = Store::create(path, o);
+        store->create_domain("d", {kDim});
+        auto b = store->begin_commit("d", "base", std::nullopt);
+        for (size_t i = 0; i < 100; ++i)
+            b.insert(test::numbered("id", i), row(i));
+        b.finish();
+        // Moves (an id deleted, its vector inserted under a new id), a vector twice in one
+        // batch, a replace by another stored vector, and new vectors.
+        auto c = store->begin_commit("d", "c1", "base");
+        for (size_t i = 0; i < 50; ++i) {
+            c.remove(test::numbered("id", i));
+            c.insert(test::numbered("moved", i), row(i));
+        }
+        c.insert("twinA", row(150));
+        c.insert("twinB", row(150));
+        c.replace("id60", row(70));
+        for (size_t i = 100; i < 110; ++i)
+            c.insert(test::numbered("new", i), row(i));
+        c.finish();
+        return store;
+    };
+    test::TempDir dir;
+    auto with = build(dir.file("with"), true);
+    auto without = build(dir.file("without"), false);
+    CHECK(VectorFile::open(dir.file("with") + "/d.vecs")->size() == 100 + 1 + 10);
+    CHECK(VectorFile::open(dir.file("without") + "/d.vecs")->size() == 100 + 50 + 2 + 1 + 10);
+    for (const char* commit : {"base", "c1"}) {
+        auto a = with->open_commit("d", commit);
+        auto b = without->open_commit("d", commit);
+        CHECK(a->ids() == b->ids());
+        CHECK(answers(*a) == answers(*b));
+    }
+    auto c1 = with->open_commit("d", "c1");
+    CHECK(c1->vector("moved7") == std::vector<float>(row(7).begin(), row(7).end()));
+    CHECK(c1->vector("twinB") == c1->vector("twinA"));
+    CHECK(c1->vector("id60") == c1->vector("id70"));
+    CHECK(c1->search(row(150), 2).back().distance == 0.0f);
+
+    // A vacuum renumbers the vectors and the content index with them: a vector kept is still
+    // found, one no commit needed any more is not.
+    with->drop_commits("d", {"base"});
+    REQUIRE(with->vacuum("d").rewritten);
+    const uint64_t stored = VectorFile::open(dir.file("with") + "/" + with->domain("d").vector_file)->size();
+    auto c = with->begin_commit("d", "c2", "c1");
+    c.insert("again", row(105));  // new105's vector, kept
+    c.finish();
+    const std::string file = dir.file("with") + "/" + with->domain("d").vector_file;
+    CHECK(VectorFile::open(file)->size() == stored);
+    CHECK(with->open_commit("d", "c2")->vector("again") ==
+          std::vector<float>(row(105).begin(), row(105).end()));
 }

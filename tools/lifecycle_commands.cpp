@@ -106,8 +106,10 @@ int run_gc(const GcArgs& a, const Common& c, std::ostream& out) {
     if (!o.keep_last && a.keep_files.empty())
         throw UsageError("gc keeps only what it is told to: give --keep-last N or --keep FILE");
     if (o.keep.empty() && (!o.keep_last || *o.keep_last == 0))
-        throw UsageError("gc would keep nothing: the keep file names no commit, and --keep-last "
-                         "is not at least 1");
+        throw UsageError(a.keep_files.empty()
+                             ? "gc would keep nothing: --keep-last must be at least 1"
+                             : "gc would keep nothing: the keep file names no commit, and "
+                               "--keep-last is not at least 1");
     auto store = Store::open(a.store);
     const GcReport r = store->gc(o);
     if (!r.keep_unknown.empty())

@@ -512,4 +512,43 @@ std::string decode_key_record(std::string_view catalog, std::string_view domain,
     return str_at(b, kKeyRecordFixed, b.size() - kKeyRecordFixed);
 }
 
+// ---- The content index ----------------------------------------------------------------------
+
+uint64_t vector_hash(std::span<const float> vector) {
+    // The vector file stores float32 little-endian, as this (little-endian) host holds them.
+    return checksum64({reinterpret_cast<const uint8_t*>(vector.data()), vector.size_bytes()});
+}
+
+std::string vector_record_prefix(std::string_view domain, uint64_t hash) {
+    std::string k = scoped_key(domain, {});
+    put_u64_be(k, hash);
+    return k;
+}
+
+std::string vector_record_key(std::string_view domain, uint64_t hash, uint64_t index) {
+    std::string k = vector_record_prefix(domain, hash);
+    put_u64_be(k, index);
+    return k;
+}
+
+std::string encode_vector_record() {
+    std::string v;
+    put_u32(v, kCatalogRecordVersion);
+    return v;
+}
+
+uint64_t decode_vector_record_key(std::string_view catalog, std::string_view domain, Bytes key,
+                                  Bytes value) {
+    const std::string record = "a vectors entry of domain '" + std::string(domain) + "'";
+    if (key.size() != domain.size() + 1 + 16)
+        malformed(catalog, record, "a key of " + std::to_string(key.size()) + " bytes");
+    check_record_version(catalog, record, value, kVectorRecordBytes);
+    if (value.size() != kVectorRecordBytes)
+        malformed(catalog, record, std::to_string(value.size()) + " bytes, expected 4");
+    uint64_t index = 0;
+    for (size_t i = key.size() - 8; i < key.size(); ++i)
+        index = (index << 8) | key[i];
+    return index;
+}
+
 }  // namespace vstore::format

@@ -143,7 +143,7 @@ bool is_vector_file_of(std::string_view file, std::string_view domain) {
     if (middle.empty())
         return true;
     // "@<generation>": '@' is escaped inside encoded names, so no other domain's file matches.
-    return middle.size() >= 2 && middle[0] == '@' && middle[1] != '0' &&
+    return middle.size() >= 2 && middle[0] == '@' && middle[1] != '0' && middle != "@1" &&
            middle.substr(1).find_first_not_of("0123456789") == std::string_view::npos;
 }
 

@@ -151,7 +151,7 @@ struct Core {
     std::string path;  // <dir>/catalog
     Registration registration;
     EnvHandle env;
-    MDB_dbi meta = 0, domains = 0, commits = 0, ids = 0, keys = 0;
+    MDB_dbi meta = 0, domains = 0, commits = 0, ids = 0, keys = 0, vectors = 0;
 
     std::string where() const { return "catalog '" + path + "'"; }
 
@@ -409,7 +409,7 @@ void create_catalog(const std::filesystem::path& dir, const std::string& path) {
         c.path = tmp;
         open_env(c, tmp);
         Txn txn(c, true);
-        for (const char* name : {"meta", "domains", "commits", "ids", "keys"}) {
+        for (const char* name : {"meta", "domains", "commits", "ids", "keys", "vectors"}) {
             MDB_dbi dbi;
             c.check(::mdb_dbi_open(txn.get(), name, MDB_CREATE, &dbi), "cannot create a database");
             if (std::string_view(name) == "meta")
@@ -488,7 +488,17 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
     open_db("commits", c.commits);
     open_db("ids", c.ids);
     open_db("keys", c.keys);
+    // `vectors` (the content index) came later: a catalog made before it gains it, empty.
+    const int vrc = ::mdb_dbi_open(txn.get(), "vectors", 0, &c.vectors);
+    if (vrc != MDB_NOTFOUND)
+        c.check(vrc, "cannot open a database");
     txn.commit();  // makes the database handles available to every later transaction
+    if (vrc == MDB_NOTFOUND) {
+        Txn create(c, true);
+        c.check(::mdb_dbi_open(create.get(), "vectors", MDB_CREATE, &c.vectors),
+                "cannot create a database");
+        create.commit();
+    }
     return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
 }
 
@@ -602,8 +612,45 @@ void Catalog::create_domain(const DomainInfo& d) {
     txn.commit();
 }
 
+namespace {
+
+void put_vector_entries(Core& c, Txn& txn, const std::string& domain,
+                        const std::vector<VectorHash>& entries) {
+    const std::string value = format::encode_vector_record();
+    for (const VectorHash& e : entries) {
+        const std::string key = format::vector_record_key(domain, e.hash, e.index);
+        MDB_val k = val_of(key), v = val_of(value);
+        c.check(::mdb_put(txn.get(), c.vectors, &k, &v, 0), "cannot write a vector entry");
+    }
+}
+
+}  // namespace
+
+std::vector<uint64_t> Catalog::vectors_with_hash(const std::string& domain,
+                                                 uint64_t hash) const {
+    Txn txn(*impl_, false);
+    const std::string prefix = format::vector_record_prefix(domain, hash);
+    std::vector<uint64_t> out;
+    MDB_cursor* cursor = nullptr;
+    impl_->check(::mdb_cursor_open(txn.get(), impl_->vectors, &cursor), "cannot read vectors");
+    MDB_val k = val_of(prefix), v{};
+    int rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == prefix.size() + 8 &&
+           std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
+        out.push_back(format::decode_vector_record_key(
+            impl_->path, domain, {static_cast<const uint8_t*>(k.mv_data), k.mv_size},
+            {static_cast<const uint8_t*>(v.mv_data), v.mv_size}));
+        rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    ::mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        impl_->check(rc, "cannot read vectors");
+    return out;
+}
+
 void Catalog::publish_commit(const CommitInfo& commit,
-                             const std::vector<std::pair<std::string, uint64_t>>& new_ids) {
+                             const std::vector<std::pair<std::string, uint64_t>>& new_ids,
+                             const std::vector<VectorHash>& new_vectors) {
     const std::string& domain = commit.domain;
     format::validate_name("domain", domain);
     format::validate_name("commit", commit.commit);
@@ -680,13 +727,15 @@ void Catalog::publish_commit(const CommitInfo& commit,
 
     MDB_val ck = val_of(commit_key), cval = val_of(cvalue);
     c.check(::mdb_put(txn.get(), c.commits, &ck, &cval, MDB_NOOVERWRITE), "cannot write a commit");
+    put_vector_entries(c, txn, domain, new_vectors);
     detail::crash_point("catalog-txn-written");
     txn.commit();
 }
 
 void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::string>& drop,
                               const std::vector<CommitInfo>& rewrite,
-                              const std::optional<DomainInfo>& domain_record) {
+                              const std::optional<DomainInfo>& domain_record,
+                              const std::optional<std::vector<VectorHash>>& vectors) {
     format::validate_name("domain", domain);
     const std::string in_domain = " in domain '" + domain + "'";
     std::vector<std::pair<std::string, std::string>> records;  // (key, value)
@@ -728,6 +777,28 @@ void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::
             throw Error::not_found("unknown commit '" + rewrite[i].commit + "'" + in_domain);
         MDB_val k = val_of(records[i].first), v = val_of(records[i].second);
         c.check(::mdb_put(txn.get(), c.commits, &k, &v, 0), "cannot write a commit");
+    }
+    if (vectors) {
+        // The domain's whole content index is replaced: every entry with its prefix goes.
+        const std::string prefix = format::scoped_key(domain, "");
+        std::vector<std::string> old_keys;
+        MDB_cursor* cursor = nullptr;
+        c.check(::mdb_cursor_open(txn.get(), c.vectors, &cursor), "cannot read vectors");
+        MDB_val k = val_of(prefix), v{};
+        int rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        while (rc == 0 && k.mv_size >= prefix.size() &&
+               std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
+            old_keys.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+            rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        }
+        ::mdb_cursor_close(cursor);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            c.check(rc, "cannot read vectors");
+        for (const std::string& key : old_keys) {
+            MDB_val dk = val_of(key);
+            c.check(::mdb_del(txn.get(), c.vectors, &dk, nullptr), "cannot delete a vector entry");
+        }
+        put_vector_entries(c, txn, domain, *vectors);
     }
     detail::crash_point("catalog-rewrite-written");
     txn.commit();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "crash_point.h"
@@ -13,6 +14,7 @@
 #include "store_files.h"
 #include "store_impl.h"
 #include "writer_lock.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/file_names.h"
 
 namespace vstore {
@@ -141,21 +143,88 @@ struct CommitBuilder::Impl {
         return k;
     }
 
-    // The batch's vectors, durable before anything refers to them. Returns the first's index.
-    uint64_t append_vectors(CommitInfo& info) const {
+    // Where each vector of the batch lives in the domain's file, once placed.
+    struct Placement {
+        std::vector<uint64_t> index_of;         // per vector of the batch
+        std::vector<VectorHash> new_entries;    // for the content index
+        uint64_t reused = 0;                    // vectors not appended
+    };
+
+    // The batch's vectors, durable before anything refers to them. With the content index
+    // (StoreOptions::reuse_vectors), a vector bit-identical to one the domain already stores,
+    // or to an earlier one of the batch, takes that vector's index instead of being appended.
+    Placement place_vectors(CommitInfo& info) const {
+        const uint32_t dim = domain.dimension;
+        const size_t n = vectors.size() / dim;
+        const bool reuse = store->options.reuse_vectors;
+        const auto vector_at = [&](size_t i) {
+            return std::span<const float>(vectors.data() + i * dim, dim);
+        };
+        const auto same = [](std::span<const float> a, const float* b) {
+            return std::memcmp(a.data(), b, a.size_bytes()) == 0;
+        };
+        // Where each vector comes from: a stored vector, an earlier new vector of the batch
+        // (its position), or nowhere yet (appended).
+        constexpr uint64_t kNew = UINT64_MAX;
+        std::vector<uint64_t> stored(n, kNew), earlier(n, kNew), hashes(n, 0);
+        std::unordered_map<uint64_t, std::vector<size_t>> new_by_hash;
+        std::shared_ptr<VectorFile> file;
+        for (size_t i = 0; i < n && reuse; ++i) {
+            hashes[i] = format::vector_hash(vector_at(i));
+            auto& candidates = new_by_hash[hashes[i]];
+            for (size_t j : candidates) {
+                if (same(vector_at(i), vectors.data() + j * dim)) {
+                    earlier[i] = j;
+                    break;
+                }
+            }
+            if (earlier[i] != kNew)
+                continue;
+            for (uint64_t index : store->catalog->vectors_with_hash(domain.name, hashes[i])) {
+                if (!file || index >= file->size())
+                    file = store->reader(domain, index + 1);
+                if (same(vector_at(i), file->get(index).data())) {
+                    stored[i] = index;
+                    break;
+                }
+            }
+            if (stored[i] == kNew)
+                candidates.push_back(i);
+        }
+        std::vector<float> append;
+        std::vector<size_t> appended;  // batch positions, in append order
+        for (size_t i = 0; i < n; ++i) {
+            if (stored[i] == kNew && earlier[i] == kNew) {
+                appended.push_back(i);
+                append.insert(append.end(), vector_at(i).begin(), vector_at(i).end());
+            }
+        }
         VectorFileOptions w;
         w.writable = true;
         auto writer = VectorFile::open(store->dir + "/" + domain.vector_file, w);
-        const uint64_t first = writer->append(vectors);
+        const uint64_t first = append.empty() ? writer->size() : writer->append(append);
         info.vector_count = writer->size();
         detail::crash_point("vectors-appended");
-        return first;
+
+        Placement p;
+        p.index_of = std::move(stored);
+        for (size_t j = 0; j < appended.size(); ++j) {
+            p.index_of[appended[j]] = first + j;
+            if (reuse)
+                p.new_entries.push_back({hashes[appended[j]], first + j});
+        }
+        for (size_t i = 0; i < n; ++i) {
+            if (earlier[i] != kNew)
+                p.index_of[i] = p.index_of[earlier[i]];  // an appended one, placed above
+        }
+        p.reused = n - appended.size();
+        return p;
     }
 
     // The parent's graph loaded into hnswlib, the batch applied with the layered deletion,
     // compacted when tombstones pass their threshold, and every live node made reachable.
     std::unique_ptr<HnswGraph> build_graph(const VectorFile& file, const Keys& keys,
-                                           uint64_t first_vector, CommitInfo& info) const {
+                                           const Placement& placed, CommitInfo& info) const {
         const StoreOptions& options = store->options;
         const unsigned threads = thread_count(options.threads);
         const uint64_t seed = commit_seed(domain.name, commit);
@@ -175,13 +244,13 @@ struct CommitBuilder::Impl {
             if (op.op == Op::kDelete || reinsert)
                 deletes.push_back(keys.of_op[i]);
             if (op.op == Op::kInsert || reinsert)
-                inserts.emplace_back(keys.of_op[i], first_vector + op.vector);
+                inserts.emplace_back(keys.of_op[i], placed.index_of[op.vector]);
         }
         graph->remove_batch(deletes, threads);
         if (replace_by_update) {
             for (size_t i = 0; i < ops.size(); ++i) {
                 if (ops[i].op == Op::kReplace)
-                    graph->replace(keys.of_op[i], first_vector + ops[i].vector);
+                    graph->replace(keys.of_op[i], placed.index_of[ops[i].vector]);
             }
         }
         graph->insert_batch(inserts, threads);
@@ -288,8 +357,9 @@ struct CommitBuilder::Impl {
     }
 
     // The commit visible, in one catalog transaction; the store is free for the next writer.
-    void publish(const CommitInfo& info, const std::vector<std::pair<std::string, uint64_t>>& ids) {
-        store->catalog->publish_commit(info, ids);
+    void publish(const CommitInfo& info, const std::vector<std::pair<std::string, uint64_t>>& ids,
+                 const std::vector<VectorHash>& new_vectors = {}) {
+        store->catalog->publish_commit(info, ids, new_vectors);
         detail::crash_point("catalog-published");
         finished = true;
         lock.release();
@@ -297,7 +367,9 @@ struct CommitBuilder::Impl {
 
     // A commit that changes nothing records its parent's graph and writes no file.
     void share_parent_graph(CommitInfo& info) const {
-        const CommitInfo& p = parent_snapshot->info();
+        // The parent's record as it is now, under the writer lock: a loaded snapshot's may
+        // predate a drop of its graph owner.
+        const CommitInfo p = store->commit(domain.name, *parent);
         info.vector_count = p.vector_count;
         info.live_count = p.live_count;
         info.tombstone_count = p.tombstone_count;
@@ -433,11 +505,11 @@ CommitInfo CommitBuilder::finish() {
         made = Snapshot::Impl::make(info, b.domain, store.options, p.file, p.graph, p.key_ids);
     } else {
         const Impl::Keys keys = b.resolve_keys(info);
-        const uint64_t first_vector = b.append_vectors(info);
+        const Impl::Placement placed = b.place_vectors(info);
         auto file = store.reader(b.domain, info.vector_count);
-        const auto graph = b.build_graph(*file, keys, first_vector, info);
+        const auto graph = b.build_graph(*file, keys, placed, info);
         b.write_graph(*graph, info);
-        b.publish(info, keys.new_ids);
+        b.publish(info, keys.new_ids, placed.new_entries);
         try {
             made = store.load(b.domain, info);
         } catch (const Error&) {

@@ -187,12 +187,7 @@ SpaceReport Store::space(const std::optional<std::string>& domain) const {
     else
         domains = impl_->catalog->domains();
     SpaceReport report;
-    const auto size_or_zero = [](const std::string& path) {
-        std::error_code ec;
-        const auto bytes = fs::file_size(path, ec);
-        return ec ? uint64_t(0) : uint64_t(bytes);
-    };
-    report.catalog_bytes = size_or_zero(impl_->dir + "/catalog");
+    report.catalog_bytes = detail::size_of_file(impl_->dir + "/catalog");
     for (const auto& f : detail::temporary_files(impl_->dir, /*dead_only=*/false)) {
         ++report.temporary_files;
         report.temporary_bytes += f.bytes;
@@ -205,7 +200,7 @@ SpaceReport Store::space(const std::optional<std::string>& domain) const {
         const auto file = VectorFile::open(impl_->dir + "/" + d.vector_file);
         s.vectors = file->size();
         s.vector_bytes = file->layout().vector_bytes;
-        s.vector_file_bytes = size_or_zero(file->path());
+        s.vector_file_bytes = detail::size_of_file(file->path());
 
         std::set<std::string> parents, written, head_files;
         std::map<std::string, std::pair<GraphFileRef, bool>> files;  // name -> (file, full)

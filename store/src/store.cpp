@@ -180,6 +180,11 @@ void Store::Impl::forget(const std::string& domain, const std::set<std::string>&
     pool_stats.commits = lru.size();
 }
 
+void Store::Impl::forget_vector_file(const std::string& domain) {
+    std::lock_guard lock(files_mutex);
+    files.erase(domain);
+}
+
 void Store::Impl::admit(std::shared_ptr<const Snapshot> snapshot) {
     const std::string key = pool_key(snapshot->info());
     std::promise<std::shared_ptr<const Snapshot>> p;
@@ -214,7 +219,15 @@ std::shared_ptr<const Snapshot> Store::Impl::open_commit(const std::string& doma
     try {
         std::shared_ptr<const Snapshot> snapshot;
         try {
-            snapshot = load(domain(domain_name), c);
+            // The commit's and the domain's records are read in two transactions: a vacuum
+            // in between would pair old graph files with the new vector file. It changed the
+            // commit's record too, so reading that again tells.
+            const DomainInfo d = domain(domain_name);
+            if (pool_key(commit(domain_name, commit_id)) != key)
+                throw Error::conflict("commit '" + commit_id + "' in domain '" + domain_name +
+                                      "' was rewritten by a vacuum while it was being opened; "
+                                      "open it again");
+            snapshot = load(d, c);
         } catch (const Error&) {
             // Another process may have dropped the commit, and deleted its files, after its
             // record was read here: say that, rather than that a file is missing.

@@ -134,6 +134,12 @@ std::vector<uint64_t> graph_file_vectors(const std::string& dir, const GraphFile
     return out;
 }
 
+uint64_t size_of_file(const std::string& path) {
+    std::error_code ec;
+    const auto bytes = fs::file_size(path, ec);
+    return ec ? 0 : static_cast<uint64_t>(bytes);
+}
+
 void remove_store_files(const std::string& dir, const std::vector<std::string>& names) {
     if (names.empty())
         return;

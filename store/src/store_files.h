@@ -40,6 +40,9 @@ std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only);
 // file when it cannot be read as a graph file.
 std::vector<uint64_t> graph_file_vectors(const std::string& dir, const GraphFileRef& ref);
 
+// The size of a file, 0 when it cannot be read.
+uint64_t size_of_file(const std::string& path);
+
 // Deletes the named files of `dir` (a missing one is no error) and syncs the directory.
 void remove_store_files(const std::string& dir, const std::vector<std::string>& names);
 

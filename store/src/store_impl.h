@@ -77,6 +77,9 @@ struct Store::Impl {
     // Lets the pool forget loaded commits of a domain (dropped ones); their users keep them.
     void forget(const std::string& domain, const std::set<std::string>& commits);
     static std::string pool_key(const CommitInfo& c);
+    // Lets go of the domain's cached vector file (after a vacuum replaced it); snapshots that
+    // use it keep it open.
+    void forget_vector_file(const std::string& domain);
     // Drop and gc, under the writer lock: `drop` deleted and `rewrite` written in one catalog
     // transaction, then the files in `removed` deleted.
     void drop_planned(const std::string& domain, const std::vector<std::string>& drop,

@@ -16,6 +16,7 @@
 #include "store_files.h"
 #include "store_impl.h"
 #include "writer_lock.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
 
@@ -120,8 +121,7 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     report.domain = d.name;
     report.vector_file = d.vector_file;
     report.vectors_before = old_file->size();
-    std::error_code ec;
-    report.vector_file_bytes_before = std::filesystem::file_size(old_file->path(), ec);
+    report.vector_file_bytes_before = detail::size_of_file(old_file->path());
 
     std::vector<uint8_t> used(old_file->size(), 0);
     for (const std::string& name : order) {
@@ -159,9 +159,17 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     // after their page checksums are checked (pool mode reads check them).
     std::set<std::string> taken = detail::chain_files(all);
     taken.insert(d.vector_file);
-    const std::string vector_file = free_name(
-        dir, taken, [&](uint32_t g) { return format::vector_file_name(d.name, g); });
+    // Generations only go up, so that a store object that still holds an older vector file
+    // of the domain always sees a new name (Store::Impl::reader compares names).
+    uint32_t current = 1;
+    for (uint32_t g = 2; g < 100000 && current == 1; ++g)
+        if (format::vector_file_name(d.name, g) == d.vector_file)
+            current = g;
+    const std::string vector_file = free_name(dir, taken, [&](uint32_t g) {
+        return format::vector_file_name(d.name, g + current);
+    });
     taken.insert(vector_file);
+    std::vector<VectorHash> content;  // the content index, renumbered (and filled in)
     {
         VectorFile::create(dir + "/" + vector_file, d.name, d.dimension);
         VectorFileOptions w;
@@ -174,6 +182,8 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
         for (size_t i = 0; i < ids.size(); ++i) {
             const LoadedVec v = old_file->get(ids[i]);
             batch.insert(batch.end(), v.data(), v.data() + d.dimension);
+            if (impl_->options.reuse_vectors)
+                content.push_back({format::vector_hash(v.values()), i});
             if (batch.size() == kBatch * d.dimension || i + 1 == ids.size()) {
                 out->append(batch);
                 batch.clear();
@@ -239,12 +249,13 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     }
     DomainInfo now = d;
     now.vector_file = vector_file;
-    impl_->catalog->rewrite_commits(d.name, {}, rewrite, now);
+    impl_->catalog->rewrite_commits(d.name, {}, rewrite, now, content);
     detail::crash_point("vacuum-catalog-written");
     std::set<std::string> commits;
     for (const CommitInfo& c : all)
         commits.insert(c.commit);
     impl_->forget(d.name, commits);
+    impl_->forget_vector_file(d.name);
 
     std::vector<std::string> old_files = {d.vector_file};
     for (const auto& [name, p] : plans)
@@ -252,7 +263,7 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     detail::remove_store_files(dir, old_files);
     report.rewritten = true;
     report.vector_file = vector_file;
-    report.vector_file_bytes_after = std::filesystem::file_size(dir + "/" + vector_file, ec);
+    report.vector_file_bytes_after = detail::size_of_file(dir + "/" + vector_file);
     report_progress(1);
     return report;
 }

@@ -61,6 +61,13 @@ struct CommitInfo {
     bool owner_dropped = false;
 };
 
+// An entry of a domain's content index (spec/catalog.md, `vectors`): vector `index` of the
+// domain's vector file has the XXH3-64 `hash` of its bytes.
+struct VectorHash {
+    uint64_t hash = 0;
+    uint64_t index = 0;
+};
+
 class Catalog {
   public:
     // Opens (or with create=true creates) the LMDB environment `<dir>/catalog` (a single file,
@@ -94,18 +101,26 @@ class Catalog {
     // Error(kInvalidArgument) when the keys are not next_key, next_key+1, ..., or when the
     // commit breaks a rule of its record (spec/catalog.md: graph_file, graph_kind,
     // graph_format, graph_chain, graph_owner); nothing is written then.
+    // `new_vectors` are entries for the content index, written in the same transaction.
     void publish_commit(const CommitInfo& commit,
-                        const std::vector<std::pair<std::string, uint64_t>>& new_ids);
+                        const std::vector<std::pair<std::string, uint64_t>>& new_ids,
+                        const std::vector<VectorHash>& new_vectors = {});
+
+    // The vectors of the domain's file whose bytes hash to `hash` (format::vector_hash), by
+    // the content index; the caller compares the bytes, as hashes can collide.
+    std::vector<uint64_t> vectors_with_hash(const std::string& domain, uint64_t hash) const;
 
     // Drops and rewrites commits of one domain in one write transaction (Store::drop_commits
     // and vacuum): each commit named in `drop` is deleted, each record of `rewrite` replaces the
     // commit's record of the same name, and `domain_record`, when given, replaces the domain's
-    // record (its next_key must be unchanged). Error(kNotFound) for an unknown domain or
+    // record (its next_key must be unchanged), and `vectors`, when given, replaces the domain's
+    // whole content index (vacuum renumbers the vectors). Error(kNotFound) for an unknown domain or
     // commit, Error(kInvalidArgument) for a record that breaks a rule, a commit both dropped
     // and rewritten, or a changed next_key; nothing is written then.
     void rewrite_commits(const std::string& domain, const std::vector<std::string>& drop,
                          const std::vector<CommitInfo>& rewrite,
-                         const std::optional<DomainInfo>& domain_record = std::nullopt);
+                         const std::optional<DomainInfo>& domain_record = std::nullopt,
+                         const std::optional<std::vector<VectorHash>>& vectors = std::nullopt);
 
   private:
     struct Impl;

@@ -62,6 +62,10 @@ struct StoreOptions {
     unsigned threads = 0;               // for building; 0 = all cores
     ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
     GraphPolicy graph_policy;
+    // Content-addressed vectors (spec/lifecycle.md): an insert or replace whose vector is
+    // bit-identical to one the domain already stores refers to that vector instead of
+    // appending it again. The catalog keeps an index of the vectors' hashes.
+    bool reuse_vectors = true;
 };
 
 struct SearchHit {
@@ -215,9 +219,11 @@ class Store {
     // commit answers exactly as before. A crash at any moment leaves the old files in force
     // or the new ones, never a mix; what the other leaves behind, gc deletes. Snapshots open
     // before keep answering from the old files until they are closed. Every graph file is
-    // checked against its catalog checksum and every vector against its page checksum first:
-    // Error(kCorruption) naming the file, and nothing changes. Error(kNotFound) for an
-    // unknown domain, Error(kConflict) while another writer holds the store.
+    // checked against its catalog checksum before anything is written, and every vector
+    // against its page checksum as it is copied: Error(kCorruption) naming the file, and the
+    // catalog and the old files are unchanged (a new file written so far is left for gc).
+    // Error(kNotFound) for an unknown domain, Error(kConflict) while another writer holds the
+    // store. Also fills the content index (reuse_vectors) for every vector kept.
     VacuumReport vacuum(const std::string& domain, const VacuumProgress& progress = {});
     // Where the bytes of one domain, or of every domain, are. Reads every graph file's vector
     // references (the vector column of full files, deltas whole); changes nothing.

@@ -37,6 +37,7 @@ inline constexpr size_t kCommitRecordV2Fixed = 104;
 inline constexpr size_t kGraphChainEntryFixed = 20;  // u32 name length, u64 bytes, u64 checksum
 inline constexpr size_t kIdRecordFixed = 12;
 inline constexpr size_t kKeyRecordFixed = 4;
+inline constexpr size_t kVectorRecordBytes = 4;
 
 inline constexpr uint32_t kCommitFlagHasParent = 1;
 inline constexpr uint32_t kCommitFlagCompacted = 2;
@@ -153,6 +154,21 @@ std::string encode_commit_record(std::string_view domain, std::string_view commi
 // {graph_file} and no owner.
 CommitRecord decode_commit_record(std::string_view catalog, std::string_view domain,
                                   std::string_view commit, std::span<const uint8_t> bytes);
+
+// ---- The content index (`vectors`) --------------------------------------------------------
+
+// XXH3-64 (seed 0) of a vector's bytes as the vector file stores them: the key of the content
+// index, by which a commit finds a bit-identical vector the domain already stores.
+uint64_t vector_hash(std::span<const float> vector);
+// `domain ‖ 00 ‖ BE u64 hash`: the prefix of every entry of one hash.
+std::string vector_record_prefix(std::string_view domain, uint64_t hash);
+// `domain ‖ 00 ‖ BE u64 hash ‖ BE u64 index`.
+std::string vector_record_key(std::string_view domain, uint64_t hash, uint64_t index);
+// The value: u32 record version 1.
+std::string encode_vector_record();
+// The index of an entry, checked: the key's length and the value.
+uint64_t decode_vector_record_key(std::string_view catalog, std::string_view domain,
+                                  std::span<const uint8_t> key, std::span<const uint8_t> value);
 
 // ---- Id records (`ids`) and key records (`keys`) ------------------------------------------
 
