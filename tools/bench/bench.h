@@ -38,7 +38,7 @@ struct Config {
     uint64_t queries = 1000;          // queries of the other sections
     uint64_t churn_base = 40000;      // live items in the churn experiment
     unsigned churn_generations = 10;
-    size_t chain_commits = 100;         // the chain section's commits on the Fashion-MNIST base
+    size_t chain_commits = 100;         // the chain and lifecycle sections' commits (Fashion-MNIST)
     double chain_change_share = 0.001;  // of the base, per commit of the chain
     std::vector<uint64_t> synthetic_sizes = {100000, 300000, 1000000};  // L2, growth
     std::vector<uint64_t> cosine_sizes = {100000};                      // cosine, growth
@@ -189,6 +189,31 @@ TimedCommit commit_changes(vstore::Store& store, const std::string& commit,
 
 SearchFn vstore_searcher(const vstore::Snapshot& snapshot, size_t k, size_t ef);
 
+// ---- The chain of small commits (sections chain and lifecycle) ---------------------------
+
+// One commit of a chain: labels deleted, and (label, vector) inserted or replaced.
+struct ChainStep {
+    std::vector<Item> inserts;
+    std::vector<uint64_t> removes;
+    std::vector<Item> replaces;
+};
+
+// A chain of `commits` commits on a base whose labels are 0 .. base_rows - 1, each changing
+// change_share of the base, a third each by deletes, replaces and inserts: ids drawn at random
+// from the live set with a fixed seed, new vectors from the start of `new_vectors` (new labels
+// from base_rows on). The last `reserved_rows` of new_vectors are kept apart (the queries);
+// too few rows for both is an error naming `section`. steps[0] is the base's, empty.
+struct ChainPlan {
+    uint64_t per_kind = 0;  // deletes, replaces and inserts of each commit
+    std::vector<ChainStep> steps;
+};
+ChainPlan chain_plan(const std::string& section, uint64_t base_rows, const Vectors& new_vectors,
+                     uint64_t reserved_rows, size_t commits, double change_share);
+std::string chain_commit_name(size_t step);  // "base", then "c001", "c002", ...
+// Commits one step of a plan on top of `parent`: its deletes, then replaces, then inserts.
+vstore::CommitInfo apply_chain_step(vstore::Store& store, const std::string& commit,
+                                    const std::string& parent, const ChainStep& step, uint32_t dim);
+
 // ---- System helpers ----------------------------------------------------------------------
 
 struct MachineInfo {
@@ -329,6 +354,7 @@ void section_incremental(SectionContext& context);
 void section_open(SectionContext& context);
 void section_churn(SectionContext& context);
 void section_chain(SectionContext& context);
+void section_lifecycle(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
 void section_growth(SectionContext& context);

@@ -29,6 +29,10 @@ const std::vector<Section> kSections = {
     {"search", "recall@10 vs QPS vs hnswlib, FAISS, hnswlib 0.8 and usearch", section_search},
     {"incremental", "1 % and 10 % insert commits vs a rebuild", section_incremental},
     {"chain", "100 commits of 0.1 % each, per graph storage policy", section_chain},
+    {"lifecycle",
+     "the chain's 100 commits, then gc --keep-last 10 and vacuum: time, bytes "
+     "freed, kept commits' answers unchanged",
+     section_lifecycle},
     {"open", "open to first result vs hnswlib loadIndex (and usearch view), also on the big "
              "synthetic set",
      section_open},
@@ -200,7 +204,7 @@ int main(int argc, char** argv) {
                  "20 more minutes; the full run leaves it out to stay within 60 minutes)");
     std::optional<size_t> chain_commits;
     app.add_option("--chain-commits", chain_commits,
-                   "Commits of the chain section (default 100; --quick 10)")
+                   "Commits of the chain and lifecycle sections (default 100; --quick 10)")
         ->check(CLI::Range(size_t{1}, size_t{1000}));
     CLI11_PARSE(app, argc, argv);
 

@@ -6,8 +6,6 @@
 // against the same commit packed as one full graph file (vstore::Pack).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <random>
 #include <sstream>
 
 #include "bench.h"
@@ -36,21 +34,6 @@ std::vector<ChainPolicy> chain_policies() {
     full.deltas = false;
     policies.push_back({"deltas off (every commit full)", "full", full});
     return policies;
-}
-
-// One commit of the chain: labels deleted, and (label, vector) inserted or replaced.
-struct ChainStep {
-    std::vector<Item> inserts;
-    std::vector<uint64_t> removes;
-    std::vector<Item> replaces;
-};
-
-std::string commit_name(size_t step) {
-    if (step == 0)
-        return "base";
-    char name[32];
-    std::snprintf(name, sizeof name, "c%03llu", static_cast<unsigned long long>(step));
-    return name;
 }
 
 // The exact neighbours of every commit of the chain, kept up to date as the chain changes:
@@ -203,18 +186,6 @@ double recall_pass(const vstore::Snapshot& snapshot, const Vectors& queries,
     return truth.queries() == 0 ? 0 : recall / truth.queries();
 }
 
-vstore::CommitInfo apply_step(vstore::Store& store, const std::string& commit,
-                              const std::string& parent, const ChainStep& step, uint32_t dim) {
-    auto builder = store.begin_commit(kDomain, commit, parent);
-    for (uint64_t label : step.removes)
-        builder.remove(std::to_string(label));
-    for (const Item& item : step.replaces)
-        builder.replace(std::to_string(item.label), {item.data, dim});
-    for (const Item& item : step.inserts)
-        builder.insert(std::to_string(item.label), {item.data, dim});
-    return builder.finish();
-}
-
 struct DeltaVsPacked {
     std::string commit;
     uint32_t depth = 0;
@@ -245,45 +216,13 @@ void section_chain(SectionContext& context) {
     const uint32_t dim = base.dim;
     const uint64_t n = base.rows;
     const size_t commits = config.chain_commits;
-    // Each commit changes 0.1 % of the base, a third each by inserts, deletes and replaces.
-    const uint64_t per_kind =
-        std::max<uint64_t>(1, uint64_t(std::llround(double(n) * config.chain_change_share / 3)));
     const Vectors queries = tail_rows(test, config.queries);
     // New vectors (inserts and replacements) from the start of the test set, queries from its
-    // end: they never meet.
-    const uint64_t new_needed = 2 * per_kind * commits;
-    if (new_needed + queries.rows > test.rows)
-        throw std::runtime_error("chain: " + with_commas(new_needed) +
-                                 " new vectors and the queries need more than the " +
-                                 with_commas(test.rows) + " test images");
-
-    // The plan, the same for every policy.
-    std::vector<ChainStep> plan(commits + 1);
-    {
-        std::mt19937_64 rng(20250101);
-        std::vector<uint64_t> live(n);
-        for (uint64_t i = 0; i < n; ++i)
-            live[i] = i;
-        uint64_t next_row = 0, next_label = n;
-        for (size_t s = 1; s <= commits; ++s) {
-            ChainStep& step = plan[s];
-            // Deletes and replaces: distinct live labels, drawn to the end of `live`.
-            for (uint64_t j = 0; j < 2 * per_kind; ++j) {
-                std::uniform_int_distribution<uint64_t> pick(0, live.size() - 1 - j);
-                std::swap(live[pick(rng)], live[live.size() - 1 - j]);
-            }
-            const size_t first = live.size() - 2 * per_kind;
-            for (uint64_t j = 0; j < per_kind; ++j)
-                step.removes.push_back(live[first + j]);
-            for (uint64_t j = 0; j < per_kind; ++j)
-                step.replaces.push_back({live[first + per_kind + j], test.row(next_row++)});
-            live.erase(live.begin() + first, live.begin() + first + per_kind);
-            for (uint64_t j = 0; j < per_kind; ++j) {
-                step.inserts.push_back({next_label, test.row(next_row++)});
-                live.push_back(next_label++);
-            }
-        }
-    }
+    // end: they never meet. The plan is the same for every policy.
+    const ChainPlan chain =
+        chain_plan("chain", n, test, queries.rows, commits, config.chain_change_share);
+    const uint64_t per_kind = chain.per_kind;
+    const std::vector<ChainStep>& plan = chain.steps;
 
     // The exact neighbours of every commit.
     progress("chain", "exact neighbours of " + with_commas(queries.rows) + " queries for the " +
@@ -330,13 +269,14 @@ void section_chain(SectionContext& context) {
                 auto start = Clock::now();
                 store = vstore::Store::open(dir.string(), options);
                 const auto commit_start = Clock::now();
-                snapshot = store->open_commit(kDomain, commit_name(r.step));
+                snapshot = store->open_commit(kDomain, chain_commit_name(r.step));
                 commit_times.push_back(seconds_since(commit_start));
                 const auto hits = snapshot->search({first_query, dim}, 10, kChainEf);
                 totals.push_back(seconds_since(start));
                 if (hits.size() != 10)
-                    throw std::runtime_error("chain: the first search of " + commit_name(r.step) +
-                                             " found " + std::to_string(hits.size()));
+                    throw std::runtime_error("chain: the first search of " +
+                                             chain_commit_name(r.step) + " found " +
+                                             std::to_string(hits.size()));
             }
             // The fastest run: the machine may be shared, and the fastest is the least
             // disturbed (one descheduling would otherwise decide a commit's point).
@@ -363,8 +303,8 @@ void section_chain(SectionContext& context) {
             const uint64_t du_before = directory_bytes(dir);
             const uint64_t vectors_before = file_bytes(vector_file);
             const auto start = Clock::now();
-            const vstore::CommitInfo info =
-                apply_step(*store, commit_name(s), commit_name(s - 1), plan[s], dim);
+            const vstore::CommitInfo info = apply_chain_step(
+                *store, chain_commit_name(s), chain_commit_name(s - 1), plan[s], dim);
             r.commit_seconds = seconds_since(start);
             r.kind = info.graph_kind;
             r.depth = info.graph_chain.empty() ? 0 : uint32_t(info.graph_chain.size() - 1);
@@ -373,7 +313,7 @@ void section_chain(SectionContext& context) {
             r.directory_bytes = directory_bytes(dir) - du_before;
             open_step(r);
             if (s == 1 || s % std::max<size_t>(1, commits / 10) == 0 || s == commits)
-                progress("chain", policy.label + " " + commit_name(s) + ": " + kind_text(r) +
+                progress("chain", policy.label + " " + chain_commit_name(s) + ": " + kind_text(r) +
                                       ", graph " + bytes_text(r.graph_bytes) + ", commit " +
                                       fixed(r.commit_seconds, 3) + " s, open " +
                                       ms_text(r.open_seconds) + " ms, recall " +
@@ -385,7 +325,7 @@ void section_chain(SectionContext& context) {
         // and the chain's deepest delta, when that is another commit.
         auto compare = [&](size_t step) {
             DeltaVsPacked c;
-            c.commit = commit_name(step);
+            c.commit = chain_commit_name(step);
             c.depth = run.steps[step].depth;
             const vstore::CommitInfo info = store->commit(kDomain, c.commit);
             for (size_t i = 1; i < info.graph_chain.size(); ++i)
@@ -490,9 +430,9 @@ void section_chain(SectionContext& context) {
            "seconds apiece, and the section makes three chains).\n\n"
         << "| policy | graph bytes added | vector bytes added | store growth | full files "
            "written | deepest chain | mean commit (s) | open base (ms) | open "
-        << commit_name(1) << " (ms) | open " << commit_name(commits) << " (ms) | "
-        << commit_name(commits) << " / " << commit_name(1) << " | recall " << commit_name(1)
-        << " | recall " << commit_name(commits) << " |\n"
+        << chain_commit_name(1) << " (ms) | open " << chain_commit_name(commits) << " (ms) | "
+        << chain_commit_name(commits) << " / " << chain_commit_name(1) << " | recall "
+        << chain_commit_name(1) << " | recall " << chain_commit_name(commits) << " |\n"
         << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& r : runs) {
         const StepResult& first = r.steps[1];
@@ -523,7 +463,7 @@ void section_chain(SectionContext& context) {
             }
             if (!(s.step <= 1 || s.step % every == 0 || s.step == commits))
                 continue;
-            out << "| " << commit_name(s.step) << " | " << kind_text(s) << " | "
+            out << "| " << chain_commit_name(s.step) << " | " << kind_text(s) << " | "
                 << bytes_text(s.graph_bytes) << " | " << bytes_text(graph_so_far) << " | "
                 << bytes_text(vectors_so_far) << " | "
                 << (s.step == 0 ? fixed(pair.vstore.first.seconds, 2) + " (build)"
@@ -578,9 +518,9 @@ void section_chain(SectionContext& context) {
         const double last = r.steps[worst_step].open_seconds;
         const double share = last / first;
         context.report.add_target(
-            {"chain, " + r.policy.name + ": open of every commit up to " + commit_name(commits) +
-                 " ≤ 2× " + commit_name(1) + "'s",
-             "slowest " + commit_name(worst_step) + ": " + ms_text(last) + " ms vs " +
+            {"chain, " + r.policy.name + ": open of every commit up to " +
+                 chain_commit_name(commits) + " ≤ 2× " + chain_commit_name(1) + "'s",
+             "slowest " + chain_commit_name(worst_step) + ": " + ms_text(last) + " ms vs " +
                  ms_text(first) + " ms: " + fixed(share, 2) + "× (" +
                  kind_text(r.steps[worst_step]) + " vs " + kind_text(r.steps[1]) + ")",
              share <= 2.0, fixed(share / 2.0, 2) + "× the allowed time",
