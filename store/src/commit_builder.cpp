@@ -181,8 +181,12 @@ struct CommitBuilder::Impl {
             if (earlier[i] != kNew)
                 continue;
             for (uint64_t index : store->catalog->vectors_with_hash(domain.name, hashes[i])) {
-                if (!file || index >= file->size())
-                    file = store->reader(domain, index + 1);
+                if (!file)
+                    file = store->reader(domain, 0);
+                if (index >= file->size())
+                    file->refresh();
+                if (index >= file->size())
+                    continue;  // an entry past the file's end names nothing to reuse
                 if (same(vector_at(i), file->get(index).data())) {
                     stored[i] = index;
                     break;

@@ -4,6 +4,7 @@
 // only then are the old files deleted; a crash before the switch leaves the old files in
 // force, after it the new ones.
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -162,9 +163,10 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     // Generations only go up, so that a store object that still holds an older vector file
     // of the domain always sees a new name (Store::Impl::reader compares names).
     uint32_t current = 1;
-    for (uint32_t g = 2; g < 100000 && current == 1; ++g)
-        if (format::vector_file_name(d.name, g) == d.vector_file)
-            current = g;
+    const std::string encoded = format::percent_encode(d.name) + "@";
+    if (d.vector_file.rfind(encoded, 0) == 0)
+        current = static_cast<uint32_t>(std::strtoul(d.vector_file.c_str() + encoded.size(),
+                                                     nullptr, 10));
     const std::string vector_file = free_name(dir, taken, [&](uint32_t g) {
         return format::vector_file_name(d.name, g + current);
     });

@@ -355,6 +355,7 @@ void section_open(SectionContext& context);
 void section_churn(SectionContext& context);
 void section_chain(SectionContext& context);
 void section_lifecycle(SectionContext& context);
+void section_content(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
 void section_growth(SectionContext& context);

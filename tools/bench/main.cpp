@@ -33,6 +33,7 @@ const std::vector<Section> kSections = {
      "the chain's 100 commits, then gc --keep-last 10 and vacuum: time, bytes "
      "freed, kept commits' answers unchanged",
      section_lifecycle},
+    {"content", "content-addressed vectors on and off: moves, edits, reverts", section_content},
     {"open", "open to first result vs hnswlib loadIndex (and usearch view), also on the big "
              "synthetic set",
      section_open},
