@@ -17,6 +17,8 @@
 
 using namespace vstore;
 namespace fs = std::filesystem;
+using test::code_of;
+using test::files_in;
 
 namespace {
 
@@ -24,25 +26,6 @@ constexpr uint32_t kFashionDim = 784;
 
 std::string image_id(size_t n) {
     return test::numbered("fashion/", static_cast<long long>(n));
-}
-
-std::set<std::string> files_in(const std::string& dir) {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir))
-        names.insert(e.path().filename().string());
-    return names;
-}
-
-ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        if (message)
-            *message = e.what();
-        return e.code();
-    }
-    FAIL("no error");
-    return ErrorCode::kIO;
 }
 
 // A base of `count` Fashion-MNIST images and `commits` commits on it, each deleting, replacing

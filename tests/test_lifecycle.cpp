@@ -14,27 +14,12 @@
 
 using namespace vstore;
 namespace fs = std::filesystem;
+using test::code_of;
+using test::files_in;
 
 namespace {
 
 constexpr uint32_t kDim = 16;
-
-std::set<std::string> files_in(const std::string& dir) {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir))
-        names.insert(e.path().filename().string());
-    return names;
-}
-
-ErrorCode code_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    FAIL("no error");
-    return ErrorCode::kIO;
-}
 
 GcOptions keep_last(size_t n) {
     GcOptions o;
@@ -106,6 +91,21 @@ Chain make_chain(Store& store, size_t n) {
     chain.commits.push_back("tag");
     for (const auto& c : chain.commits)
         chain.answers[c] = answers(*store.open_commit("d", c));
+    return chain;
+}
+
+// The commits a vacuumable chain dropped.
+std::set<std::string> vacuumable_dropped() {
+    return {"base", "c1", "c2", "c3"};
+}
+
+// A store at `path` with the chain of six commits and its first four dropped: vectors that
+// only the dropped commits referred to are left for a vacuum.
+Chain make_vacuumable_chain(const std::string& path) {
+    auto store = Store::create(path, chain_options());
+    Chain chain = make_chain(*store, 6);
+    const auto dropped = vacuumable_dropped();
+    store->drop_commits("d", std::vector<std::string>(dropped.begin(), dropped.end()));
     return chain;
 }
 
@@ -541,13 +541,8 @@ TEST_CASE("a vacuum dying at any point leaves the old files or the new ones",
         INFO("crash at " << point);
         test::TempDir dir;
         const std::string path = dir.file("store");
-        Chain chain;
-        {
-            auto store = Store::create(path, chain_options());
-            chain = make_chain(*store, 6);
-            store->drop_commits("d", {"base", "c1", "c2", "c3"});
-        }
-        const std::set<std::string> dropped = {"base", "c1", "c2", "c3"};
+        const Chain chain = make_vacuumable_chain(path);
+        const std::set<std::string> dropped = vacuumable_dropped();
         REQUIRE(killed_at(point, [&] { Store::open(path, chain_options())->vacuum("d"); }));
         auto store = Store::open(path, chain_options());
         const bool switched = std::string(point) == "vacuum-catalog-written";
@@ -644,13 +639,8 @@ TEST_CASE("vacuums killed at random moments leave every commit's answers",
           "[store][lifecycle][vacuum][crash]") {
     test::TempDir dir;
     const std::string path = dir.file("store");
-    Chain chain;
-    {
-        auto store = Store::create(path, chain_options());
-        chain = make_chain(*store, 6);
-        store->drop_commits("d", {"base", "c1", "c2", "c3"});
-    }
-    const std::set<std::string> dropped = {"base", "c1", "c2", "c3"};
+    const Chain chain = make_vacuumable_chain(path);
+    const std::set<std::string> dropped = vacuumable_dropped();
     std::mt19937 rng(4242);
     int killed = 0;
     for (int round = 0; round < 8; ++round) {

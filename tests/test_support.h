@@ -4,11 +4,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "vstore/format/error.h"
 
 namespace vstore::test {
 
@@ -108,6 +113,28 @@ inline bool matches_pattern(const float* v, uint64_t n, uint32_t dim) {
             return false;
     }
     return true;
+}
+
+// The names of the entries of a directory.
+inline std::set<std::string> files_in(const std::string& dir) {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        names.insert(e.path().filename().string());
+    return names;
+}
+
+// The category of the vstore::Error that `fn` throws, and its message; the test fails when
+// `fn` throws none.
+inline ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        if (message)
+            *message = e.what();
+        return e.code();
+    }
+    FAIL("no error");
+    return ErrorCode::kIO;
 }
 
 }  // namespace vstore::test

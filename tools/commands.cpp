@@ -370,10 +370,7 @@ int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
         commits = s.log(domain, s.commit(domain, a.commit));
     } else {
         commits = s.commits(domain);
-        std::sort(commits.begin(), commits.end(), [](const CommitInfo& x, const CommitInfo& y) {
-            return x.created_unix_ms != y.created_unix_ms ? x.created_unix_ms > y.created_unix_ms
-                                                          : x.commit > y.commit;
-        });
+        sort_newest_first(commits);
     }
     if (c.json) {
         json list = json::array();

@@ -89,25 +89,19 @@ struct DropArgs {
 };
 int run_drop(const DropArgs& a, const Common& c, std::ostream& out);
 
-struct GcArgs {
+// A store and the domain a command is limited to (all of them when absent).
+struct StoreScopeArgs {
     std::string store;
     std::optional<std::string> domain;
+};
+
+struct GcArgs : StoreScopeArgs {
     std::optional<size_t> keep_last;
     std::vector<std::string> keep_files;  // --keep FILE: commit ids, one a line
     bool dry_run = false;
 };
 int run_gc(const GcArgs& a, const Common& c, std::ostream& out);
-
-struct VacuumArgs {
-    std::string store;
-    std::optional<std::string> domain;
-};
-int run_vacuum(const VacuumArgs& a, const Common& c, std::ostream& out);
-
-struct DuArgs {
-    std::string store;
-    std::optional<std::string> domain;
-};
-int run_du(const DuArgs& a, const Common& c, std::ostream& out);
+int run_vacuum(const StoreScopeArgs& a, const Common& c, std::ostream& out);
+int run_du(const StoreScopeArgs& a, const Common& c, std::ostream& out);
 
 }  // namespace vstore::cli

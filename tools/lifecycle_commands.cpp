@@ -139,7 +139,7 @@ int run_gc(const GcArgs& a, const Common& c, std::ostream& out) {
     return 0;
 }
 
-int run_vacuum(const VacuumArgs& a, const Common& c, std::ostream& out) {
+int run_vacuum(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
     auto store = Store::open(a.store);
     std::vector<std::string> domains;
     if (a.domain) {
@@ -186,7 +186,7 @@ int run_vacuum(const VacuumArgs& a, const Common& c, std::ostream& out) {
     return 0;
 }
 
-int run_du(const DuArgs& a, const Common& c, std::ostream& out) {
+int run_du(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
     auto store = Store::open(a.store);
     const SpaceReport r = store->space(a.domain);
     if (c.json) {

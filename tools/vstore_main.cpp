@@ -20,6 +20,11 @@ void add_common(CLI::App* cmd, Common& c, bool threads) {
     }
 }
 
+void add_store_scope(CLI::App* cmd, StoreScopeArgs& a) {
+    cmd->add_option("STORE", a.store, "The store")->required();
+    cmd->add_option("--domain", a.domain, "Only this domain (default: every domain)");
+}
+
 void add_read_args(CLI::App* cmd, ReadArgs& a) {
     cmd->add_option("SOURCE", a.source,
                     "A store directory, or a pack (directory, .tar.xz, .tar.zst)")
@@ -199,8 +204,7 @@ int main(int argc, char** argv) {
     GcArgs gc_args;
     auto* gc = app.add_subcommand(
         "gc", "Keep the newest commits and the named ones, drop the rest, delete crash leftovers");
-    gc->add_option("STORE", gc_args.store, "The store")->required();
-    gc->add_option("--domain", gc_args.domain, "Only this domain (default: every domain)");
+    add_store_scope(gc, gc_args);
     gc->add_option("--keep-last", gc_args.keep_last, "Keep the newest N commits of each domain");
     gc->add_option("--keep", gc_args.keep_files,
                    "A file of commit ids to keep, one a line (e.g. branch heads and tags)")
@@ -211,20 +215,18 @@ int main(int argc, char** argv) {
         "Example: git for-each-ref --format='%(objectname)' refs/heads refs/tags > keep.txt\n"
         "         vstore gc ./embeddings --keep keep.txt --keep-last 10 --dry-run");
 
-    VacuumArgs vacuum_args;
+    StoreScopeArgs vacuum_args;
     auto* vacuum = app.add_subcommand(
         "vacuum", "Rewrite a domain's vector file with only the vectors its commits refer to");
-    vacuum->add_option("STORE", vacuum_args.store, "The store")->required();
-    vacuum->add_option("--domain", vacuum_args.domain, "Only this domain (default: every domain)");
+    add_store_scope(vacuum, vacuum_args);
     add_common(vacuum, common, false);
     vacuum->footer(
         "Every commit answers as before; run gc first to drop the commits you no longer need.\n"
         "Example: vstore gc ./embeddings --keep-last 10 && vstore vacuum ./embeddings");
 
-    DuArgs du_args;
+    StoreScopeArgs du_args;
     auto* du = app.add_subcommand("du", "Where a store's bytes are, per domain");
-    du->add_option("STORE", du_args.store, "The store")->required();
-    du->add_option("--domain", du_args.domain, "Only this domain (default: every domain)");
+    add_store_scope(du, du_args);
     add_common(du, common, false);
     du->footer("Example: vstore du ./embeddings --json");
 

@@ -626,21 +626,27 @@ void put_vector_entries(Core& c, Txn& txn, const std::string& domain,
 
 }  // namespace
 
-std::vector<uint64_t> Catalog::vectors_with_hash(const std::string& domain,
-                                                 uint64_t hash) const {
+std::vector<std::vector<uint64_t>> Catalog::vectors_with_hashes(
+    const std::string& domain, std::span<const uint64_t> hashes) const {
     Txn txn(*impl_, false);
-    const std::string prefix = format::vector_record_prefix(domain, hash);
-    std::vector<uint64_t> out;
+    std::vector<std::vector<uint64_t>> out(hashes.size());
     MDB_cursor* cursor = nullptr;
     impl_->check(::mdb_cursor_open(txn.get(), impl_->vectors, &cursor), "cannot read vectors");
-    MDB_val k = val_of(prefix), v{};
-    int rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == prefix.size() + 8 &&
-           std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
-        out.push_back(format::decode_vector_record_key(
-            impl_->path, domain, {static_cast<const uint8_t*>(k.mv_data), k.mv_size},
-            {static_cast<const uint8_t*>(v.mv_data), v.mv_size}));
-        rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    int rc = 0;
+    for (size_t i = 0; i < hashes.size(); ++i) {
+        const std::string prefix = format::vector_record_prefix(domain, hashes[i]);
+        MDB_val k = val_of(prefix), v{};
+        rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        // Every key with the prefix is an entry of this hash; decoding checks its length.
+        while (rc == 0 && k.mv_size >= prefix.size() &&
+               std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
+            out[i].push_back(format::decode_vector_record_key(
+                impl_->path, domain, {static_cast<const uint8_t*>(k.mv_data), k.mv_size},
+                {static_cast<const uint8_t*>(v.mv_data), v.mv_size}));
+            rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            break;
     }
     ::mdb_cursor_close(cursor);
     if (rc != 0 && rc != MDB_NOTFOUND)

@@ -147,7 +147,6 @@ struct CommitBuilder::Impl {
     struct Placement {
         std::vector<uint64_t> index_of;         // per vector of the batch
         std::vector<VectorHash> new_entries;    // for the content index
-        uint64_t reused = 0;                    // vectors not appended
     };
 
     // The batch's vectors, durable before anything refers to them. With the content index
@@ -168,9 +167,14 @@ struct CommitBuilder::Impl {
         constexpr uint64_t kNew = UINT64_MAX;
         std::vector<uint64_t> stored(n, kNew), earlier(n, kNew), hashes(n, 0);
         std::unordered_map<uint64_t, std::vector<size_t>> new_by_hash;
+        std::vector<std::vector<uint64_t>> indexed;  // the content index's entries per hash
+        if (reuse) {
+            for (size_t i = 0; i < n; ++i)
+                hashes[i] = format::vector_hash(vector_at(i));
+            indexed = store->catalog->vectors_with_hashes(domain.name, hashes);
+        }
         std::shared_ptr<VectorFile> file;
         for (size_t i = 0; i < n && reuse; ++i) {
-            hashes[i] = format::vector_hash(vector_at(i));
             auto& candidates = new_by_hash[hashes[i]];
             for (size_t j : candidates) {
                 if (same(vector_at(i), vectors.data() + j * dim)) {
@@ -180,7 +184,7 @@ struct CommitBuilder::Impl {
             }
             if (earlier[i] != kNew)
                 continue;
-            for (uint64_t index : store->catalog->vectors_with_hash(domain.name, hashes[i])) {
+            for (uint64_t index : indexed[i]) {
                 if (!file)
                     file = store->reader(domain, 0);
                 if (index >= file->size())
@@ -221,7 +225,6 @@ struct CommitBuilder::Impl {
             if (earlier[i] != kNew)
                 p.index_of[i] = p.index_of[earlier[i]];  // an appended one, placed above
         }
-        p.reused = n - appended.size();
         return p;
     }
 

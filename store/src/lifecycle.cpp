@@ -7,6 +7,7 @@
 #include <set>
 
 #include "crash_point.h"
+#include "file_bytes.h"
 #include "store_files.h"
 #include "store_impl.h"
 #include "writer_lock.h"
@@ -22,14 +23,6 @@ uint64_t sum_bytes(const std::vector<GraphFileRef>& files) {
     for (const auto& f : files)
         total += f.bytes;
     return total;
-}
-
-// Newest first: by creation time, then by name, as `vstore log` lists them.
-void sort_newest_first(std::vector<CommitInfo>& commits) {
-    std::sort(commits.begin(), commits.end(), [](const CommitInfo& a, const CommitInfo& b) {
-        return a.created_unix_ms != b.created_unix_ms ? a.created_unix_ms > b.created_unix_ms
-                                                      : a.commit > b.commit;
-    });
 }
 
 // What dropping `drop` from a domain whose commits are `all` does, worked out from the
@@ -97,6 +90,13 @@ void Store::Impl::drop_planned(const std::string& domain, const std::vector<std:
     for (const GraphFileRef& f : removed)
         names.push_back(f.name);
     detail::remove_store_files(dir, names);
+}
+
+void sort_newest_first(std::vector<CommitInfo>& commits) {
+    std::sort(commits.begin(), commits.end(), [](const CommitInfo& a, const CommitInfo& b) {
+        return a.created_unix_ms != b.created_unix_ms ? a.created_unix_ms > b.created_unix_ms
+                                                      : a.commit > b.commit;
+    });
 }
 
 uint64_t DroppedCommits::bytes_freed() const {
@@ -225,7 +225,8 @@ SpaceReport Store::space(const std::optional<std::string>& domain) const {
         for (const auto& [name, entry] : files) {
             const auto& [ref, full] = entry;
             const uint8_t level = head_files.count(name) ? 2 : 1;
-            for (uint64_t v : detail::graph_file_vectors(impl_->dir, ref)) {
+            const auto mapped = detail::FileBytes::map(impl_->dir + "/" + name);
+            for (uint64_t v : detail::graph_file_vectors(mapped->bytes(), name)) {
                 if (v < use.size())
                     use[v] = std::max(use[v], level);
             }

@@ -164,12 +164,8 @@ std::string Store::Impl::pool_key(const CommitInfo& c) {
 void Store::Impl::forget(const std::string& domain, const std::set<std::string>& commits) {
     std::lock_guard lock(pool_mutex);
     for (auto it = lru.begin(); it != lru.end();) {
-        const size_t end = it->key.find('\0', domain.size() + 1);
-        const bool match = it->ready && it->key.compare(0, domain.size(), domain) == 0 &&
-                           it->key.size() > domain.size() && it->key[domain.size()] == '\0' &&
-                           commits.count(it->key.substr(domain.size() + 1,
-                                                        end - domain.size() - 1));
-        if (!match) {
+        const CommitInfo* info = it->ready ? &it->snapshot.get()->info() : nullptr;
+        if (!info || info->domain != domain || !commits.count(info->commit)) {
             ++it;
             continue;
         }

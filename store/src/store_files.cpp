@@ -28,31 +28,42 @@ std::set<std::string> chain_files(const std::vector<CommitInfo>& commits) {
     return names;
 }
 
+std::string first_usable_name(const std::function<std::string(uint32_t)>& name_of,
+                              const std::function<bool(const std::string&)>& usable,
+                              const std::string& exhausted) {
+    for (uint32_t generation = 1;; ++generation) {
+        std::string name;
+        try {
+            name = name_of(generation);
+        } catch (const Error& e) {
+            if (generation == 1 || e.code() != ErrorCode::kInvalidArgument)
+                throw;
+            throw Error::conflict(exhausted);
+        }
+        if (usable(name))
+            return name;
+    }
+}
+
 std::string free_graph_file_name(const std::string& dir, const Catalog& catalog,
                                  const std::string& domain, const std::string& commit) {
     std::set<std::string> named;
     bool named_read = false;
-    for (uint32_t generation = 1;; ++generation) {
-        std::string name;
-        try {
-            name = format::graph_file_name(domain, commit, generation);
-        } catch (const Error& e) {
-            if (generation == 1 || e.code() != ErrorCode::kInvalidArgument)
-                throw;
-            throw Error::conflict("commit '" + commit + "' of domain '" + domain +
-                                  "': every graph file name it could take is in use by "
-                                  "earlier commits of that name");
-        }
-        std::error_code ec;
-        if (!fs::exists(dir + "/" + name, ec))
-            return name;
-        if (!named_read) {
-            named = chain_files(catalog.commits(domain));
-            named_read = true;
-        }
-        if (!named.count(name))
-            return name;
-    }
+    return first_usable_name(
+        [&](uint32_t g) { return format::graph_file_name(domain, commit, g); },
+        [&](const std::string& name) {
+            std::error_code ec;
+            if (!fs::exists(dir + "/" + name, ec))
+                return true;
+            // An existing file no commit names is a crash's leftover, and is overwritten.
+            if (!named_read) {
+                named = chain_files(catalog.commits(domain));
+                named_read = true;
+            }
+            return !named.count(name);
+        },
+        "commit '" + commit + "' of domain '" + domain +
+            "': every graph file name it could take is in use by earlier commits of that name");
 }
 
 namespace {
@@ -105,27 +116,25 @@ std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only) {
     return out;
 }
 
-std::vector<uint64_t> graph_file_vectors(const std::string& dir, const GraphFileRef& ref) {
-    const auto file = FileBytes::map(dir + "/" + ref.name);
-    const std::span<const uint8_t> bytes = file->bytes();
+std::vector<uint64_t> graph_file_vectors(std::span<const uint8_t> bytes, const std::string& name) {
     std::vector<uint64_t> out;
-    if (format::graph_file_version(bytes, ref.name) == format::kGraphFormatV1) {
-        const auto g = GraphLayers::from_v1(bytes, ref.name);
+    if (format::graph_file_version(bytes, name) == format::kGraphFormatV1) {
+        const auto g = GraphLayers::from_v1(bytes, name);
         out.reserve(g->size());
         for (uint32_t i = 0; i < g->size(); ++i)
             out.push_back(g->vector_index(i));
         return out;
     }
-    const format::GraphHeader h = format::parse_graph_header(bytes, ref.name);
+    const format::GraphHeader h = format::parse_graph_header(bytes, name);
     if (h.kind == format::GraphKind::kFull) {
-        const format::FullGraphLayout layout = format::parse_full_graph(bytes, ref.name);
+        const format::FullGraphLayout layout = format::parse_full_graph(bytes, name);
         const format::SectionRef& s = layout.sections[format::kSectionVectorIndex];
         out.reserve(layout.header.node_count);
         for (uint64_t i = 0; i < layout.header.node_count; ++i)
             out.push_back(format::load_le<uint64_t>(bytes.data() + s.offset + 8 * i));
         return out;
     }
-    const format::DecodedDelta d = format::decode_delta_graph(bytes, ref.name);
+    const format::DecodedDelta d = format::decode_delta_graph(bytes, name);
     out.reserve(d.delta.new_nodes.size() + d.delta.vector_changes.size());
     for (const format::DeltaNode& n : d.delta.new_nodes)
         out.push_back(n.vector_index);

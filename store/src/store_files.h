@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,14 @@ namespace vstore::detail {
 
 // Every file named in the graph chains of `commits`.
 std::set<std::string> chain_files(const std::vector<CommitInfo>& commits);
+
+// The first of `name_of(1)`, `name_of(2)`, ... (a file name per generation) that `usable`
+// accepts. Error(kConflict) with the message `exhausted` when the generations' names pass
+// the 255-byte limit first (name_of throws Error(kInvalidArgument) then) after generation 1
+// fitted; name_of's own error when generation 1 does not fit.
+std::string first_usable_name(const std::function<std::string(uint32_t)>& name_of,
+                              const std::function<bool(const std::string&)>& usable,
+                              const std::string& exhausted);
 
 // The graph file name a new commit writes: graph_file_name(domain, commit), or the first
 // generation @2, @3, ... whose file either does not exist or is named by no commit of the
@@ -35,10 +45,10 @@ std::vector<StoreFile> orphan_files(const std::string& dir, const DomainInfo& do
 // the name) no longer runs.
 std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only);
 
-// The vector indices that graph file `ref` names: every node's of a full file (version 1 or
-// 2), the new nodes' and the changed vector indices of a delta. Error(kCorruption) naming the
-// file when it cannot be read as a graph file.
-std::vector<uint64_t> graph_file_vectors(const std::string& dir, const GraphFileRef& ref);
+// The vector indices that graph file `name` (its bytes) names: every node's of a full file
+// (version 1 or 2), the new nodes' and the changed vector indices of a delta.
+// Error(kCorruption) naming the file when it cannot be read as a graph file.
+std::vector<uint64_t> graph_file_vectors(std::span<const uint8_t> bytes, const std::string& name);
 
 // The size of a file, 0 when it cannot be read.
 uint64_t size_of_file(const std::string& path);

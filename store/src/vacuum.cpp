@@ -49,21 +49,15 @@ class Renumbering {
 };
 
 // A full graph read node for node, with its vector indices renumbered.
-class RenumberedSource : public format::GraphSource {
+class RenumberedSource : public detail::LayersSource {
   public:
     RenumberedSource(const detail::GraphLayers& g, const Renumbering& r, const std::string& file)
-        : g_(g), r_(r), file_(file) {}
-    uint64_t node_count() const override { return g_.size(); }
-    uint64_t vector_index(uint32_t i) const override { return r_.new_of(g_.vector_index(i), file_); }
-    uint64_t key(uint32_t i) const override { return g_.key(i); }
-    uint32_t level(uint32_t i) const override { return g_.level(i); }
-    uint8_t flags(uint32_t i) const override { return g_.flags(i); }
-    std::span<const uint32_t> links(uint32_t i, uint32_t layer) const override {
-        return g_.links(i, layer);
+        : LayersSource(g), r_(r), file_(file) {}
+    uint64_t vector_index(uint32_t i) const override {
+        return r_.new_of(LayersSource::vector_index(i), file_);
     }
 
   private:
-    const detail::GraphLayers& g_;
     const Renumbering& r_;
     const std::string& file_;
 };
@@ -72,17 +66,21 @@ struct GraphFilePlan {
     GraphFileRef old;
     bool full = false;
     std::string base;  // a delta's base file (old name)
+    std::shared_ptr<const detail::FileBytes> bytes;  // the old file, mapped once
     GraphFileRef now;  // once written
 };
 
+// The first name of `name_of(1), name_of(2), ...` that is neither taken nor a file of `dir`
+// (an orphan left by an earlier vacuum is not overwritten).
 std::string free_name(const std::string& dir, const std::set<std::string>& taken,
                       const std::function<std::string(uint32_t)>& name_of) {
-    for (uint32_t generation = 1;; ++generation) {
-        const std::string name = name_of(generation);
-        std::error_code ec;
-        if (!taken.count(name) && !std::filesystem::exists(dir + "/" + name, ec))
-            return name;
-    }
+    return detail::first_usable_name(
+        name_of,
+        [&](const std::string& name) {
+            std::error_code ec;
+            return !taken.count(name) && !std::filesystem::exists(dir + "/" + name, ec);
+        },
+        "vacuum: every later generation of '" + name_of(1) + "' is too long or in use");
 }
 
 }  // namespace
@@ -126,14 +124,14 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
 
     std::vector<uint8_t> used(old_file->size(), 0);
     for (const std::string& name : order) {
-        const GraphFilePlan& p = plans.at(name);
-        const auto bytes = detail::FileBytes::map(dir + "/" + name);
-        if (bytes->bytes().size() != p.old.bytes ||
-            format::graph_file_checksum(bytes->bytes()) != p.old.checksum)
+        GraphFilePlan& p = plans.at(name);
+        p.bytes = detail::FileBytes::map(dir + "/" + name);
+        if (p.bytes->bytes().size() != p.old.bytes ||
+            format::graph_file_checksum(p.bytes->bytes()) != p.old.checksum)
             throw Error::corruption("graph file '" + name + "' of domain '" + d.name +
                                     "' does not match the size and checksum the catalog "
                                     "recorded; vacuum changed nothing");
-        for (uint64_t v : detail::graph_file_vectors(dir, p.old)) {
+        for (uint64_t v : detail::graph_file_vectors(p.bytes->bytes(), name)) {
             if (v >= used.size())
                 throw Error::corruption("graph file '" + name + "' refers to vector " +
                                         std::to_string(v) + "; vector file '" + d.vector_file +
@@ -199,7 +197,7 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
     size_t done = 0;
     for (const std::string& name : order) {
         GraphFilePlan& p = plans.at(name);
-        const auto mapped = detail::FileBytes::map(dir + "/" + name);
+        const std::shared_ptr<const detail::FileBytes>& mapped = p.bytes;
         std::vector<uint8_t> bytes;
         format::GraphHeader h;
         if (p.full) {

@@ -167,10 +167,7 @@ void section_lifecycle(SectionContext& context) {
     // creation time, then by name; and their answers before anything is dropped.
     std::vector<vstore::CommitInfo> all = store->commits(kDomain);
     const size_t commits_before = all.size();
-    std::sort(all.begin(), all.end(), [](const vstore::CommitInfo& a, const vstore::CommitInfo& b) {
-        return a.created_unix_ms != b.created_unix_ms ? a.created_unix_ms > b.created_unix_ms
-                                                      : a.commit > b.commit;
-    });
+    vstore::sort_newest_first(all);
     std::map<std::string, Answers> recorded;
     for (size_t i = 0; i < keep_last && i < all.size(); ++i)
         recorded[all[i].commit] = answers_of(*store->open_commit(kDomain, all[i].commit), queries);

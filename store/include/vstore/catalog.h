@@ -106,9 +106,11 @@ class Catalog {
                         const std::vector<std::pair<std::string, uint64_t>>& new_ids,
                         const std::vector<VectorHash>& new_vectors = {});
 
-    // The vectors of the domain's file whose bytes hash to `hash` (format::vector_hash), by
-    // the content index; the caller compares the bytes, as hashes can collide.
-    std::vector<uint64_t> vectors_with_hash(const std::string& domain, uint64_t hash) const;
+    // For each of `hashes` (format::vector_hash), the vectors of the domain's file whose
+    // bytes hash to it, by the content index, ascending; one read transaction for all. The
+    // caller compares the bytes, as hashes can collide.
+    std::vector<std::vector<uint64_t>> vectors_with_hashes(const std::string& domain,
+                                                           std::span<const uint64_t> hashes) const;
 
     // Drops and rewrites commits of one domain in one write transaction (Store::drop_commits
     // and vacuum): each commit named in `drop` is deleted, each record of `rewrite` replaces the

@@ -27,6 +27,10 @@ struct DroppedCommits {
     uint64_t bytes_freed() const;
 };
 
+// Newest first: by creation time, then by name, descending. The order in which gc counts
+// GcOptions::keep_last, and `vstore log` lists a domain's commits.
+void sort_newest_first(std::vector<CommitInfo>& commits);
+
 // Which commits Store::gc keeps; it drops the others of each domain it looks at.
 struct GcOptions {
     std::optional<std::string> domain;   // every domain when absent
