@@ -15,6 +15,7 @@
 #include "test_support.h"
 #include "vstore/catalog.h"
 #include "vstore/format/bytes.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
 
@@ -196,18 +197,35 @@ class RawEnv {
         REQUIRE(mdb_txn_commit(txn) == 0);
     }
 
-    // Puts many entries in one transaction.
-    void put_all(const char* db, const std::vector<std::pair<std::string, std::string>>& entries) {
+    // Puts many records, sealed (format version 2), in one transaction.
+    void put_records(const char* db,
+                     const std::vector<std::pair<std::string, std::string>>& entries) {
         MDB_txn* txn;
         REQUIRE(mdb_txn_begin(env_, nullptr, 0, &txn) == 0);
         MDB_dbi dbi;
         REQUIRE(mdb_dbi_open(txn, db, 0, &dbi) == 0);
-        for (const auto& [key, value] : entries) {
+        for (const auto& [key, record] : entries) {
+            const std::string value = format::seal_catalog_value(key, record);
             MDB_val k{key.size(), const_cast<char*>(key.data())};
             MDB_val v{value.size(), const_cast<char*>(value.data())};
             REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
         }
         REQUIRE(mdb_txn_commit(txn) == 0);
+    }
+
+    // The record of a sealed entry, its seal checked; nullopt when absent.
+    std::optional<std::string> record(const char* db, const std::string& key) {
+        const auto value = get(db, key);
+        if (!value)
+            return std::nullopt;
+        REQUIRE(value->size() >= format::kCatalogSealBytes);
+        const auto bytes = format::unseal_catalog_value(
+            "raw", db, key, {reinterpret_cast<const uint8_t*>(value->data()), value->size()});
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+
+    void put_record(const char* db, const std::string& key, const std::string& record) {
+        put_records(db, {{key, record}});
     }
 
   private:
@@ -480,12 +498,28 @@ TEST_CASE("catalog: open refuses missing, foreign and doubly opened catalogs", "
         {
             RawEnv raw(dir.file("catalog"));
             format = *raw.get("meta", "format");
-            std::string v2 = format;
-            v2[8] = 2;
-            raw.put("meta", "format", v2);
+            std::string v3 = format.substr(0, format::kCatalogFormatRecordBytes);
+            v3[8] = 3;
+            raw.put("meta", "format", format::seal_catalog_value("format", v3));
         }
         CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
-        CHECK(msg.find("format version 2") != std::string::npos);
+        CHECK(msg.find("format version 3") != std::string::npos);
+        {
+            RawEnv raw(dir.file("catalog"));
+            std::string flipped = format;
+            flipped[2] ^= 1;  // the magic, or version and length that disagree
+            raw.put("meta", "format", flipped);
+        }
+        CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+        CHECK(msg.find("not a vstore catalog") != std::string::npos);
+        {
+            RawEnv raw(dir.file("catalog"));
+            std::string bad_seal = format;
+            bad_seal.back() ^= 1;
+            raw.put("meta", "format", bad_seal);
+        }
+        CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+        CHECK(msg.find("fails its checksum") != std::string::npos);
         {
             RawEnv raw(dir.file("catalog"));
             raw.put("meta", "format", std::nullopt);
@@ -794,9 +828,14 @@ TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]"
         RawEnv raw(dir.file("catalog"));
         CHECK(hex(*raw.get("meta", "format")) ==
               "56534341544c4f47"
-              "01000000");
+              "02000000"
+              "932202745c2659d4");  // the seal: XXH3-64 of the 12 bytes, seeded by XXH3("format")
+        CHECK(hex(*raw.get("ids", with_nul(dom, "luke"))) ==
+              "01000000"
+              "0000000000000000"
+              "63b705380b9f2f79");  // seeded by XXH3 of the key "admin/star_wars\0luke"
         CHECK(raw.keys("meta") == std::vector<std::string>{"format"});
-        CHECK(hex(*raw.get("domains", dom)) ==
+        CHECK(hex(*raw.record("domains", dom)) ==
               "01000000"
               "03000000"
               "02000000"
@@ -808,7 +847,7 @@ TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]"
                   hex("admin%2Fstar_wars.vecs"));
         const std::string f1 = hex("admin%2Fstar_wars@v1.hnsw");
         const std::string f2 = hex("admin%2Fstar_wars@v2.hnsw");
-        CHECK(hex(*raw.get("commits", with_nul(dom, "v1"))) ==
+        CHECK(hex(*raw.record("commits", with_nul(dom, "v1"))) ==
               "02000000"
               "00000000"
               "efcdab8967452301"
@@ -827,8 +866,8 @@ TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]"
               "00000000"
               "01000000" +
                   f1 + "19000000" + f1 + "0010000000000000" + "efcdab8967452301");
-        CHECK(raw.get("commits", with_nul(dom, "v1"))->size() == 174);
-        CHECK(hex(*raw.get("commits", with_nul(dom, "v2"))) ==
+        CHECK(raw.record("commits", with_nul(dom, "v1"))->size() == 174);
+        CHECK(hex(*raw.record("commits", with_nul(dom, "v2"))) ==
               "02000000"
               "01000000"
               "1032547698badcfe"
@@ -848,8 +887,8 @@ TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]"
               "02000000" +
                   hex("v1") + f2 + "19000000" + f1 + "0010000000000000" + "efcdab8967452301" +
                   "19000000" + f2 + "0002000000000000" + "1032547698badcfe");
-        CHECK(raw.get("commits", with_nul(dom, "v2"))->size() == 221);
-        CHECK(hex(*raw.get("commits", with_nul(dom, "v3"))) ==
+        CHECK(raw.record("commits", with_nul(dom, "v2"))->size() == 221);
+        CHECK(hex(*raw.record("commits", with_nul(dom, "v3"))) ==
               "02000000"
               "05000000"
               "1032547698badcfe"
@@ -869,29 +908,29 @@ TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]"
               "02000000" +
                   hex("v2") + f2 + hex("v2") + "19000000" + f1 + "0010000000000000" +
                   "efcdab8967452301" + "19000000" + f2 + "0002000000000000" + "1032547698badcfe");
-        CHECK(raw.get("commits", with_nul(dom, "v3"))->size() == 223);
-        CHECK(hex(*raw.get("ids", with_nul(dom, "luke"))) ==
+        CHECK(raw.record("commits", with_nul(dom, "v3"))->size() == 223);
+        CHECK(hex(*raw.record("ids", with_nul(dom, "luke"))) ==
               "01000000"
               "0000000000000000");
-        CHECK(hex(*raw.get("ids", long_key)) ==
+        CHECK(hex(*raw.record("ids", long_key)) ==
               "01000000"
               "0100000000000000" +
                   hex(long_id));
         CHECK(raw.keys("ids").size() == 2);
-        CHECK(hex(*raw.get("keys", with_nul(dom, std::string(8, '\0')))) ==
+        CHECK(hex(*raw.record("keys", with_nul(dom, std::string(8, '\0')))) ==
               "01000000" + hex("luke"));
-        CHECK(hex(*raw.get("keys", with_nul(dom, std::string(7, '\0') + "\x01"))) ==
+        CHECK(hex(*raw.record("keys", with_nul(dom, std::string(7, '\0') + "\x01"))) ==
               "01000000" + hex(long_id));
         CHECK(raw.keys("keys").size() == 2);
 
         // Damage: a short domain record, a commit record with a byte too many, a keys entry of
         // an unknown record version, a long id whose stored id no longer matches its key.
-        raw.put("domains", dom, raw.get("domains", dom)->substr(0, 30));
-        raw.put("commits", with_nul(dom, "v2"), *raw.get("commits", with_nul(dom, "v2")) + "!");
-        raw.put("keys", with_nul(dom, std::string(8, '\0')), std::string("\x02\0\0\0luke", 8));
-        std::string bad_long = *raw.get("ids", long_key);
+        raw.put_record("domains", dom, raw.record("domains", dom)->substr(0, 30));
+        raw.put_record("commits", with_nul(dom, "v2"), *raw.record("commits", with_nul(dom, "v2")) + "!");
+        raw.put_record("keys", with_nul(dom, std::string(8, '\0')), std::string("\x02\0\0\0luke", 8));
+        std::string bad_long = *raw.record("ids", long_key);
         bad_long.back() = 'y';
-        raw.put("ids", long_key, bad_long);
+        raw.put_record("ids", long_key, bad_long);
     }
     auto c = Catalog::open(dir.path().string(), false);
     std::string msg;
@@ -1012,7 +1051,7 @@ TEST_CASE("catalog: record version 1 commits are still read", "[catalog]") {
     REQUIRE(v2.size() == 115);
     {
         RawEnv raw(dir.file("catalog"));
-        raw.put_all("commits", {{with_nul(dom, "v1"), v1},
+        raw.put_records("commits", {{with_nul(dom, "v1"), v1},
                                 {with_nul(dom, "v2"), v2},
                                 {with_nul(dom, "long"), v1 + "!"},
                                 {with_nul(dom, "short"), v1.substr(0, 87)}});
@@ -1059,8 +1098,8 @@ TEST_CASE("catalog: record version 1 commits are still read", "[catalog]") {
     CHECK(dump(c->commit(dom, "v3")) == dump(v3));
     c.reset();
     RawEnv raw(dir.file("catalog"));
-    CHECK(hex(raw.get("commits", with_nul(dom, "v3"))->substr(0, 4)) == "02000000");
-    CHECK(*raw.get("commits", with_nul(dom, "v1")) == v1);  // never rewritten
+    CHECK(hex(raw.record("commits", with_nul(dom, "v3"))->substr(0, 4)) == "02000000");
+    CHECK(*raw.record("commits", with_nul(dom, "v1")) == v1);  // never rewritten
 }
 
 TEST_CASE("catalog: malformed version 2 commit records are refused", "[catalog]") {
@@ -1163,7 +1202,7 @@ TEST_CASE("catalog: malformed version 2 commit records are refused", "[catalog]"
         std::vector<std::pair<std::string, std::string>> entries = {{with_nul("d", "ok"), good}};
         for (const auto& [name, bytes, needle] : cases)
             entries.emplace_back(with_nul("d", name), bytes);
-        raw.put_all("commits", entries);
+        raw.put_records("commits", entries);
     }
     auto c = Catalog::open(dir.path().string(), false);
     const auto ok = c->commit("d", "ok");
@@ -1420,4 +1459,44 @@ TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[c
     }
     CHECK(reported.size() > 0);
     WARN(reported.size() << " commits reported over 20 kills");
+}
+
+TEST_CASE("catalog: a catalog of format version 1 gains its seals when opened", "[catalog]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    const Ids ids = {{"a", 0}, {std::string(300, 'l'), 1}, {"c", 2}};
+    std::string before;
+    {
+        auto c = Catalog::open(d, true);
+        c->create_domain(make_domain("dom"));
+        c->publish_commit(make_commit("dom", "c1", std::nullopt, 1), ids, {{0x1234, 0}, {7, 2}});
+        c->publish_commit(make_commit("dom", "c2", "c1", 2), {});
+        before = snapshot(*c, {"a", std::string(300, 'l'), "c", "missing"});
+    }
+    const std::vector<const char*> databases = {"domains", "commits", "ids", "keys", "vectors"};
+    {
+        // What a build before seals wrote: the same records, unsealed, and format version 1.
+        RawEnv raw(dir.file("catalog"));
+        for (const char* db : databases) {
+            for (const std::string& key : raw.keys(db))
+                raw.put(db, key, raw.record(db, key));
+        }
+        raw.put("meta", "format", from_hex("56534341544c4f4701000000"));
+    }
+    {
+        auto c = Catalog::open(d, false);
+        CHECK(snapshot(*c, {"a", std::string(300, 'l'), "c", "missing"}) == before);
+        CHECK(c->vectors_with_hashes("dom", std::vector<uint64_t>{0x1234, 7}) ==
+              std::vector<std::vector<uint64_t>>{{0}, {2}});
+    }
+    RawEnv raw(dir.file("catalog"));
+    CHECK(hex(*raw.get("meta", "format")) == "56534341544c4f4702000000932202745c2659d4");
+    size_t sealed = 0;
+    for (const char* db : databases) {
+        for (const std::string& key : raw.keys(db)) {
+            CHECK(raw.record(db, key));  // REQUIREs a valid seal
+            ++sealed;
+        }
+    }
+    CHECK(sealed == 1 + 2 + 3 + 3 + 2);
 }

@@ -274,21 +274,68 @@ uint64_t external_id_hash(std::string_view id) {
 
 // ---- The format record --------------------------------------------------------------------
 
+// ---- Seals --------------------------------------------------------------------------------
+
+namespace {
+
+uint64_t seal_of(std::string_view key, Bytes record) {
+    const uint64_t seed = checksum64({reinterpret_cast<const uint8_t*>(key.data()), key.size()});
+    return checksum64(record, seed);
+}
+
+}  // namespace
+
+std::string seal_catalog_value(std::string_view key, std::string record) {
+    const uint64_t seal =
+        seal_of(key, {reinterpret_cast<const uint8_t*>(record.data()), record.size()});
+    put_u64(record, seal);
+    return record;
+}
+
+Bytes unseal_catalog_value(std::string_view catalog, std::string_view database,
+                           std::string_view key, Bytes value) {
+    const auto entry = [&] {
+        return where(catalog) + ": the entry " + describe_external_id(key) + " of database '" +
+               std::string(database) + "'";
+    };
+    if (value.size() < kCatalogSealBytes)
+        throw Error::corruption(entry() + " is " + std::to_string(value.size()) +
+                                " bytes, shorter than its seal");
+    const Bytes record = value.first(value.size() - kCatalogSealBytes);
+    if (u64_at(value, record.size()) != seal_of(key, record))
+        throw Error::corruption(entry() + " fails its checksum (a damaged record or key)");
+    return record;
+}
+
+// ---- The format record --------------------------------------------------------------------
+
 std::string encode_catalog_format_record() {
     std::string out(kCatalogMagic, sizeof kCatalogMagic);
     put_u32(out, kCatalogFormatVersion);
-    return out;
+    return seal_catalog_value("format", std::move(out));
 }
 
-void check_catalog_format_record(std::string_view catalog, std::optional<Bytes> bytes) {
-    if (!bytes || bytes->size() != kCatalogFormatRecordBytes ||
+uint32_t check_catalog_format_record(std::string_view catalog, std::optional<Bytes> bytes) {
+    const auto not_catalog = [&] {
+        return Error::corruption(where(catalog) +
+                                 " is not a vstore catalog: no valid format record in 'meta'");
+    };
+    if (!bytes || (bytes->size() != kCatalogFormatRecordBytes &&
+                   bytes->size() != kCatalogFormatRecordBytes + kCatalogSealBytes) ||
         std::memcmp(bytes->data(), kCatalogMagic, sizeof kCatalogMagic) != 0)
-        throw Error::corruption(where(catalog) +
-                                " is not a vstore catalog: no valid format record in 'meta'");
+        throw not_catalog();
     const uint32_t version = u32_at(*bytes, 8);
-    if (version != kCatalogFormatVersion)
+    const bool sealed = bytes->size() > kCatalogFormatRecordBytes;
+    if (version == kCatalogFormatV1 && !sealed)
+        return version;
+    if (version == kCatalogFormatVersion && sealed) {
+        unseal_catalog_value(catalog, "meta", "format", *bytes);
+        return version;
+    }
+    if (version != kCatalogFormatV1 && version != kCatalogFormatVersion)
         throw Error::corruption(where(catalog) + " has format version " + std::to_string(version) +
-                                "; this build reads version 1");
+                                "; this build reads versions 1 and 2");
+    throw not_catalog();  // a version and a length that disagree
 }
 
 // ---- Domain records -----------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include "crash_point.h"
 #include "file_io.h"
+#include "lmdb_meta.h"
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
@@ -91,6 +92,10 @@ Bytes bytes_of(const MDB_val& v) {
     return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
 }
 
+Bytes bytes_of_view(std::string_view v) {
+    return {reinterpret_cast<const uint8_t*>(v.data()), v.size()};
+}
+
 std::string_view view_of(const MDB_val& v) {
     return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
@@ -152,8 +157,29 @@ struct Core {
     Registration registration;
     EnvHandle env;
     MDB_dbi meta = 0, domains = 0, commits = 0, ids = 0, keys = 0, vectors = 0;
+    uint32_t page_size = 0;
 
     std::string where() const { return "catalog '" + path + "'"; }
+
+    // A key or value that LMDB hands out from its map must end within the pages in use: a
+    // damaged node or overflow header could otherwise send a decoder past the end of the
+    // file (SIGBUS) or of the map. Pages a write transaction changed live outside the map.
+    void check_mapped(const MDB_val& v, const char* what) const {
+        MDB_envinfo info;
+        check(::mdb_env_info(env.env, &info), "cannot read the environment's state");
+        const auto* base = static_cast<const char*>(info.me_mapaddr);
+        const auto* p = static_cast<const char*>(v.mv_data);
+        if (p < base || p >= base + info.me_mapsize)
+            return;
+        const uint64_t in_use = (uint64_t(info.me_last_pgno) + 1) * page_size;
+        const uint64_t offset = static_cast<uint64_t>(p - base);
+        if (offset > in_use || v.mv_size > in_use - offset) {
+            throw Error::corruption(where() + ": " + what + ": an entry of " +
+                                    std::to_string(v.mv_size) + " bytes at offset " +
+                                    std::to_string(offset) + " runs past the " +
+                                    std::to_string(in_use) + " bytes in use (a damaged page)");
+        }
+    }
 
     [[noreturn]] void fail(int rc, const std::string& what) const {
         const std::string m = where() + ": " + what + ": " + ::mdb_strerror(rc);
@@ -165,6 +191,21 @@ struct Core {
     void check(int rc, const char* what) const {
         if (rc != 0)
             fail(rc, what);
+    }
+
+    // The name of a database, for messages and seals' errors.
+    const char* database_name(MDB_dbi dbi) const {
+        if (dbi == domains) return "domains";
+        if (dbi == commits) return "commits";
+        if (dbi == ids) return "ids";
+        if (dbi == keys) return "keys";
+        if (dbi == vectors) return "vectors";
+        return "meta";
+    }
+
+    // The record of a sealed value (format version 2), its seal checked.
+    Bytes record_of(MDB_dbi dbi, std::string_view key, const MDB_val& value) const {
+        return format::unseal_catalog_value(path, database_name(dbi), key, bytes_of(value));
     }
 
     // Record decoders (format/catalog_records), converted to the public structs.
@@ -193,14 +234,32 @@ class Txn {
         c_.check(::mdb_txn_commit(t), "cannot commit");
     }
 
-    // The value under `key`, or nullopt.
-    std::optional<MDB_val> find(MDB_dbi dbi, const std::string& key, const char* what) const {
+    // The value under `key` as LMDB holds it, or nullopt.
+    std::optional<MDB_val> find_raw(MDB_dbi dbi, const std::string& key, const char* what) const {
         MDB_val k = val_of(key), v{};
         const int rc = ::mdb_get(txn_, dbi, &k, &v);
         if (rc == MDB_NOTFOUND)
             return std::nullopt;
         c_.check(rc, what);
+        c_.check_mapped(v, what);
         return v;
+    }
+
+    // The record under `key`, its seal checked, or nullopt.
+    std::optional<Bytes> find(MDB_dbi dbi, const std::string& key, const char* what) const {
+        const auto v = find_raw(dbi, key, what);
+        if (!v)
+            return std::nullopt;
+        return c_.record_of(dbi, key, *v);
+    }
+
+    // Writes `record` sealed under `key`; LMDB's return code (MDB_KEYEXIST with
+    // MDB_NOOVERWRITE).
+    int put(MDB_dbi dbi, const std::string& key, const std::string& record,
+            unsigned flags = 0) const {
+        const std::string value = format::seal_catalog_value(key, record);
+        MDB_val k = val_of(key), v = val_of(value);
+        return ::mdb_put(txn_, dbi, &k, &v, flags);
     }
 
   private:
@@ -210,7 +269,7 @@ class Txn {
 
 class Cursor {
   public:
-    Cursor(const Core& c, const Txn& txn, MDB_dbi dbi) : c_(c) {
+    Cursor(const Core& c, const Txn& txn, MDB_dbi dbi) : c_(c), dbi_(dbi) {
         c_.check(::mdb_cursor_open(txn.get(), dbi, &cur_), "cannot open a cursor");
     }
     Cursor(const Cursor&) = delete;
@@ -226,7 +285,11 @@ class Cursor {
     bool first() { return step(MDB_FIRST); }
     bool next() { return step(MDB_NEXT); }
     std::string_view key() const { return view_of(k_); }
-    const MDB_val& value() const { return v_; }
+    bool key_starts_with(std::string_view prefix) const { return starts_with(key(), prefix); }
+    // The record at the cursor, its seal checked.
+    Bytes value() const { return c_.record_of(dbi_, key(), v_); }
+    // The value as LMDB holds it (a catalog of format version 1 being upgraded).
+    const MDB_val& raw_value() const { return v_; }
 
   private:
     bool step(MDB_cursor_op op) {
@@ -234,10 +297,13 @@ class Cursor {
         if (rc == MDB_NOTFOUND)
             return false;
         c_.check(rc, "cannot read with a cursor");
+        c_.check_mapped(k_, "cannot read with a cursor");
+        c_.check_mapped(v_, "cannot read with a cursor");
         return true;
     }
 
     const Core& c_;
+    MDB_dbi dbi_;
     MDB_cursor* cur_ = nullptr;
     MDB_val k_{}, v_{};
 };
@@ -335,7 +401,7 @@ IdLookup lookup_id(const Core& c, const Txn& txn, const std::string& domain, std
     if (id.size() <= format::kShortIdMax) {
         r.entry_key = format::scoped_key(domain, id);
         if (auto v = txn.find(c.ids, r.entry_key, "cannot read an id"))
-            r.key = format::decode_short_id_record(c.path, domain, id, bytes_of(*v));
+            r.key = format::decode_short_id_record(c.path, domain, id, *v);
         return r;
     }
     // Long ids: scan the collision chain under domain, NUL, prefix, hash.
@@ -345,7 +411,7 @@ IdLookup lookup_id(const Core& c, const Txn& txn, const std::string& domain, std
     Cursor cur(c, txn, c.ids);
     for (bool ok = cur.seek(base); ok && starts_with(cur.key(), base); ok = cur.next()) {
         const format::LongIdEntry e = format::decode_long_id_record(c.path, domain, id, cur.key(),
-                                                                    bytes_of(cur.value()), hash);
+                                                                    cur.value(), hash);
         if (e.stored_id == id) {
             r.key = e.key;
             r.entry_key = std::string(cur.key());
@@ -433,6 +499,31 @@ void create_catalog(const std::filesystem::path& dir, const std::string& path) {
     detail::sync_directory(dir.string());
 }
 
+// The format version of the catalog's format record (1 or 2).
+uint32_t read_format_version(const Core& c, const Txn& txn) {
+    const auto record = txn.find_raw(c.meta, "format", "cannot read the format record");
+    return format::check_catalog_format_record(
+        c.path, record ? std::optional<Bytes>(bytes_of(*record)) : std::nullopt);
+}
+
+// Upgrades a catalog of format version 1 to version 2 inside `txn`: every value of every
+// database gains its seal, and the format record says version 2.
+void seal_every_value(const Core& c, const Txn& txn) {
+    for (const MDB_dbi dbi : {c.domains, c.commits, c.ids, c.keys, c.vectors}) {
+        std::vector<std::pair<std::string, std::string>> entries;
+        {
+            Cursor cur(c, txn, dbi);
+            for (bool ok = cur.first(); ok; ok = cur.next())
+                entries.emplace_back(cur.key(), view_of(cur.raw_value()));
+        }
+        for (const auto& [key, record] : entries)
+            c.check(txn.put(dbi, key, record), "cannot seal a record");
+    }
+    const std::string format_key = "format", format_record = format::encode_catalog_format_record();
+    MDB_val k = val_of(format_key), v = val_of(format_record);
+    c.check(::mdb_put(txn.get(), c.meta, &k, &v, 0), "cannot write the format record");
+}
+
 }  // namespace
 
 struct Catalog::Impl : Core {};
@@ -467,8 +558,14 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
     if (S_ISREG(st.st_mode) && st.st_size == 0)
         throw Error::corruption(impl->where() + " is not a vstore catalog: the file is empty");
 
+    // LMDB reads whatever pages its meta page names through its map: a truncated file must be
+    // refused before the map exists.
+    detail::check_lmdb_file_size(impl->path, impl->where());
     Impl& c = *impl;
     open_env(c, c.path);
+    MDB_stat stat;
+    c.check(::mdb_env_stat(c.env.env, &stat), "cannot read the environment's state");
+    c.page_size = stat.ms_psize;
     int dead = 0;
     c.check(::mdb_reader_check(c.env.env, &dead), "cannot clear stale readers");
 
@@ -481,9 +578,7 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
         c.check(rc, "cannot open a database");
     };
     open_db("meta", c.meta);
-    const auto record = txn.find(c.meta, "format", "cannot read the format record");
-    format::check_catalog_format_record(
-        c.path, record ? std::optional<Bytes>(bytes_of(*record)) : std::nullopt);
+    const uint32_t version = read_format_version(c, txn);
     open_db("domains", c.domains);
     open_db("commits", c.commits);
     open_db("ids", c.ids);
@@ -493,11 +588,17 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
     if (vrc != MDB_NOTFOUND)
         c.check(vrc, "cannot open a database");
     txn.commit();  // makes the database handles available to every later transaction
-    if (vrc == MDB_NOTFOUND) {
-        Txn create(c, true);
-        c.check(::mdb_dbi_open(create.get(), "vectors", MDB_CREATE, &c.vectors),
-                "cannot create a database");
-        create.commit();
+    if (vrc == MDB_NOTFOUND || version == format::kCatalogFormatV1) {
+        // A catalog made by an older build gains what this build writes, in one transaction:
+        // the `vectors` database, and the seals of format version 2.
+        Txn upgrade(c, true);
+        if (vrc == MDB_NOTFOUND)
+            c.check(::mdb_dbi_open(upgrade.get(), "vectors", MDB_CREATE, &c.vectors),
+                    "cannot create a database");
+        // Another process may have upgraded it since the read above.
+        if (read_format_version(c, upgrade) == format::kCatalogFormatV1)
+            seal_every_value(c, upgrade);
+        upgrade.commit();
     }
     return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
 }
@@ -508,7 +609,7 @@ std::optional<DomainInfo> Catalog::domain(const std::string& name) const {
     const auto v = txn.find(impl_->domains, name, "cannot read a domain");
     if (!v)
         return std::nullopt;
-    return impl_->decode_domain(name, bytes_of(*v));
+    return impl_->decode_domain(name, *v);
 }
 
 std::vector<DomainInfo> Catalog::domains() const {
@@ -516,7 +617,7 @@ std::vector<DomainInfo> Catalog::domains() const {
     Cursor cur(*impl_, txn, impl_->domains);
     std::vector<DomainInfo> out;
     for (bool ok = cur.first(); ok; ok = cur.next())
-        out.push_back(impl_->decode_domain(cur.key(), bytes_of(cur.value())));
+        out.push_back(impl_->decode_domain(cur.key(), cur.value()));
     return out;
 }
 
@@ -529,7 +630,7 @@ std::optional<CommitInfo> Catalog::commit(const std::string& domain,
         txn.find(impl_->commits, format::scoped_key(domain, commit), "cannot read a commit");
     if (!v)
         return std::nullopt;
-    return impl_->decode_commit(domain, commit, bytes_of(*v));
+    return impl_->decode_commit(domain, commit, *v);
 }
 
 std::vector<CommitInfo> Catalog::commits(const std::string& domain) const {
@@ -540,7 +641,7 @@ std::vector<CommitInfo> Catalog::commits(const std::string& domain) const {
     std::vector<CommitInfo> out;
     for (bool ok = cur.seek(prefix); ok && starts_with(cur.key(), prefix); ok = cur.next())
         out.push_back(
-            impl_->decode_commit(domain, cur.key().substr(prefix.size()), bytes_of(cur.value())));
+            impl_->decode_commit(domain, cur.key().substr(prefix.size()), cur.value()));
     return out;
 }
 
@@ -561,7 +662,7 @@ std::optional<std::string> read_external_id(const Core& core, const Txn& txn,
     const auto v = txn.find(core.keys, format::key_record_key(domain, key), "cannot read a key");
     if (!v)
         return std::nullopt;
-    return format::decode_key_record(core.path, domain, key, bytes_of(*v));
+    return format::decode_key_record(core.path, domain, key, *v);
 }
 
 }  // namespace
@@ -603,9 +704,8 @@ void Catalog::create_domain(const DomainInfo& d) {
                                       std::to_string(d.next_key));
 
     Txn txn(*impl_, true);
-    const std::string value = format::encode_domain_record(to_record(d));
-    MDB_val k = val_of(d.name), v = val_of(value);
-    const int rc = ::mdb_put(txn.get(), impl_->domains, &k, &v, MDB_NOOVERWRITE);
+    const int rc =
+        txn.put(impl_->domains, d.name, format::encode_domain_record(to_record(d)), MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST)
         throw Error::conflict(what + " already exists");
     impl_->check(rc, "cannot write a domain");
@@ -618,9 +718,8 @@ void put_vector_entries(Core& c, Txn& txn, const std::string& domain,
                         const std::vector<VectorHash>& entries) {
     const std::string value = format::encode_vector_record();
     for (const VectorHash& e : entries) {
-        const std::string key = format::vector_record_key(domain, e.hash, e.index);
-        MDB_val k = val_of(key), v = val_of(value);
-        c.check(::mdb_put(txn.get(), c.vectors, &k, &v, 0), "cannot write a vector entry");
+        c.check(txn.put(c.vectors, format::vector_record_key(domain, e.hash, e.index), value),
+                "cannot write a vector entry");
     }
 }
 
@@ -630,27 +729,15 @@ std::vector<std::vector<uint64_t>> Catalog::vectors_with_hashes(
     const std::string& domain, std::span<const uint64_t> hashes) const {
     Txn txn(*impl_, false);
     std::vector<std::vector<uint64_t>> out(hashes.size());
-    MDB_cursor* cursor = nullptr;
-    impl_->check(::mdb_cursor_open(txn.get(), impl_->vectors, &cursor), "cannot read vectors");
-    int rc = 0;
+    Cursor cur(*impl_, txn, impl_->vectors);
     for (size_t i = 0; i < hashes.size(); ++i) {
         const std::string prefix = format::vector_record_prefix(domain, hashes[i]);
-        MDB_val k = val_of(prefix), v{};
-        rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
         // Every key with the prefix is an entry of this hash; decoding checks its length.
-        while (rc == 0 && k.mv_size >= prefix.size() &&
-               std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
-            out[i].push_back(format::decode_vector_record_key(
-                impl_->path, domain, {static_cast<const uint8_t*>(k.mv_data), k.mv_size},
-                {static_cast<const uint8_t*>(v.mv_data), v.mv_size}));
-            rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND)
-            break;
+        for (bool ok = cur.seek(prefix); ok && cur.key_starts_with(prefix); ok = cur.next())
+            out[i].push_back(format::decode_vector_record_key(impl_->path, domain,
+                                                              bytes_of_view(cur.key()),
+                                                              cur.value()));
     }
-    ::mdb_cursor_close(cursor);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        impl_->check(rc, "cannot read vectors");
     return out;
 }
 
@@ -681,7 +768,7 @@ void Catalog::publish_commit(const CommitInfo& commit,
     const auto dv = txn.find(c.domains, domain, "cannot read a domain");
     if (!dv)
         throw Error::not_found("unknown domain '" + domain + "'");
-    DomainInfo info = c.decode_domain(domain, bytes_of(*dv));
+    DomainInfo info = c.decode_domain(domain, *dv);
     const std::string commit_key = format::scoped_key(domain, commit.commit);
     if (txn.find(c.commits, commit_key, "cannot read a commit"))
         throw Error::conflict("commit '" + commit.commit + "' already exists" + in_domain);
@@ -711,14 +798,10 @@ void Catalog::publish_commit(const CommitInfo& commit,
                                   " is already interned" + in_domain + " with key " +
                                   std::to_string(*found.key));
         }
-        const std::string id_value = format::encode_id_record(key, id);
-        MDB_val k = val_of(found.entry_key), v = val_of(id_value);
-        c.check(::mdb_put(txn.get(), c.ids, &k, &v, MDB_NOOVERWRITE), "cannot write an id");
-
-        const std::string key_value = format::encode_key_record(id);
-        const std::string kk = format::key_record_key(domain, key);
-        MDB_val k2 = val_of(kk), v2 = val_of(key_value);
-        const int rc = ::mdb_put(txn.get(), c.keys, &k2, &v2, MDB_NOOVERWRITE);
+        c.check(txn.put(c.ids, found.entry_key, format::encode_id_record(key, id), MDB_NOOVERWRITE),
+                "cannot write an id");
+        const int rc = txn.put(c.keys, format::key_record_key(domain, key),
+                               format::encode_key_record(id), MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST)
             throw Error::corruption(c.where() + ": key " + std::to_string(key) + in_domain +
                                     " is already interned although next_key is " +
@@ -727,12 +810,9 @@ void Catalog::publish_commit(const CommitInfo& commit,
     }
 
     info.next_key = first + new_ids.size();
-    const std::string dvalue = format::encode_domain_record(to_record(info));
-    MDB_val dk = val_of(domain), dval = val_of(dvalue);
-    c.check(::mdb_put(txn.get(), c.domains, &dk, &dval, 0), "cannot write a domain");
-
-    MDB_val ck = val_of(commit_key), cval = val_of(cvalue);
-    c.check(::mdb_put(txn.get(), c.commits, &ck, &cval, MDB_NOOVERWRITE), "cannot write a commit");
+    c.check(txn.put(c.domains, domain, format::encode_domain_record(to_record(info))),
+            "cannot write a domain");
+    c.check(txn.put(c.commits, commit_key, cvalue, MDB_NOOVERWRITE), "cannot write a commit");
     put_vector_entries(c, txn, domain, new_vectors);
     detail::crash_point("catalog-txn-written");
     txn.commit();
@@ -761,14 +841,13 @@ void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::
     if (!dv)
         throw Error::not_found("unknown domain '" + domain + "'");
     if (domain_record) {
-        const DomainInfo now = c.decode_domain(domain, bytes_of(*dv));
+        const DomainInfo now = c.decode_domain(domain, *dv);
         if (domain_record->name != domain || domain_record->next_key != now.next_key)
             throw Error::invalid_argument("domain '" + domain +
                                           "': a rewritten domain record must keep its name and "
                                           "next_key");
-        const std::string value = format::encode_domain_record(to_record(*domain_record));
-        MDB_val k = val_of(domain), v = val_of(value);
-        c.check(::mdb_put(txn.get(), c.domains, &k, &v, 0), "cannot write a domain");
+        c.check(txn.put(c.domains, domain, format::encode_domain_record(to_record(*domain_record))),
+                "cannot write a domain");
     }
     for (const std::string& commit : drop) {
         const std::string key = format::scoped_key(domain, commit);
@@ -781,25 +860,17 @@ void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::
     for (size_t i = 0; i < records.size(); ++i) {
         if (!txn.find(c.commits, records[i].first, "cannot read a commit"))
             throw Error::not_found("unknown commit '" + rewrite[i].commit + "'" + in_domain);
-        MDB_val k = val_of(records[i].first), v = val_of(records[i].second);
-        c.check(::mdb_put(txn.get(), c.commits, &k, &v, 0), "cannot write a commit");
+        c.check(txn.put(c.commits, records[i].first, records[i].second), "cannot write a commit");
     }
     if (vectors) {
         // The domain's whole content index is replaced: every entry with its prefix goes.
         const std::string prefix = format::scoped_key(domain, "");
         std::vector<std::string> old_keys;
-        MDB_cursor* cursor = nullptr;
-        c.check(::mdb_cursor_open(txn.get(), c.vectors, &cursor), "cannot read vectors");
-        MDB_val k = val_of(prefix), v{};
-        int rc = ::mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-        while (rc == 0 && k.mv_size >= prefix.size() &&
-               std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
-            old_keys.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
-            rc = ::mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        {
+            Cursor cur(c, txn, c.vectors);
+            for (bool ok = cur.seek(prefix); ok && cur.key_starts_with(prefix); ok = cur.next())
+                old_keys.emplace_back(cur.key());
         }
-        ::mdb_cursor_close(cursor);
-        if (rc != 0 && rc != MDB_NOTFOUND)
-            c.check(rc, "cannot read vectors");
         for (const std::string& key : old_keys) {
             MDB_val dk = val_of(key);
             c.check(::mdb_del(txn.get(), c.vectors, &dk, nullptr), "cannot delete a vector entry");

@@ -22,8 +22,12 @@ namespace vstore::format {
 // ---- Constants ------------------------------------------------------------------------------
 
 inline constexpr char kCatalogMagic[8] = {'V', 'S', 'C', 'A', 'T', 'L', 'O', 'G'};
-inline constexpr uint32_t kCatalogFormatVersion = 1;  // of the format record
-inline constexpr size_t kCatalogFormatRecordBytes = 12;
+// Format version 2 seals every value (see "Seals" below); a catalog of version 1 (no seals) is
+// upgraded to version 2 when it is opened.
+inline constexpr uint32_t kCatalogFormatVersion = 2;
+inline constexpr uint32_t kCatalogFormatV1 = 1;
+inline constexpr size_t kCatalogFormatRecordBytes = 12;  // before its seal
+inline constexpr size_t kCatalogSealBytes = 8;
 
 // Record versions: domain, id and key records are version 1; commit records are written as
 // version 2, and version 1 commit records are still read.
@@ -85,14 +89,28 @@ std::string long_id_key(std::string_view base, uint32_t counter);
 // XXH3-64 of an external id, as in long id keys.
 uint64_t external_id_hash(std::string_view id);
 
+// ---- Seals --------------------------------------------------------------------------------
+
+// In format version 2 every value in the catalog, the format record included, is its record
+// followed by a seal: the u64 XXH3-64 of the record, seeded with the XXH3-64 of the entry's
+// key. LMDB keeps no checksums of its own; the seal catches a damaged record or key.
+std::string seal_catalog_value(std::string_view key, std::string record);
+// The record of a sealed value. Error(kCorruption) "catalog '…': the entry <key> of database
+// '<database>' fails its checksum" (or "is N bytes, shorter than its seal").
+std::span<const uint8_t> unseal_catalog_value(std::string_view catalog, std::string_view database,
+                                              std::string_view key,
+                                              std::span<const uint8_t> value);
+
 // ---- The format record (`meta`, key "format") ---------------------------------------------
 
+// The sealed record of format version 2 (20 bytes).
 std::string encode_catalog_format_record();
-// Checks the record (nullopt: absent): Error(kCorruption) "catalog '…' is not a vstore
+// Checks the record (nullopt: absent) and returns its format version: 2, or 1 for a catalog
+// made before seals (12 bytes, unsealed). Error(kCorruption) "catalog '…' is not a vstore
 // catalog: no valid format record in 'meta'" or "catalog '…' has format version X; this build
-// reads version 1".
-void check_catalog_format_record(std::string_view catalog,
-                                 std::optional<std::span<const uint8_t>> bytes);
+// reads versions 1 and 2".
+uint32_t check_catalog_format_record(std::string_view catalog,
+                                     std::optional<std::span<const uint8_t>> bytes);
 
 // ---- Domain records -----------------------------------------------------------------------
 

@@ -1,0 +1,87 @@
+#include "lmdb_meta.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "file_io.h"
+#include "vstore/format/error.h"
+
+namespace vstore::detail {
+namespace {
+
+// LMDB 0.9's page header (16 bytes) and the MDB_meta that follows it on pages 0 and 1.
+constexpr size_t kFlagsOffset = 10;          // u16 mp_flags
+constexpr uint16_t kMetaPageFlag = 0x08;     // P_META
+constexpr size_t kMagicOffset = 16;          // u32 mm_magic
+constexpr uint32_t kMagic = 0xBEEFC0DE;      // MDB_MAGIC
+constexpr size_t kVersionOffset = 20;        // u32 mm_version
+constexpr uint32_t kDataVersion = 1;         // MDB_DATA_VERSION
+constexpr size_t kPageSizeOffset = 40;       // u32 mm_dbs[FREE_DBI].md_pad holds the page size
+constexpr size_t kLastPageOffset = 136;      // u64 mm_last_pg
+constexpr size_t kTransactionIdOffset = 144; // u64 mm_txnid
+constexpr size_t kMetaBytes = 152;
+
+template <class T>
+T load(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+std::optional<LmdbMeta> meta_at(int fd, uint64_t offset, const std::string& path) {
+    uint8_t page[kMetaBytes];
+    if (read_some(fd, page, sizeof page, offset, path) != sizeof page)
+        return std::nullopt;
+    if ((load<uint16_t>(page + kFlagsOffset) & kMetaPageFlag) == 0 ||
+        load<uint32_t>(page + kMagicOffset) != kMagic ||
+        load<uint32_t>(page + kVersionOffset) != kDataVersion)
+        return std::nullopt;
+    LmdbMeta m;
+    m.page_size = load<uint32_t>(page + kPageSizeOffset);
+    m.last_page = load<uint64_t>(page + kLastPageOffset);
+    m.transaction_id = load<uint64_t>(page + kTransactionIdOffset);
+    return m;
+}
+
+bool page_size_valid(uint32_t s) {
+    return s >= 512 && s <= 65536 && (s & (s - 1)) == 0;
+}
+
+}  // namespace
+
+std::optional<LmdbMeta> read_lmdb_meta(int fd, const std::string& path) {
+    const auto first = meta_at(fd, 0, path);
+    if (!first || !page_size_valid(first->page_size))
+        return std::nullopt;
+    const auto second = meta_at(fd, first->page_size, path);
+    if (!second)
+        return std::nullopt;
+    return second->transaction_id > first->transaction_id ? second : first;
+}
+
+void check_lmdb_file_size(const std::string& path, const std::string& where) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw Error::io("cannot open '" + path + "'", errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    // The meta pages first, the size second: a writer extends the file before it writes the
+    // meta page that names the new pages, so a whole file always passes.
+    const auto meta = read_lmdb_meta(fd, path);
+    if (!meta)
+        return;
+    const uint64_t size = file_bytes(fd, path);
+    if (meta->last_page >= (uint64_t(1) << 48) || size < meta->bytes_in_use()) {
+        throw Error::corruption(where + " is truncated: its meta page (transaction " +
+                                std::to_string(meta->transaction_id) + ") uses pages 0 to " +
+                                std::to_string(meta->last_page) + " of " +
+                                std::to_string(meta->page_size) + " bytes, but the file holds " +
+                                std::to_string(size) + " bytes");
+    }
+}
+
+}  // namespace vstore::detail
