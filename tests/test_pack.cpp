@@ -1556,3 +1556,30 @@ TEST_CASE("a config giving a member more bytes than its counts allow is refused"
     CHECK(outcome([&] { Pack::open(dir.file("big.tar.xz")); }) == "corruption");
     CHECK(listing(private_tmp).empty());
 }
+
+TEST_CASE("fix: a pack directory with a file that is not a member is refused, naming it",
+          "[pack]") {
+    TempDir dir;
+    auto store = make_store(dir.file("s"), 120);
+    const std::string good = dir.file("good");
+    Pack::write(*store, "d", "c2", good);
+    REQUIRE(outcome([&] { Pack::open(good); }) == "no error");
+    const std::string work = dir.file("work");
+    for (const char* extra : {"notes.txt", ".hidden", "embeddings.old", "catalog-lock"}) {
+        INFO(extra);
+        copy_pack(good, work);
+        write_text(path_in(work, extra), "x");
+        CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+        const std::string message = message_of([&] { Pack::open(work); });
+        CHECK(message.find(std::string("holds '") + extra + "', which is not a pack member") !=
+              std::string::npos);
+    }
+    // A directory is an entry too, and the first foreign name in byte order is the one named.
+    copy_pack(good, work);
+    fs::create_directory(path_in(work, "zz"));
+    write_text(path_in(work, "aa"), "x");
+    CHECK(message_of([&] { Pack::open(work); }).find("holds 'aa'") != std::string::npos);
+    copy_pack(good, work);
+    fs::create_directory(path_in(work, "sub"));
+    CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+}

@@ -542,6 +542,29 @@ void extract_archive(const std::string& path, const std::string& dir) {
     }
 }
 
+// A pack directory holds its four members and nothing else: vstore writes a pack whole, so
+// any other entry means it was tampered with or mixed with another pack. The first foreign
+// entry in byte order is named, so that the error is the same on every file system.
+void refuse_foreign_entries(const std::string& path) {
+    std::vector<std::string> foreign;
+    std::error_code ec;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!is_member_name(name))
+            foreign.push_back(name);
+    }
+    if (ec)
+        throw Error::io("cannot list pack directory '" + path + "'", ec.value());
+    if (foreign.empty())
+        return;
+    std::sort(foreign.begin(), foreign.end());
+    std::string message = "pack '" + path + "' holds '";
+    message += foreign.front();
+    message += "', which is not a pack member (a pack directory holds config, embeddings, "
+               "vectors and ids only)";
+    throw Error::corruption(message);
+}
+
 std::optional<PackKind> archive_kind_by_magic(const std::string& path) {
     std::array<uint8_t, 512> head{};
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -748,6 +771,7 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
         if (!fs::exists(path + "/" + kPackConfigName, ec))
             throw Error::invalid_argument("'" + path +
                                           "' is a directory but not a pack (no config)");
+        refuse_foreign_entries(path);
         dir = path;
     } else {
         if (!fs::exists(path, ec))
