@@ -1583,3 +1583,40 @@ TEST_CASE("fix: a pack directory with a file that is not a member is refused, na
     fs::create_directory(path_in(work, "sub"));
     CHECK(outcome([&] { Pack::open(work); }) == "corruption");
 }
+
+TEST_CASE("fix: a pack's embeddings may be as long as the longest full graph file the format "
+          "allows, and no longer",
+          "[pack]") {
+    TempDir dir;
+    auto store = make_store(dir.file("s"), 120);
+    const std::string good = dir.file("good");
+    Pack::write(*store, "d", "c2", good);
+    const std::string config = read_text(member_path(good, kPackConfigName));
+    const PackConfig parsed = Pack::open(good)->config();
+    const uint64_t nodes = parsed.commit.live_count + parsed.commit.tombstone_count;
+    const uint32_t m = parsed.domain.m;
+    // Every node at level 64 (graph-file.md allows U up to 64 N), the longest header.
+    const uint64_t longest = format::max_full_graph_bytes(nodes, m);
+    CHECK(longest == 1849 + nodes * (282 + 264 * uint64_t(m)));
+    const std::string work = dir.file("work");
+    auto open_with_bytes = [&](uint64_t bytes) {
+        copy_pack(good, work);
+        write_text(member_path(work, kPackConfigName),
+                   with_field(config, "bytes", std::to_string(bytes), "\"embeddings\""));
+        return message_of([&] { Pack::open(work); });
+    };
+    // Within the limit the config is accepted, and the member then fails its recorded size.
+    CHECK(open_with_bytes(longest).find("does not match the size and checksum") !=
+          std::string::npos);
+    CHECK(open_with_bytes(longest + 1).find("'embeddings' is larger than a pack of") !=
+          std::string::npos);
+    // An M the graph format does not allow is refused before any size is computed from it.
+    for (const char* bad_m : {"1", "2049", "4294967295"}) {
+        INFO("m " << bad_m);
+        copy_pack(good, work);
+        write_text(member_path(work, kPackConfigName), with_field(config, "m", bad_m));
+        CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+        CHECK(message_of([&] { Pack::open(work); }).find("build.m out of range") !=
+              std::string::npos);
+    }
+}

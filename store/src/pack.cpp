@@ -290,10 +290,13 @@ PackConfig parse_config(const std::string& text, const std::string& where) {
         throw bad("dimensions out of range");
     if (c.live_count > kMaxPackNodes || c.tombstone_count > kMaxPackNodes)
         throw bad("count or tombstones out of range");
+    // The graph's M must be one the format allows; it also bounds the size below.
+    if (d.m < format::kMinGraphM || d.m > format::kMaxGraphM)
+        throw bad("build.m out of range");
     const uint64_t nodes = c.live_count + c.tombstone_count;
     const auto layout = format::VectorLayout::for_dimension(d.dimension);
     const uint64_t most[] = {
-        (uint64_t(1) << 20) + nodes * (40 + 24 * uint64_t(d.m)),                 // embeddings
+        format::max_full_graph_bytes(nodes, d.m),                                // embeddings
         layout.file_bytes_for(nodes) + layout.group_bytes,                       // vectors
         format::kIdFileHeaderBytes + nodes * (4 + format::kMaxExternalIdBytes),  // ids
     };
