@@ -7,6 +7,7 @@
 #include <limits>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 
 #include "inspect_common.h"
 #include "text.h"
@@ -302,11 +303,46 @@ void add_graph_stats(json& doc, const GraphView& g, const GraphStats& s, int64_t
     doc["degree"] = degree;
 }
 
+// Keys (spec/graph-file.md, "Keys"): at most one live node has a given key, which is how a
+// reader finds an id's node. A tombstone keeps the key its id had, so a replaced id's key is
+// on its live node and on the tombstones of its earlier vectors: legal, and counted.
+// Removed slots' keys mean nothing.
+std::vector<Problem> check_graph_keys(const GraphView& g, uint64_t& tombstones_with_live_key) {
+    std::vector<Problem> problems;
+    std::unordered_map<uint64_t, uint64_t> live_node_of;
+    uint64_t live_twice = 0;
+    std::string first;
+    for (uint64_t i = 0; i < g.size(); ++i) {
+        if (g.flags(i) != 0)
+            continue;
+        const auto [at, fresh] = live_node_of.emplace(g.key(i), i);
+        if (!fresh && live_twice++ == 0) {
+            first = "key " + std::to_string(g.key(i)) + " on nodes " + std::to_string(at->second) +
+                    " and " + std::to_string(i);
+        }
+    }
+    if (live_twice > 0) {
+        problems.push_back({"keys", count_of(live_twice, "live node") +
+                                        " with a key another live node has (first: " + first +
+                                        ")"});
+    }
+    tombstones_with_live_key = 0;
+    for (uint64_t i = 0; i < g.size(); ++i) {
+        if ((g.flags(i) & format::kNodeTombstone) && live_node_of.count(g.key(i)))
+            ++tombstones_with_live_key;
+    }
+    return problems;
+}
+
 void add_link_checks(Description& d, const GraphView& g, int64_t entry_point) {
     uint64_t links_checked = 0;
+    uint64_t tombstones_with_live_key = 0;
     d.problems = check_graph_links(g, entry_point, links_checked);
+    for (auto& p : check_graph_keys(g, tombstones_with_live_key))
+        d.problems.push_back(std::move(p));
     d.doc["verify"] = {{"ok", d.problems.empty()},
                        {"links_checked", links_checked},
+                       {"tombstones_with_live_key", tombstones_with_live_key},
                        {"problems", problems_json(d.problems)}};
 }
 

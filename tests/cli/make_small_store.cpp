@@ -10,6 +10,11 @@
 // format 2 in which every checksum and graph rule holds but that vstore would never write:
 // node 2 is live and no node links to it, and node 1 lists node 0 twice (node 3 is removed).
 // Usage: vstore-make-small-store --odd-graph FILE
+//
+// And a store whose commit c2 replaces every id of c1 (domain "r", M 2, every graph a full
+// file, no compaction), so that c2's graph file has tombstones that keep the key of a live
+// node (spec/graph-file.md, "Keys").
+// Usage: vstore-make-small-store --replaced DIR
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -102,15 +107,39 @@ void write_odd_graph(const std::string& path) {
         throw std::runtime_error("cannot write '" + path + "'");
 }
 
+// M 2 puts half the nodes in layer 1 and above, where a replaced node stays as a tombstone.
+void write_replaced_store(const std::string& dir) {
+    vstore::StoreOptions options;
+    options.graph_policy.deltas = false;
+    options.tombstone_threshold = 1;
+    auto store = vstore::Store::create(dir, options);
+    store->create_domain(
+        "r", {.dimension = kDimension, .metric = vstore::Metric::kL2, .m = 2, .ef_construction = 20});
+    VectorSource vectors(20240502);
+    auto c1 = store->begin_commit("r", "c1", std::nullopt);
+    for (int n = 0; n < 40; ++n)
+        c1.insert(id(n), vectors.next());
+    print(c1.finish());
+    auto c2 = store->begin_commit("r", "c2", "c1");
+    for (int n = 0; n < 40; ++n)
+        c2.replace(id(n), vectors.next());
+    print(c2.finish());
+}
+
 int main(int argc, char** argv) {
     const bool odd_graph = argc == 3 && std::strcmp(argv[1], "--odd-graph") == 0;
-    if (argc != 2 && !odd_graph) {
-        std::fprintf(stderr, "usage: %s DIR | --odd-graph FILE\n", argv[0]);
+    const bool replaced = argc == 3 && std::strcmp(argv[1], "--replaced") == 0;
+    if (argc != 2 && !odd_graph && !replaced) {
+        std::fprintf(stderr, "usage: %s DIR | --odd-graph FILE | --replaced DIR\n", argv[0]);
         return 2;
     }
     try {
         if (odd_graph) {
             write_odd_graph(argv[2]);
+            return 0;
+        }
+        if (replaced) {
+            write_replaced_store(argv[2]);
             return 0;
         }
         // c2 changes 30 % of c1, past the default chain policy's share for a delta: the tests

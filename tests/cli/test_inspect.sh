@@ -218,6 +218,16 @@ expect 1 "$VSTORE" inspect --verify --json "$T/odd.hnsw"
 jq_check '.verify.ok == false and (.verify.problems | length) == 2 and .removed == 1 and .live == 3
     and .verify.links_checked == 4' "$T/out" "odd graph json"
 
+# A commit that replaces every id: its graph keeps the old nodes that live in upper layers as
+# tombstones, each with the key of its id's live node (spec/graph-file.md, "Keys"). --verify
+# accepts the file and the store, and counts those tombstones.
+"$MAKE_SMALL_STORE" --replaced "$T/replaced" >/dev/null || fail "make_small_store --replaced failed"
+expect 0 "$VSTORE" inspect --verify --json "$T/replaced/r@c2.hnsw"
+jq_check '.verify.ok == true and .verify.problems == [] and .live == 40 and .tombstones > 0
+    and .verify.tombstones_with_live_key == .tombstones' "$T/out" "replaced graph json"
+expect 0 "$VSTORE" inspect --verify "$T/replaced"
+grep -q "^verify *ok" "$T/out" || fail "replaced store: verify line: $(cat "$T/out")"
+
 # ---- Graph files: a delta --------------------------------------------------------------------
 expect 0 "$VSTORE" inspect "$G2"
 grep -q "^kind *graph file (format version 2, delta)$" "$T/out" || fail "delta: no kind line: $(cat "$T/out")"
