@@ -10,6 +10,8 @@
 // format 2 in which every checksum and graph rule holds but that vstore would never write:
 // node 2 is live and no node links to it, and node 1 lists node 0 twice (node 3 is removed).
 // Usage: vstore-make-small-store --odd-graph FILE
+// The same with node 0 linking to node 2 too, so that only the duplicate is odd:
+// Usage: vstore-make-small-store --duplicate-link-graph FILE
 //
 // And a store whose commit c2 replaces every id of c1 (domain "r", M 2, every graph a full
 // file, no compaction), so that c2's graph file has tombstones that keep the key of a live
@@ -68,9 +70,11 @@ void print(const vstore::CommitInfo& c) {
 
 // The odd graph as a format-2 full file, written with encode_full_graph, which checks none of
 // the graph rules; verify_full_graph accepts it (duplicates and reachability are not rules).
-// Node 3 is removed: an empty slot, which the counts show and the walk must not miss.
+// Node 3 is removed: an empty slot, which the counts show and the walk must not miss. With
+// `reachable`, node 0 links to node 2 too: only the duplicate is odd.
 class OddGraph : public vstore::format::GraphSource {
   public:
+    explicit OddGraph(bool reachable) : links_(reachable ? kReachable : kLinks) {}
     uint64_t node_count() const override { return kLinks.size(); }
     uint64_t vector_index(uint32_t node) const override { return node == 3 ? 0 : node; }
     uint64_t key(uint32_t node) const override { return node; }
@@ -81,15 +85,17 @@ class OddGraph : public vstore::format::GraphSource {
     std::span<const uint32_t> links(uint32_t node, uint32_t layer) const override {
         if (layer != 0)
             return {};
-        return kLinks[node];
+        return links_[node];
     }
 
   private:
-    // Node 1 lists node 0 twice; no node links to node 2.
+    // Node 1 lists node 0 twice; no node links to node 2 (but in kReachable, node 0).
     inline static const std::vector<std::vector<uint32_t>> kLinks = {{1}, {0, 0}, {0}, {}};
+    inline static const std::vector<std::vector<uint32_t>> kReachable = {{1, 2}, {0, 0}, {0}, {}};
+    const std::vector<std::vector<uint32_t>>& links_;
 };
 
-void write_odd_graph(const std::string& path) {
+void write_odd_graph(const std::string& path, bool reachable) {
     vstore::format::GraphHeader h;
     h.domain = "d";
     h.commit = "odd";
@@ -99,7 +105,7 @@ void write_odd_graph(const std::string& path) {
     h.created_unix_ms = 1700000000000;
     h.entry_point = 0;
     h.max_level = 0;
-    const auto bytes = vstore::format::encode_full_graph(h, OddGraph());
+    const auto bytes = vstore::format::encode_full_graph(h, OddGraph(reachable));
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
@@ -128,14 +134,18 @@ void write_replaced_store(const std::string& dir) {
 
 int main(int argc, char** argv) {
     const bool odd_graph = argc == 3 && std::strcmp(argv[1], "--odd-graph") == 0;
+    const bool duplicate_link = argc == 3 && std::strcmp(argv[1], "--duplicate-link-graph") == 0;
     const bool replaced = argc == 3 && std::strcmp(argv[1], "--replaced") == 0;
-    if (argc != 2 && !odd_graph && !replaced) {
-        std::fprintf(stderr, "usage: %s DIR | --odd-graph FILE | --replaced DIR\n", argv[0]);
+    if (argc != 2 && !odd_graph && !duplicate_link && !replaced) {
+        std::fprintf(stderr,
+                     "usage: %s DIR | --odd-graph FILE | --duplicate-link-graph FILE | "
+                     "--replaced DIR\n",
+                     argv[0]);
         return 2;
     }
     try {
-        if (odd_graph) {
-            write_odd_graph(argv[2]);
+        if (odd_graph || duplicate_link) {
+            write_odd_graph(argv[2], /*reachable=*/duplicate_link);
             return 0;
         }
         if (replaced) {
