@@ -1620,3 +1620,37 @@ TEST_CASE("fix: a pack's embeddings may be as long as the longest full graph fil
               std::string::npos);
     }
 }
+
+TEST_CASE("fix: exact search breaks ties by node ordinal, so a pack answers ties as its commit "
+          "does",
+          "[pack][search]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {kDim});
+    const auto data = test::random_vectors(6, kDim, 41);
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (uint64_t i = 0; i < 5; ++i)
+            b.insert(numbered("v", i), row(data, i, kDim));  // v0 has key 0, v1 key 1
+        b.finish();
+    }
+    {
+        // v0 becomes a copy of v1: a new node after v1's, with the smaller key.
+        auto b = store->begin_commit("d", "c2", "c1");
+        b.replace(numbered("v", 0), row(data, 1, kDim));
+        b.finish();
+    }
+    Pack::write(*store, "d", "c2", dir.file("p"));
+    const auto pack = Pack::open(dir.file("p"));
+    const auto commit = store->open_commit("d", "c2");
+    const auto query = row(data, 1, kDim);
+    const auto from_store = commit->search_exact(query, 2);
+    REQUIRE(from_store.size() == 2);
+    CHECK(from_store[0].distance == from_store[1].distance);
+    // v1's node comes first in both: the tie goes to the smaller ordinal, not the smaller key.
+    CHECK(from_store[0].id == numbered("v", 1));
+    CHECK(from_store[1].id == numbered("v", 0));
+    CHECK(pack->snapshot()->search_exact(query, 2) == from_store);
+    CHECK(pack->snapshot()->search(query, 2) == commit->search(query, 2));
+    CHECK(pack->snapshot()->search(query, 5) == commit->search(query, 5));
+}
