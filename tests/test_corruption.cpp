@@ -89,6 +89,26 @@ TEST_CASE("a flipped byte in a commit slot or reserved header byte is detected",
     }
 }
 
+TEST_CASE("fix: verify refuses a nonzero checksum entry past vectors_per_group in the last, "
+          "partial group",
+          "[corruption]") {
+    TempDir dir;
+    const uint64_t count = 25;  // one partial group
+    const std::string path = make_file(dir, count);
+    const auto layout = format::VectorLayout::for_dimension(kDim);
+    REQUIRE(layout.vectors_per_group == 1020);
+    // Entry 1020, the first that belongs to no vector of the group: never written by anyone.
+    test::write_bytes(path, layout.checksum_offset(0) + 4 * 1020, {1, 0, 0, 0});
+    const auto report = VectorFile::open(path)->verify();
+    REQUIRE(report.problems.size() == 1);
+    CHECK(report.problems[0].where == "checksum page of group 0");
+    CHECK(report.problems[0].what == "entries past vectors_per_group are not zero");
+    // What the spec leaves to a torn append, the entry of vector 25, stays unchecked.
+    test::write_bytes(path, layout.checksum_offset(0) + 4 * 1020, {0, 0, 0, 0});
+    test::write_bytes(path, layout.checksum_offset(count), {1, 2, 3, 4});
+    CHECK(VectorFile::open(path)->verify().ok());
+}
+
 TEST_CASE("a flipped byte in any page holding vectors is detected", "[corruption]") {
     TempDir dir;
     const uint64_t count = 25;  // pages 0 and 1 full, page 2 half full
@@ -106,15 +126,17 @@ TEST_CASE("a flipped byte in any page holding vectors is detected", "[corruption
     }
     offsets.push_back(layout.page_offset(0) + layout.page_bytes - 1);  // padding of page 0
     offsets.push_back(layout.page_offset(1) + 4085);                   // padding of page 1
-    offsets.push_back(layout.checksum_offset(0) + 4095);  // unused checksum entry: tail, skipped
+    offsets.push_back(layout.checksum_offset(0) + 4095);  // entry 1023: past vectors_per_group
+    const uint64_t torn_entry = layout.checksum_offset(count) + 2;  // vector 25's: a torn append
+    offsets.push_back(torn_entry);
 
     for (uint64_t off : offsets) {
         test::write_bytes(path, 0, pristine);
         test::flip_byte(path, off);
         const auto report = VectorFile::open(path)->verify();
         INFO("offset " << off);
-        if (off == layout.checksum_offset(0) + 4095) {
-            // Entries past the last vector of the last group may hold a torn append.
+        if (off == torn_entry) {
+            // Entries of vectors >= count in the last group may hold a torn append.
             CHECK(report.ok());
         } else {
             CHECK_FALSE(report.ok());

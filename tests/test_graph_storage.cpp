@@ -10,6 +10,7 @@
 #include <set>
 
 #include "test_support.h"
+#include "vstore/format/bytes.h"
 #include "vstore/format/graph_file_v2.h"
 #include "vstore/format/idx_file.h"
 #include "vstore/pack.h"
@@ -414,4 +415,76 @@ TEST_CASE("vacuum on the Fashion-MNIST chain: the same answers from a smaller ve
         CHECK(answers_of(c) == a);
         store->verify_graph("f", c);
     }
+}
+
+TEST_CASE("a replaced id's tombstone keeps its key beside the live node, and readers accept it",
+          "[store][graph-v2]") {
+    test::TempDir dir;
+    StoreOptions options;
+    options.graph_policy.deltas = false;
+    options.tombstone_threshold = 1;  // no compaction: the tombstones stay
+    auto store = Store::create(dir.file("s"), options);
+    store->create_domain("d", {.dimension = 4, .metric = Metric::kL2, .m = 2, .ef_construction = 20});
+    const auto first = test::random_vectors(60, 4, 31);
+    const auto second = test::random_vectors(60, 4, 32);
+    auto row = [](const std::vector<float>& v, size_t i) {
+        return std::span<const float>(v.data() + 4 * i, 4);
+    };
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (size_t i = 0; i < 60; ++i)
+            b.insert(test::numbered("v", static_cast<long long>(i)), row(first, i));
+        b.finish();
+    }
+    {
+        auto b = store->begin_commit("d", "c2", "c1");
+        for (size_t i = 0; i < 60; ++i)
+            b.replace(test::numbered("v", static_cast<long long>(i)), row(second, i));
+        b.finish();
+    }
+    const CommitInfo info = store->commit("d", "c2");
+    REQUIRE(info.graph_kind == format::GraphKind::kFull);
+    REQUIRE(info.tombstone_count > 0);
+
+    // The file passes every rule of the format...
+    const auto bytes = test::read_file(dir.file("s") + "/" + info.graph_file);
+    const auto layout = format::parse_full_graph(bytes, info.graph_file);
+    format::verify_full_graph(bytes, layout, info.graph_file);
+    // ... and each tombstone has the key of a live node, which no other live node has.
+    const uint64_t n = layout.header.node_count;
+    auto key_of = [&](uint64_t i) {
+        return format::load_le<uint64_t>(bytes.data() +
+                                         layout.sections[format::kSectionKey].offset + 8 * i);
+    };
+    auto flags_of = [&](uint64_t i) {
+        return bytes[layout.sections[format::kSectionFlags].offset + i];
+    };
+    std::map<uint64_t, int> live_with_key;
+    for (uint64_t i = 0; i < n; ++i) {
+        if (flags_of(i) == 0)
+            ++live_with_key[key_of(i)];
+    }
+    CHECK(live_with_key.size() == 60);
+    for (const auto& [key, count] : live_with_key)
+        CHECK(count == 1);
+    uint64_t tombstones = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+        if (flags_of(i) & format::kNodeTombstone) {
+            ++tombstones;
+            CHECK(live_with_key.count(key_of(i)) == 1);
+        }
+    }
+    CHECK(tombstones == info.tombstone_count);
+
+    // A reader picks the live node: the id's vector is the new one, in c2, and the old in c1.
+    const auto c2 = store->open_commit("d", "c2");
+    const auto c1 = store->open_commit("d", "c1");
+    for (size_t i = 0; i < 60; ++i) {
+        const std::string id = test::numbered("v", static_cast<long long>(i));
+        CHECK(c2->vector(id) == std::vector<float>(row(second, i).begin(), row(second, i).end()));
+        CHECK(c1->vector(id) == std::vector<float>(row(first, i).begin(), row(first, i).end()));
+    }
+    store->verify_graph("d", "c2");  // every byte of the chain, as the store reads it
+    CHECK(c2->check_graph().unreachable_live == 0);
+    CHECK(c2->size() == 60);
 }

@@ -1556,3 +1556,101 @@ TEST_CASE("a config giving a member more bytes than its counts allow is refused"
     CHECK(outcome([&] { Pack::open(dir.file("big.tar.xz")); }) == "corruption");
     CHECK(listing(private_tmp).empty());
 }
+
+TEST_CASE("fix: a pack directory with a file that is not a member is refused, naming it",
+          "[pack]") {
+    TempDir dir;
+    auto store = make_store(dir.file("s"), 120);
+    const std::string good = dir.file("good");
+    Pack::write(*store, "d", "c2", good);
+    REQUIRE(outcome([&] { Pack::open(good); }) == "no error");
+    const std::string work = dir.file("work");
+    for (const char* extra : {"notes.txt", ".hidden", "embeddings.old", "catalog-lock"}) {
+        INFO(extra);
+        copy_pack(good, work);
+        write_text(path_in(work, extra), "x");
+        CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+        const std::string message = message_of([&] { Pack::open(work); });
+        CHECK(message.find(std::string("holds '") + extra + "', which is not a pack member") !=
+              std::string::npos);
+    }
+    // A directory is an entry too, and the first foreign name in byte order is the one named.
+    copy_pack(good, work);
+    fs::create_directory(path_in(work, "zz"));
+    write_text(path_in(work, "aa"), "x");
+    CHECK(message_of([&] { Pack::open(work); }).find("holds 'aa'") != std::string::npos);
+    copy_pack(good, work);
+    fs::create_directory(path_in(work, "sub"));
+    CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+}
+
+TEST_CASE("fix: a pack's embeddings may be as long as the longest full graph file the format "
+          "allows, and no longer",
+          "[pack]") {
+    TempDir dir;
+    auto store = make_store(dir.file("s"), 120);
+    const std::string good = dir.file("good");
+    Pack::write(*store, "d", "c2", good);
+    const std::string config = read_text(member_path(good, kPackConfigName));
+    const PackConfig parsed = Pack::open(good)->config();
+    const uint64_t nodes = parsed.commit.live_count + parsed.commit.tombstone_count;
+    const uint32_t m = parsed.domain.m;
+    // Every node at level 64 (graph-file.md allows U up to 64 N), the longest header.
+    const uint64_t longest = format::max_full_graph_bytes(nodes, m);
+    CHECK(longest == 1849 + nodes * (282 + 264 * uint64_t(m)));
+    const std::string work = dir.file("work");
+    auto open_with_bytes = [&](uint64_t bytes) {
+        copy_pack(good, work);
+        write_text(member_path(work, kPackConfigName),
+                   with_field(config, "bytes", std::to_string(bytes), "\"embeddings\""));
+        return message_of([&] { Pack::open(work); });
+    };
+    // Within the limit the config is accepted, and the member then fails its recorded size.
+    CHECK(open_with_bytes(longest).find("does not match the size and checksum") !=
+          std::string::npos);
+    CHECK(open_with_bytes(longest + 1).find("'embeddings' is larger than a pack of") !=
+          std::string::npos);
+    // An M the graph format does not allow is refused before any size is computed from it.
+    for (const char* bad_m : {"1", "2049", "4294967295"}) {
+        INFO("m " << bad_m);
+        copy_pack(good, work);
+        write_text(member_path(work, kPackConfigName), with_field(config, "m", bad_m));
+        CHECK(outcome([&] { Pack::open(work); }) == "corruption");
+        CHECK(message_of([&] { Pack::open(work); }).find("build.m out of range") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("fix: exact search breaks ties by node ordinal, so a pack answers ties as its commit "
+          "does",
+          "[pack][search]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {kDim});
+    const auto data = test::random_vectors(6, kDim, 41);
+    {
+        auto b = store->begin_commit("d", "c1", std::nullopt);
+        for (uint64_t i = 0; i < 5; ++i)
+            b.insert(numbered("v", i), row(data, i, kDim));  // v0 has key 0, v1 key 1
+        b.finish();
+    }
+    {
+        // v0 becomes a copy of v1: a new node after v1's, with the smaller key.
+        auto b = store->begin_commit("d", "c2", "c1");
+        b.replace(numbered("v", 0), row(data, 1, kDim));
+        b.finish();
+    }
+    Pack::write(*store, "d", "c2", dir.file("p"));
+    const auto pack = Pack::open(dir.file("p"));
+    const auto commit = store->open_commit("d", "c2");
+    const auto query = row(data, 1, kDim);
+    const auto from_store = commit->search_exact(query, 2);
+    REQUIRE(from_store.size() == 2);
+    CHECK(from_store[0].distance == from_store[1].distance);
+    // v1's node comes first in both: the tie goes to the smaller ordinal, not the smaller key.
+    CHECK(from_store[0].id == numbered("v", 1));
+    CHECK(from_store[1].id == numbered("v", 0));
+    CHECK(pack->snapshot()->search_exact(query, 2) == from_store);
+    CHECK(pack->snapshot()->search(query, 2) == commit->search(query, 2));
+    CHECK(pack->snapshot()->search(query, 5) == commit->search(query, 5));
+}

@@ -36,8 +36,10 @@ struct InspectOptions {
 //   - deltas: upper_records, base {file, bytes, checksum, node_count}, chain_depth, new_nodes,
 //     vector_changes, flag_changes, list_changes, tail_links, body_encoding ("raw" or "zstd"),
 //     raw_body_bytes, stored_body_bytes, header_bytes, delta_bytes (the file's length).
-//   --verify adds verify {ok, problems} and, for full graphs, links_checked (and for version 2
-//   sections_checked); for a delta, chain [{file, found, ok, graph_kind, chain_depth}]: its
+//   --verify adds verify {ok, problems} and, for full graphs, links_checked,
+//   tombstones_with_live_key (tombstones whose key a live node has: a replaced id's earlier
+//   nodes), lists_with_duplicate_links and first_duplicate_link (legal, noted, no problem)
+//   (and for version 2 sections_checked); for a delta, chain [{file, found, ok, graph_kind, chain_depth}]: its
 //   base files found beside it, down to the full file.
 //
 // "kind": "store": path, domain_count, commit_count, graph_files {files, bytes, full {files,

@@ -7,6 +7,7 @@
 #include <limits>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 
 #include "inspect_common.h"
 #include "text.h"
@@ -163,18 +164,25 @@ GraphStats graph_stats(const GraphView& g) {
     return s;
 }
 
+// What --verify found in the lists that is no problem: a list that names a node twice is
+// legal (spec/graph-file.md, "Graph rules": a search skips the second, as hnswlib's does) but
+// never written by vstore, so it is counted and the first one named.
+struct DuplicateLinks {
+    uint64_t lists = 0;
+    std::string first;  // "node i, layer l"
+};
+
 // The checks --verify adds to those the format's readers make. Decoding (v1) and
 // verify_full_graph (v2) already refuse a link to a node that does not exist, to itself, or
 // to a node whose top level is below the link's layer; they are checked again here so that
-// the report does not depend on the readers' internals. Duplicate neighbours and live nodes
-// that layer 0 cannot reach from the entry point are legal in the format but never written by
-// vstore, and make searches worse.
+// the report does not depend on the readers' internals. A live node that layer 0 cannot reach
+// from the entry point is legal in the format but a search can never return it: the store
+// refuses to publish such a commit, and --verify reports it.
 std::vector<Problem> check_graph_links(const GraphView& g, int64_t entry_point,
-                                       uint64_t& links_checked) {
+                                       uint64_t& links_checked, DuplicateLinks& duplicates) {
     std::vector<Problem> problems;
     const uint64_t n = g.size();
-    uint64_t duplicate_lists = 0;
-    std::string first_duplicate;
+    duplicates = {};
     // The number of the neighbour list in which each node was last seen: finds duplicates
     // within a list in one pass, without clearing anything between lists.
     std::vector<uint64_t> seen_in_list(n, std::numeric_limits<uint64_t>::max());
@@ -210,14 +218,9 @@ std::vector<Problem> check_graph_links(const GraphView& g, int64_t entry_point,
                     duplicate = true;
                 seen_in_list[target] = list_number;
             }
-            if (duplicate && duplicate_lists++ == 0)
-                first_duplicate = where();
+            if (duplicate && duplicates.lists++ == 0)
+                duplicates.first = where();
         }
-    }
-    if (duplicate_lists > 0) {
-        problems.push_back({"neighbour lists", count_of(duplicate_lists, "list") +
-                                                   " with a node twice (first: " + first_duplicate +
-                                                   ")"});
     }
 
     // Reachability in layer 0, the walk the store makes after every commit. Tombstones are
@@ -302,11 +305,50 @@ void add_graph_stats(json& doc, const GraphView& g, const GraphStats& s, int64_t
     doc["degree"] = degree;
 }
 
+// Keys (spec/graph-file.md, "Keys"): at most one live node has a given key, which is how a
+// reader finds an id's node. A tombstone keeps the key its id had, so a replaced id's key is
+// on its live node and on the tombstones of its earlier vectors: legal, and counted.
+// Removed slots' keys mean nothing.
+std::vector<Problem> check_graph_keys(const GraphView& g, uint64_t& tombstones_with_live_key) {
+    std::vector<Problem> problems;
+    std::unordered_map<uint64_t, uint64_t> live_node_of;
+    uint64_t live_twice = 0;
+    std::string first;
+    for (uint64_t i = 0; i < g.size(); ++i) {
+        if (g.flags(i) != 0)
+            continue;
+        const auto [at, fresh] = live_node_of.emplace(g.key(i), i);
+        if (!fresh && live_twice++ == 0) {
+            first = "key " + std::to_string(g.key(i)) + " on nodes " + std::to_string(at->second) +
+                    " and " + std::to_string(i);
+        }
+    }
+    if (live_twice > 0) {
+        problems.push_back({"keys", count_of(live_twice, "live node") +
+                                        " with a key another live node has (first: " + first +
+                                        ")"});
+    }
+    tombstones_with_live_key = 0;
+    for (uint64_t i = 0; i < g.size(); ++i) {
+        if ((g.flags(i) & format::kNodeTombstone) && live_node_of.count(g.key(i)))
+            ++tombstones_with_live_key;
+    }
+    return problems;
+}
+
 void add_link_checks(Description& d, const GraphView& g, int64_t entry_point) {
     uint64_t links_checked = 0;
-    d.problems = check_graph_links(g, entry_point, links_checked);
+    uint64_t tombstones_with_live_key = 0;
+    DuplicateLinks duplicates;
+    d.problems = check_graph_links(g, entry_point, links_checked, duplicates);
+    for (auto& p : check_graph_keys(g, tombstones_with_live_key))
+        d.problems.push_back(std::move(p));
     d.doc["verify"] = {{"ok", d.problems.empty()},
                        {"links_checked", links_checked},
+                       {"tombstones_with_live_key", tombstones_with_live_key},
+                       {"lists_with_duplicate_links", duplicates.lists},
+                       {"first_duplicate_link",
+                        duplicates.lists > 0 ? json(duplicates.first) : json(nullptr)},
                        {"problems", problems_json(d.problems)}};
 }
 
@@ -667,14 +709,24 @@ void print_graph_file(const json& d, std::ostream& out) {
     if (!d.contains("verify"))
         return;
     const json& v = d["verify"];
+    // Legal, so a note whether or not the file has problems.
+    auto note_duplicates = [&] {
+        if (v.contains("lists_with_duplicate_links") && v["lists_with_duplicate_links"] != 0) {
+            row("note", count_of(v["lists_with_duplicate_links"].get<uint64_t>(), "list") +
+                            " with a node twice (first: " + text(v["first_duplicate_link"]) +
+                            "): legal, a search skips the second, but vstore never writes it");
+        }
+    };
     if (!v["ok"].get<bool>()) {
         row("verify", "FAILED: " + count_of(v["problems"].size(), "problem"));
         print_problems(v, out);
+        note_duplicates();
         return;
     }
     if (!delta) {
         row("verify", "ok: every checksum and graph rule holds, " + text(v["links_checked"]) +
                           " links checked, layer 0 reaches every live node");
+        note_duplicates();
         return;
     }
     std::string line = "ok: both body checksums and every delta rule hold";

@@ -8,6 +8,8 @@ namespace vstore::format {
 
 using namespace graph_v2;
 
+static_assert(kMinM == kMinGraphM && kMaxM == kMaxGraphM && kMaxHeaderBytes == 1408);
+
 std::vector<uint8_t> encode_full_graph(const GraphHeader& header, const GraphSource& source) {
     check_name_length("domain", header.domain);
     check_name_length("commit", header.commit);

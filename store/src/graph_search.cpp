@@ -245,17 +245,20 @@ std::vector<Neighbor> GraphSearch::search_exact(const float* query, size_t k) co
     std::optional<VectorFile::ScanScope> scan;
     if (uint64_t{g.size()} * file_.layout().vector_bytes > kScanAdviceBytes)
         scan.emplace(file_.scan_scope());
-    std::priority_queue<Neighbor> top;  // the farthest of the best k on top
+    // Ties in distance go to the smaller node ordinal, not the smaller key: a pack renumbers
+    // keys but keeps the nodes' order (it only drops removed slots), so it answers as its
+    // commit does (spec/search.md).
+    std::priority_queue<Entry> top;  // (distance, ordinal): the farthest of the best k on top
     auto scan_with = [&](const auto& vectors) {
         for (uint32_t i = 0; i < g.size(); ++i) {
             if (!g.live(i))
                 continue;
             const float d = vectors.distance(distance_, query, i);
             if (top.size() < k) {
-                top.emplace(d, g.key(i));
-            } else if (k > 0 && Neighbor(d, g.key(i)) < top.top()) {
+                top.emplace(d, i);
+            } else if (k > 0 && Entry(d, i) < top.top()) {
                 top.pop();
-                top.emplace(d, g.key(i));
+                top.emplace(d, i);
             }
         }
     };
@@ -265,7 +268,7 @@ std::vector<Neighbor> GraphSearch::search_exact(const float* query, size_t k) co
         scan_with(PooledVectors(g, file_, vector_limit_));
     std::vector<Neighbor> out(top.size());
     for (size_t i = top.size(); i-- > 0;) {
-        out[i] = top.top();
+        out[i] = {top.top().first, g.key(top.top().second)};
         top.pop();
     }
     return out;

@@ -31,7 +31,7 @@ class GraphSearch {
 
     // The k nearest live nodes (ascending distance); ef is raised to at least k.
     std::vector<Neighbor> search(const float* query, size_t k, size_t ef) const;
-    // Brute force over exactly the live nodes; ties in distance go to the smaller key.
+    // Brute force over exactly the live nodes; ties in distance go to the smaller node ordinal.
     std::vector<Neighbor> search_exact(const float* query, size_t k) const;
     GraphHealth health() const;
     float distance(const float* a, const float* b) const { return distance_(a, b); }

@@ -290,10 +290,13 @@ PackConfig parse_config(const std::string& text, const std::string& where) {
         throw bad("dimensions out of range");
     if (c.live_count > kMaxPackNodes || c.tombstone_count > kMaxPackNodes)
         throw bad("count or tombstones out of range");
+    // The graph's M must be one the format allows; it also bounds the size below.
+    if (d.m < format::kMinGraphM || d.m > format::kMaxGraphM)
+        throw bad("build.m out of range");
     const uint64_t nodes = c.live_count + c.tombstone_count;
     const auto layout = format::VectorLayout::for_dimension(d.dimension);
     const uint64_t most[] = {
-        (uint64_t(1) << 20) + nodes * (40 + 24 * uint64_t(d.m)),                 // embeddings
+        format::max_full_graph_bytes(nodes, d.m),                                // embeddings
         layout.file_bytes_for(nodes) + layout.group_bytes,                       // vectors
         format::kIdFileHeaderBytes + nodes * (4 + format::kMaxExternalIdBytes),  // ids
     };
@@ -542,6 +545,29 @@ void extract_archive(const std::string& path, const std::string& dir) {
     }
 }
 
+// A pack directory holds its four members and nothing else: vstore writes a pack whole, so
+// any other entry means it was tampered with or mixed with another pack. The first foreign
+// entry in byte order is named, so that the error is the same on every file system.
+void refuse_foreign_entries(const std::string& path) {
+    std::vector<std::string> foreign;
+    std::error_code ec;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!is_member_name(name))
+            foreign.push_back(name);
+    }
+    if (ec)
+        throw Error::io("cannot list pack directory '" + path + "'", ec.value());
+    if (foreign.empty())
+        return;
+    std::sort(foreign.begin(), foreign.end());
+    std::string message = "pack '" + path + "' holds '";
+    message += foreign.front();
+    message += "', which is not a pack member (a pack directory holds config, embeddings, "
+               "vectors and ids only)";
+    throw Error::corruption(message);
+}
+
 std::optional<PackKind> archive_kind_by_magic(const std::string& path) {
     std::array<uint8_t, 512> head{};
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -748,6 +774,7 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
         if (!fs::exists(path + "/" + kPackConfigName, ec))
             throw Error::invalid_argument("'" + path +
                                           "' is a directory but not a pack (no config)");
+        refuse_foreign_entries(path);
         dir = path;
     } else {
         if (!fs::exists(path, ec))

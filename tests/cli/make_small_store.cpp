@@ -10,6 +10,13 @@
 // format 2 in which every checksum and graph rule holds but that vstore would never write:
 // node 2 is live and no node links to it, and node 1 lists node 0 twice (node 3 is removed).
 // Usage: vstore-make-small-store --odd-graph FILE
+// The same with node 0 linking to node 2 too, so that only the duplicate is odd:
+// Usage: vstore-make-small-store --duplicate-link-graph FILE
+//
+// And a store whose commit c2 replaces every id of c1 (domain "r", M 2, every graph a full
+// file, no compaction), so that c2's graph file has tombstones that keep the key of a live
+// node (spec/graph-file.md, "Keys").
+// Usage: vstore-make-small-store --replaced DIR
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -63,9 +70,11 @@ void print(const vstore::CommitInfo& c) {
 
 // The odd graph as a format-2 full file, written with encode_full_graph, which checks none of
 // the graph rules; verify_full_graph accepts it (duplicates and reachability are not rules).
-// Node 3 is removed: an empty slot, which the counts show and the walk must not miss.
+// Node 3 is removed: an empty slot, which the counts show and the walk must not miss. With
+// `reachable`, node 0 links to node 2 too: only the duplicate is odd.
 class OddGraph : public vstore::format::GraphSource {
   public:
+    explicit OddGraph(bool reachable) : links_(reachable ? kReachable : kLinks) {}
     uint64_t node_count() const override { return kLinks.size(); }
     uint64_t vector_index(uint32_t node) const override { return node == 3 ? 0 : node; }
     uint64_t key(uint32_t node) const override { return node; }
@@ -76,15 +85,17 @@ class OddGraph : public vstore::format::GraphSource {
     std::span<const uint32_t> links(uint32_t node, uint32_t layer) const override {
         if (layer != 0)
             return {};
-        return kLinks[node];
+        return links_[node];
     }
 
   private:
-    // Node 1 lists node 0 twice; no node links to node 2.
+    // Node 1 lists node 0 twice; no node links to node 2 (but in kReachable, node 0).
     inline static const std::vector<std::vector<uint32_t>> kLinks = {{1}, {0, 0}, {0}, {}};
+    inline static const std::vector<std::vector<uint32_t>> kReachable = {{1, 2}, {0, 0}, {0}, {}};
+    const std::vector<std::vector<uint32_t>>& links_;
 };
 
-void write_odd_graph(const std::string& path) {
+void write_odd_graph(const std::string& path, bool reachable) {
     vstore::format::GraphHeader h;
     h.domain = "d";
     h.commit = "odd";
@@ -94,7 +105,7 @@ void write_odd_graph(const std::string& path) {
     h.created_unix_ms = 1700000000000;
     h.entry_point = 0;
     h.max_level = 0;
-    const auto bytes = vstore::format::encode_full_graph(h, OddGraph());
+    const auto bytes = vstore::format::encode_full_graph(h, OddGraph(reachable));
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
@@ -102,15 +113,43 @@ void write_odd_graph(const std::string& path) {
         throw std::runtime_error("cannot write '" + path + "'");
 }
 
+// M 2 puts half the nodes in layer 1 and above, where a replaced node stays as a tombstone.
+void write_replaced_store(const std::string& dir) {
+    vstore::StoreOptions options;
+    options.graph_policy.deltas = false;
+    options.tombstone_threshold = 1;
+    auto store = vstore::Store::create(dir, options);
+    store->create_domain(
+        "r", {.dimension = kDimension, .metric = vstore::Metric::kL2, .m = 2, .ef_construction = 20});
+    VectorSource vectors(20240502);
+    auto c1 = store->begin_commit("r", "c1", std::nullopt);
+    for (int n = 0; n < 40; ++n)
+        c1.insert(id(n), vectors.next());
+    print(c1.finish());
+    auto c2 = store->begin_commit("r", "c2", "c1");
+    for (int n = 0; n < 40; ++n)
+        c2.replace(id(n), vectors.next());
+    print(c2.finish());
+}
+
 int main(int argc, char** argv) {
     const bool odd_graph = argc == 3 && std::strcmp(argv[1], "--odd-graph") == 0;
-    if (argc != 2 && !odd_graph) {
-        std::fprintf(stderr, "usage: %s DIR | --odd-graph FILE\n", argv[0]);
+    const bool duplicate_link = argc == 3 && std::strcmp(argv[1], "--duplicate-link-graph") == 0;
+    const bool replaced = argc == 3 && std::strcmp(argv[1], "--replaced") == 0;
+    if (argc != 2 && !odd_graph && !duplicate_link && !replaced) {
+        std::fprintf(stderr,
+                     "usage: %s DIR | --odd-graph FILE | --duplicate-link-graph FILE | "
+                     "--replaced DIR\n",
+                     argv[0]);
         return 2;
     }
     try {
-        if (odd_graph) {
-            write_odd_graph(argv[2]);
+        if (odd_graph || duplicate_link) {
+            write_odd_graph(argv[2], /*reachable=*/duplicate_link);
+            return 0;
+        }
+        if (replaced) {
+            write_replaced_store(argv[2]);
             return 0;
         }
         // c2 changes 30 % of c1, past the default chain policy's share for a delta: the tests

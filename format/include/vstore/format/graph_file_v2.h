@@ -35,6 +35,15 @@ inline constexpr uint8_t kNodeRemoved = 2;    // an empty slot: no links, never 
 inline constexpr uint8_t kNodeFlagMask = 3;   // both bits set together is invalid
 
 inline constexpr uint32_t kMaxGraphLevel = 64;
+inline constexpr uint32_t kMinGraphM = 2;
+inline constexpr uint32_t kMaxGraphM = 2048;
+
+// The length of the longest full file the format allows for `nodes` nodes with this M
+// (spec/graph-file.md, "Sections"): the longest header, every node at level 64, 63 bytes of
+// padding after each section. Exact in 64 bits for nodes <= 2^41 and M <= kMaxGraphM.
+constexpr uint64_t max_full_graph_bytes(uint64_t nodes, uint32_t m) {
+    return 1408 + 7 * 63 + nodes * (26 + 8 * uint64_t(m) + 4 * uint64_t(kMaxGraphLevel) * (m + 1));
+}
 
 // Header fields common to both kinds. The counts describe the graph the file yields: for a
 // delta, the graph after applying it to its base.
