@@ -35,37 +35,38 @@ class FastDivisor {
 }
 
 // Mapped mode: a vector is a pointer into the file's mapping, found without locks or
-// reference counts (spec/vector-file.md gives the arithmetic).
+// reference counts (spec/vector-file.md gives the arithmetic). With kChecked, a vector is
+// used only once its bit in the file's verified bitmap is set: one relaxed load per vector in
+// the common case, and the checksum check on its first use (which throws for a damaged one).
+template <bool kChecked>
 class MappedVectors {
   public:
     MappedVectors(const GraphLayers& g, const VectorFile& f, uint64_t limit, bool cold)
         : cold_(cold),
           g_(g),
+          file_(f),
           layout_(f.layout()),
           limit_(limit),
           per_group_(layout_.vectors_per_group),
-          per_page_(layout_.vectors_per_page) {
-        if (limit > 0) {
-            base_ = reinterpret_cast<const uint8_t*>(f.mapped_vector(0)) - layout_.vector_offset(0);
-        }
+          per_page_(layout_.vectors_per_page),
+          base_(f.map_base()),
+          verified_(kChecked ? f.verified_bits() : nullptr) {
         prefetch_bytes_ = std::min<size_t>(layout_.vector_bytes, 4 * 64);
     }
     const float* at(uint32_t node) const {
         const uint64_t n = g_.vector_index(node);
-        if (n >= limit_) [[unlikely]]
-            bad_vector(g_, node, n, limit_);
-        const uint64_t group = per_group_.divide(n);
-        const uint64_t in_group = n - group * layout_.vectors_per_group;
-        const uint64_t page = per_page_.divide(in_group);
-        const uint64_t slot = in_group - page * layout_.vectors_per_page;
-        return reinterpret_cast<const float*>(
-            base_ + format::kHeaderPageBytes + group * layout_.group_bytes +
-            format::kChecksumPageBytes + page * layout_.page_bytes + slot * layout_.vector_bytes);
+        const float* v = address(node, n);
+        if constexpr (kChecked) {
+            if (!VerifiedVectors::test(verified_, n)) [[unlikely]]
+                file_.check_mapped(n, verified_);
+        }
+        return v;
     }
     float distance(const Distance& d, const float* q, uint32_t node) const { return d(q, at(node)); }
     // The first cache lines; the hardware streams the rest once the distance reads them.
+    // The address alone: the distance checks the vector before it reads it.
     void prefetch(uint32_t node) const {
-        const char* p = reinterpret_cast<const char*>(at(node));
+        const char* p = reinterpret_cast<const char*>(address(node, g_.vector_index(node)));
         if (cold_) {
             // A prefetch of a page that is not resident is dropped, and the distance then
             // waits for its page fault alone. The first searches of a commit ask the kernel
@@ -80,12 +81,27 @@ class MappedVectors {
     }
 
   private:
+    const float* address(uint32_t node, uint64_t n) const {
+        if (n >= limit_) [[unlikely]]
+            bad_vector(g_, node, n, limit_);
+        const uint64_t group = per_group_.divide(n);
+        const uint64_t in_group = n - group * layout_.vectors_per_group;
+        const uint64_t page = per_page_.divide(in_group);
+        const uint64_t slot = in_group - page * layout_.vectors_per_page;
+        return reinterpret_cast<const float*>(
+            base_ + format::kHeaderPageBytes + group * layout_.group_bytes +
+            format::kChecksumPageBytes + page * layout_.page_bytes + slot * layout_.vector_bytes);
+    }
+
     bool cold_;
     const GraphLayers& g_;
+    const VectorFile& file_;
     const format::VectorLayout& layout_;
     uint64_t limit_;
     FastDivisor per_group_, per_page_;
-    const uint8_t* base_ = nullptr;
+    const uint8_t* base_;
+    // Covers every vector below limit_: the file grows the bitmap before it raises its size.
+    VerifiedVectors::Word* verified_;
     size_t prefetch_bytes_ = 0;
 };
 
@@ -232,7 +248,9 @@ std::vector<Neighbor> GraphSearch::search_with(const Vectors& vectors, const flo
 std::vector<Neighbor> GraphSearch::search(const float* query, size_t k, size_t ef) const {
     if (file_.mode() == ServingMode::kMapped) {
         const bool cold = searches_.fetch_add(1, std::memory_order_relaxed) < kColdSearches;
-        return search_with(MappedVectors(graph_, file_, vector_limit_, cold), query, k, ef);
+        if (file_.verifies_mapped())
+            return search_with(MappedVectors<true>(graph_, file_, vector_limit_, cold), query, k, ef);
+        return search_with(MappedVectors<false>(graph_, file_, vector_limit_, cold), query, k, ef);
     }
     return search_with(PooledVectors(graph_, file_, vector_limit_), query, k, ef);
 }
@@ -262,8 +280,10 @@ std::vector<Neighbor> GraphSearch::search_exact(const float* query, size_t k) co
             }
         }
     };
-    if (file_.mode() == ServingMode::kMapped)
-        scan_with(MappedVectors(g, file_, vector_limit_, false));
+    if (file_.mode() == ServingMode::kMapped && file_.verifies_mapped())
+        scan_with(MappedVectors<true>(g, file_, vector_limit_, false));
+    else if (file_.mode() == ServingMode::kMapped)
+        scan_with(MappedVectors<false>(g, file_, vector_limit_, false));
     else
         scan_with(PooledVectors(g, file_, vector_limit_));
     std::vector<Neighbor> out(top.size());

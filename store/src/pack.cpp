@@ -858,6 +858,7 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
     VectorFileOptions vector_options;
     vector_options.mode = options.mode;
     vector_options.pool_budget_bytes = options.pool_budget_bytes;
+    vector_options.verify_mapped = options.verify_mapped_vectors;
     std::shared_ptr<VectorFile> file =
         VectorFile::open(dir + "/" + kPackVectorsName, vector_options);
     if (file->domain() != d.name || file->dimension() != d.dimension || file->size() != nodes)

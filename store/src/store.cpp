@@ -95,6 +95,7 @@ std::shared_ptr<VectorFile> Store::Impl::reader(const DomainInfo& d, uint64_t ne
         VectorFileOptions o;
         o.mode = options.mode;
         o.pool_budget_bytes = options.pool_budget_bytes;
+        o.verify_mapped = options.verify_mapped_vectors;
         f = VectorFile::open(dir + "/" + d.vector_file, o);
     }
     if (f->size() < needed)

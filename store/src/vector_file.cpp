@@ -98,7 +98,8 @@ VectorFile::VectorFile(std::string path, int fd, format::VectorFileHeader header
       fd_(fd),
       header_(std::move(header)),
       layout_(header_.layout),
-      options_(options) {}
+      options_(options),
+      verify_mapped_(options.mode == ServingMode::kMapped && options.verify_mapped) {}
 
 VectorFile::~VectorFile() {
     pool_.reset();
@@ -196,9 +197,7 @@ std::unique_ptr<VectorFile> VectorFile::open(const std::string& path, VectorFile
     file->load_commit_state();
     if (options.writable)
         file->cut_torn_tail();
-    if (options.mode == ServingMode::kMapped) {
-        file->ensure_mapped(file->layout_.file_bytes_for(file->size()));
-    } else {
+    if (options.mode == ServingMode::kPool) {
         VectorFile* self = file.get();
         file->pool_ = std::make_unique<BufferPool>(
             options.pool_budget_bytes, file->layout_.page_bytes,
@@ -251,6 +250,7 @@ void VectorFile::load_commit_state() {
         throw Error::corruption(where() + ": committed count went back from " +
                                 std::to_string(count_.load()) + " to " + std::to_string(count));
     }
+    make_readable(count);
     count_.store(count, std::memory_order_release);
 }
 
@@ -271,6 +271,14 @@ void VectorFile::cut_torn_tail() {
         write_all(fd_, zeros.data(), zeros.size(), from, path_);
     }
     sync_data(fd_, path_);
+}
+
+void VectorFile::make_readable(uint64_t count) {
+    if (options_.mode != ServingMode::kMapped)
+        return;
+    ensure_mapped(layout_.file_bytes_for(count));
+    if (verify_mapped_)
+        verified_.grow(count);
 }
 
 void VectorFile::ensure_mapped(uint64_t bytes) {
@@ -358,8 +366,7 @@ uint64_t VectorFile::append(std::span<const float> vectors) {
     detail::crash_point("vectors-written");
     sync_data(fd_, path_);
     write_commit_slot(first + m);
-    if (options_.mode == ServingMode::kMapped)
-        ensure_mapped(layout_.file_bytes_for(first + m));
+    make_readable(first + m);
     count_.store(first + m, std::memory_order_release);
     return first;
 }
@@ -382,8 +389,6 @@ uint64_t VectorFile::commit_sequence() const {
 void VectorFile::refresh() {
     std::lock_guard lock(write_mutex_);
     load_commit_state();
-    if (options_.mode == ServingMode::kMapped)
-        ensure_mapped(layout_.file_bytes_for(size()));
 }
 
 LoadedVec VectorFile::get(uint64_t n) const {
@@ -392,9 +397,8 @@ LoadedVec VectorFile::get(uint64_t n) const {
         throw Error::not_found(where() + ": no vector " + std::to_string(n) + " (it holds " +
                                std::to_string(count) + ")");
     }
-    if (options_.mode == ServingMode::kMapped) {
+    if (options_.mode == ServingMode::kMapped)
         return LoadedVec(mapped_vector(n), layout_.dimension, n, nullptr);
-    }
     const uint64_t page = layout_.page_of(n);
     const uint64_t in_page = count - page * layout_.vectors_per_page;
     const uint32_t slots =
@@ -403,6 +407,25 @@ LoadedVec VectorFile::get(uint64_t n) const {
     const auto* data = reinterpret_cast<const float*>(frame->bytes + size_t(layout_.slot_of(n)) *
                                                                          layout_.vector_bytes);
     return LoadedVec(data, layout_.dimension, n, frame);
+}
+
+void VectorFile::check_mapped(uint64_t n, VerifiedVectors::Word* bits) const {
+    const uint8_t* base = map_base();
+    const uint32_t stored = format::load_le<uint32_t>(base + layout_.checksum_offset(n));
+    if (format::vector_checksum({base + layout_.vector_offset(n), layout_.vector_bytes}, n) !=
+        stored) {
+        const uint64_t group = n / layout_.vectors_per_group;
+        const uint64_t first = group * layout_.vectors_per_group;
+        const uint64_t last = std::min(first + layout_.vectors_per_group, size()) - 1;
+        throw Error::corruption(where() + ": vector " + std::to_string(n) + " (checksum group " +
+                                std::to_string(group) + ", vectors " + std::to_string(first) +
+                                "-" + std::to_string(last) + ") fails its checksum");
+    }
+    VerifiedVectors::set(bits, n);
+    // A caller holding an older bitmap than the newest sets its bit in both, so that later
+    // readers need not check the vector again.
+    if (VerifiedVectors::Word* newest = verified_.words(); newest != bits)
+        VerifiedVectors::set(newest, n);
 }
 
 void VectorFile::load_page(uint64_t page, uint32_t from, uint32_t to, uint8_t* dest) const {

@@ -40,6 +40,8 @@ const std::vector<Section> kSections = {
     {"churn", "10 generations of deletes and inserts", section_churn},
     {"pool", "pool mode memory, QPS, recall vs mapped", section_pool},
     {"exact", "exact search vs FAISS IndexFlatL2 and bandwidth", section_exact},
+    {"checks", "mapped mode's first-use vector checks: search QPS and open, checked vs unchecked",
+     section_checks},
     {"replace", "the two replace strategies", section_replace},
     {"growth", "synthetic sets of growing size, l2 and cosine", section_growth},
 };

@@ -66,6 +66,11 @@ struct StoreOptions {
     // bit-identical to one the domain already stores refers to that vector instead of
     // appending it again. The catalog keeps an index of the vectors' hashes.
     bool reuse_vectors = true;
+    // Mapped mode checks each vector against its stored checksum on its first use, so that a
+    // damaged vector is Error(kCorruption) and never an answer (spec/vector-file.md,
+    // "Reading"). Turning it off exists to measure what the check costs (vstore-bench,
+    // section "checks"); pool mode always checks.
+    bool verify_mapped_vectors = true;
 };
 
 struct SearchHit {

@@ -13,6 +13,7 @@
 #include "vstore/buffer_pool.h"
 #include "vstore/format/error.h"
 #include "vstore/format/vector_file_format.h"
+#include "vstore/verified_vectors.h"
 
 namespace vstore {
 
@@ -28,6 +29,10 @@ struct VectorFileOptions {
     size_t pool_budget_bytes = size_t(256) << 20;
     // Opens for appending. A file has at most one writer at a time, across processes.
     bool writable = false;
+    // Mapped mode: each vector is checked against its stored checksum on its first use, and a
+    // vector that fails is Error(kCorruption), never an answer (spec/vector-file.md,
+    // "Reading"). Off only to measure what the check costs; pool mode always checks.
+    bool verify_mapped = true;
 };
 
 // A handle to one vector that keeps its page loaded while it lives. Copying and moving are
@@ -111,17 +116,32 @@ class VectorFile {
     // a multiple of the dimension or a NaN / infinite component (nothing is written then).
     uint64_t append(std::span<const float> vectors);
 
-    // A handle to vector n. Throws Error(kNotFound) when n >= size(); in pool mode,
-    // Error(kCorruption) for a page that fails its checksums and Error(kExhausted) when every
-    // frame is pinned.
+    // A handle to vector n. Throws Error(kNotFound) when n >= size(); Error(kCorruption) for
+    // a vector that fails its checksum (mapped mode) or a page that does (pool mode); in pool
+    // mode, Error(kExhausted) when every frame is pinned.
     LoadedVec get(uint64_t n) const;
 
-    // The hot path of mapped mode: vector n with no checks, locks or reference counts.
+    // The hot path of mapped mode: vector n with no locks or reference counts, checked on its
+    // first use (Error(kCorruption) if it fails; see verifies_mapped()).
     // Preconditions: mode() == kMapped and n < size().
-    const float* mapped_vector(uint64_t n) const noexcept {
-        return reinterpret_cast<const float*>(map_base_.load(std::memory_order_acquire) +
-                                              layout_.vector_offset(n));
+    const float* mapped_vector(uint64_t n) const {
+        const float* v = reinterpret_cast<const float*>(map_base() + layout_.vector_offset(n));
+        if (verify_mapped_) {
+            VerifiedVectors::Word* bits = verified_.words();
+            if (!VerifiedVectors::test(bits, n)) [[unlikely]]
+                check_mapped(n, bits);
+        }
+        return v;
     }
+
+    // The pieces of mapped_vector() for a loop over many vectors (graph_search.cpp), which
+    // takes them once: the base of the newest mapping, whether vectors are checked, the
+    // verified bitmap covering every vector below size(), and the check of a vector whose bit
+    // is not set yet, which sets it in `bits` or throws Error(kCorruption).
+    const uint8_t* map_base() const noexcept { return map_base_.load(std::memory_order_acquire); }
+    bool verifies_mapped() const noexcept { return verify_mapped_; }
+    VerifiedVectors::Word* verified_bits() const noexcept { return verified_.words(); }
+    void check_mapped(uint64_t n, VerifiedVectors::Word* bits) const;
 
     // The mapping is advised random access, which suits graph searches: a page fault reads its
     // page, not the 128 KiB around it. While a ScanScope lives, faults read around again, as a
@@ -156,6 +176,9 @@ class VectorFile {
                VectorFileOptions options);
     void load_commit_state();
     void cut_torn_tail();
+    // Mapped mode: maps and sizes the verified bitmap for `count` vectors, before a count that
+    // large is published.
+    void make_readable(uint64_t count);
     void ensure_mapped(uint64_t bytes);
     void load_page(uint64_t page, uint32_t from, uint32_t to, uint8_t* dest) const;
     void write_commit_slot(uint64_t count);
@@ -169,6 +192,9 @@ class VectorFile {
 
     std::atomic<uint64_t> count_{0};
     std::atomic<const uint8_t*> map_base_{nullptr};
+    const bool verify_mapped_;  // mapped mode with options_.verify_mapped
+    // Grown under write_mutex_ before count_ is raised, so it always covers size().
+    VerifiedVectors verified_;
 
     // Guards appends, refresh and the mapping list. Mappings are only added, never removed
     // before close, so a pointer into any of them stays valid for the file's life.
