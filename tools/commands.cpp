@@ -219,6 +219,8 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
                 tick();
             });
         } else {
+            // An empty snapshot file is an empty set: every id of the parent goes.
+            builder.begin_snapshot();
             auto put = [&](SnapshotItem&& item) {
                 at(item.where, [&] { builder.put(item.id, item.vector); });
                 tick();

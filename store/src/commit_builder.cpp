@@ -470,6 +470,9 @@ void CommitBuilder::replace(const std::string& id, std::span<const float> vector
 void CommitBuilder::put(const std::string& id, std::span<const float> vector) {
     impl_->put(id, vector);
 }
+void CommitBuilder::begin_snapshot() {
+    impl_->enter(Impl::Mode::kSnapshot);
+}
 
 CommitBuilder Store::begin_commit(const std::string& domain, const std::string& commit,
                                   std::optional<std::string> parent) {

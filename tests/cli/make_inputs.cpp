@@ -19,6 +19,8 @@
 //   changes.json          {"deleted": [ids], "replaced": [ids], "inserted_first": "1500", ...}
 //   queries.fvecs, queries.npy  20 query vectors;  query.json: the first one as a JSON array
 //   dups.jsonl            ops: Inserted dupA and dupB with the very same vector
+//   empty.jsonl, empty.fvecs, empty.npy (shape (0, 8)), empty.db (an empty table embeddings)
+//                         the empty set, in every snapshot format
 //
 // Malformed, each broken at a known place:
 //   bad_json.jsonl   ops, line 3 is cut in the middle of its JSON
@@ -228,6 +230,10 @@ void make(uint64_t seed) {
     write_fvecs("base.fvecs", base);
     write_npy("base.npy", base);
     write_db("base.db", base_items);
+    write_text("empty.jsonl", "");
+    write_fvecs("empty.fvecs", {});
+    write_npy("empty.npy", {});
+    write_db("empty.db", {});
 
     // The change set: 100 deleted and 50 replaced ids of base, distinct; 200 new ids.
     std::vector<size_t> order(kBase);

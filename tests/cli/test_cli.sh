@@ -162,6 +162,26 @@ for f in jsonl fvecs npy sqlite; do
         and .graph_file == "s_'"$f"'@c2.hnsw"' "$T/out" "snapshot c3 from $f"
     [ -e "$S/s_$f@c3.hnsw" ] && fail "snapshot c3 from $f wrote a graph file"
 done
+# An empty snapshot is the empty set: it deletes every live id (fix: it used to commit the
+# parent unchanged), in every format; the next snapshot brings them back.
+for f in jsonl fvecs npy sqlite; do
+    if [ "$f" = sqlite ]; then
+        src=(--sqlite "$I/base.db" --table embeddings)
+        empty=(--sqlite "$I/empty.db" --table embeddings)
+    else
+        src=(--snapshot "$I/base.$f")
+        empty=(--snapshot "$I/empty.$f")
+    fi
+    live=$(jq -r ".$f.live" "$E")
+    expect 0 "$VSTORE" index "$S" --domain "s_$f" --commit empty --parent c3 "${empty[@]}" --json -q
+    [ "$(counts "$T/out")" = '{"inserted":0,"deleted":'"$live"',"replaced":0,"live":0}' ] ||
+        fail "empty snapshot from $f deletes every id: $(counts "$T/out") ($(cat "$T/err"))"
+    expect 0 "$VSTORE" search "$S" --domain "s_$f" --commit empty --vector-file "$I/query.json" --json
+    [ "$(cat "$T/out")" = "[]" ] || fail "search of an empty snapshot from $f: $(cat "$T/out")"
+    expect 0 "$VSTORE" index "$S" --domain "s_$f" --commit refilled --parent empty "${src[@]}" --json -q
+    [ "$(counts "$T/out")" = '{"inserted":1500,"deleted":0,"replaced":0,"live":1500}' ] ||
+        fail "snapshot after an empty one from $f: $(counts "$T/out")"
+done
 expect 0 "$VSTORE" log "$S" --domain s_npy --commit c3
 grep -Eq '^c3 +c2 +[0-9T:Z-]+ +\+0 -0 ~0 +[0-9]+ +[0-9]+  shares the graph of c2$' "$T/out" ||
     fail "log of a commit that shares its parent's graph: $(cat "$T/out")"

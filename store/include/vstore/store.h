@@ -151,6 +151,11 @@ class CommitBuilder {
     // insert() apply; Error(kInvalidArgument) for an id put twice or a builder that mixes
     // put() with insert/remove/replace.
     void put(const std::string& id, std::span<const float> vector);
+    // Declares the builder in snapshot mode before any put(), for a caller that reads a whole
+    // set which may turn out empty: a snapshot is the whole set, so one that puts nothing
+    // deletes every id of the parent. put() declares it too; Error(kInvalidArgument) after
+    // insert/remove/replace.
+    void begin_snapshot();
 
     // Makes the commit durable and visible; when it throws, nothing is committed.
     CommitInfo finish();
