@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "inputs.h"
+#include "json_output.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -34,16 +35,6 @@ StoreOptions store_options(const Common& c) {
     return o;
 }
 
-// A float as JSON prints it shortest: the double nearest the float's shortest decimal, so
-// that 0.09396297f is written "0.09396297" and not "0.09396296739578247".
-double json_float(float f) {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, f);
-    double d = 0;
-    std::from_chars(buf, r.ptr, d);
-    return d;
-}
-
 std::string float_text(float f) {
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, f);
@@ -53,7 +44,7 @@ std::string float_text(float f) {
 json hits_json(const std::vector<SearchHit>& hits) {
     json a = json::array();
     for (const auto& h : hits)
-        a.push_back({{"id", h.id}, {"distance", json_float(h.distance)}});
+        a.push_back({{"id", h.id}, {"distance", json_distance(h.distance)}});
     return a;
 }
 
@@ -359,7 +350,7 @@ int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) 
     Progress progress("finding duplicates", c.quiet);
     progress.update("in " + std::to_string(snapshot->size()) + " vectors");
     for (const auto& p : snapshot->duplicates(a.threshold)) {
-        out << json{{"a", p.a}, {"b", p.b}, {"distance", json_float(p.distance)}}.dump() << '\n';
+        out << json{{"a", p.a}, {"b", p.b}, {"distance", json_distance(p.distance)}}.dump() << '\n';
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "hnsw_graph.h"
 #include "store_files.h"
 #include "store_impl.h"
+#include "vector_values.h"
 #include "writer_lock.h"
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/file_names.h"
@@ -423,27 +424,18 @@ struct CommitBuilder::Impl {
                                               " components; domain '" + domain.name + "' has " +
                                               std::to_string(domain.dimension));
             }
-            double norm = 0;
-            for (float x : vector) {
-                if (!std::isfinite(x)) {
-                    throw Error::invalid_argument("vector of id '" + short_id(id) +
-                                                  "' has a NaN or infinite component");
-                }
-                norm += double(x) * x;
+            const double norm =
+                detail::checked_squared_norm(vector, "vector of id '" + short_id(id) + "'");
+            if (domain.metric == Metric::kCosine && norm == 0) {
+                throw Error::invalid_argument("vector of id '" + short_id(id) +
+                                              "' is zero, which has no cosine distance");
             }
             o.vector = vectors.size() / domain.dimension;
             vectors.insert(vectors.end(), vector.begin(), vector.end());
-            if (domain.metric == Metric::kCosine) {
-                if (norm == 0) {
-                    vectors.resize(vectors.size() - domain.dimension);
-                    throw Error::invalid_argument("vector of id '" + short_id(id) +
-                                                  "' is zero, which has no cosine distance");
-                }
-                const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-                for (size_t i = vectors.size() - domain.dimension; i < vectors.size(); ++i) {
-                    vectors[i] *= inv;
-                }
-            }
+            if (domain.metric == Metric::kCosine)
+                detail::normalize({vectors.data() + vectors.size() - domain.dimension,
+                                   domain.dimension},
+                                  norm);
         }
         ids_in_batch.insert(id);
         ops.push_back(std::move(o));

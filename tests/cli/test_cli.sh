@@ -244,6 +244,17 @@ fails_cleanly 1 "<stdin>:3: malformed JSON" "${ix[@]}" --ops - <"$I/bad_json.jso
 expect 0 "$VSTORE" index "$S" --domain cos --commit c1 --ops "$I/base.jsonl" -q
 fails_cleanly 1 "zero.jsonl:2: vector of id 'z1' is zero" \
     "$VSTORE" index "$S" --domain cos --commit c2 --parent c1 --ops "$I/zero.jsonl" -q
+# Vectors whose squared norm passes 2^125, whose distances could overflow (fix: accepted, and
+# searches then printed "distance": null), in every input and for cosine too.
+printf '{"id": "ok", "op": "Inserted", "vector": [1, 1, 1, 1, 1, 1, 1, 1]}
+{"id": "big", "op": "Inserted", "vector": [3.4e38, 0, 0, 0, 0, 0, 0, 1]}\n' >"$T/huge.jsonl"
+fails_cleanly 1 "huge.jsonl:2: vector of id 'big' has a squared norm of 1.156e+77, above 2^125" \
+    "${ix[@]}" --ops "$T/huge.jsonl"
+fails_cleanly 1 "huge.jsonl:2: vector of id 'big' has a squared norm" \
+    "$VSTORE" index "$S" --domain cos --commit bad --parent c1 --ops "$T/huge.jsonl" -q
+printf '{"id": "big", "vector": [0, 0, 0, 5e18, 0, 0, 5e18, 0]}\n' >"$T/huge-snap.jsonl"
+fails_cleanly 1 "huge-snap.jsonl:1: vector of id 'big' has a squared norm of 5e+37" \
+    "${ix[@]}" --snapshot "$T/huge-snap.jsonl"
 # Unknown domain and parent, a commit id already used, an unknown store.
 fails_cleanly 1 "unknown domain 'nope'" "$VSTORE" index "$S" --domain nope --commit x --ops "$I/base.jsonl"
 fails_cleanly 1 "unknown parent commit 'nope' in domain 'd'" \
@@ -332,6 +343,14 @@ expect 1 "${sq[@]}" --vector '[1, 2'; one_line_error "--vector: malformed JSON"
 expect 1 "${sq[@]}" --vector '[NaN, 1, 1, 1, 1, 1, 1, 1]'; one_line_error "--vector: malformed JSON"
 expect 1 "${sq[@]}" --vector '[1e39, 1, 1, 1, 1, 1, 1, 1]'; one_line_error "too large for a float"
 expect 1 "${sq[@]}" --vector '{"a": 1}'; one_line_error "--vector"
+# A query whose squared norm passes 2^125 could overflow a distance (fix: it gave "distance":
+# null); one just within the limit is answered.
+expect 1 "${sq[@]}" --vector '[3e38, 0, 0, 0, 0, 0, 0, 0]' --json
+one_line_error "query has a squared norm of 9e+76, above 2^125"
+[ -s "$T/out" ] && fail "a refused query printed: $(cat "$T/out")"
+expect 1 "${sq[@]}" --exact --vector '[0, 0, 0, 7e18, 0, 0, 0, 0]'; one_line_error "above 2^125"
+expect 0 "${sq[@]}" --vector '[0, 0, 0, 6e18, 0, 0, 0, 0]' -k 1 --json
+jq_check '.[0].distance > 3e37 and .[0].distance < 4e37' "$T/out" "a query within the norm limit"
 expect 1 "${sq[@]}" --vector-file "$T/none.json"; one_line_error "none.json: no such file"
 expect 1 "${sq[@]}" --vector-file "$I/bad_nan.fvecs"; one_line_error "bad_nan.fvecs: query 5"
 printf '[[1, 2, 3, 4, 5, 6, 7, 8], [1, 2]]' >"$T/q2.json"
@@ -604,6 +623,28 @@ jq_check '.[0].id == "5"' "$T/out" "owner.tar.xz"
 expect 0 env -C "$W/sub" TMPDIR="$TMPD" "$VSTORE" search "$P/c2.tar.zst" --id 5 -k 1 --json
 [ -z "$(find "$TMPD" "$W/sub" -mindepth 1)" ] ||
     fail "a good read left files: $(find "$TMPD" "$W/sub" -mindepth 1)"
+
+# ---- a store written by an older vstore ------------------------------------------------------
+# One whose vectors pass the norm limit: vector 0 of its file is overwritten with FLT_MAX
+# components (mapped serving reads it unchecked). Its distances overflow; JSON gets a number,
+# never null (fix), and the vector cannot be a query.
+L="$T/legacy"
+expect 0 "$VSTORE" init "$L"
+expect 0 "$VSTORE" domain create "$L" d --dim 8
+printf '%s\n' '{"id": "huge", "op": "Inserted", "vector": [1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5]}' \
+    '{"id": "small", "op": "Inserted", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}' >"$T/legacy.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c1 --ops "$T/legacy.jsonl" -q
+[ "$(od -An -tx1 -j 8192 -N 4 "$L/d.vecs" | tr -d ' ')" = 0000c03f ] ||
+    fail "vector 0 of the legacy store is not at byte 8192 of d.vecs"
+printf '\xff\xff\x7f\x7f%.0s' 1 2 3 4 5 6 7 8 | dd of="$L/d.vecs" bs=1 seek=8192 conv=notrunc status=none
+expect 0 "$VSTORE" search "$L" --domain d --commit c1 --vector '[-1, 0, 0, 0, 0, 0, 0, 0]' -k 2 --json
+jq_check '.[0] == {"id": "small", "distance": 1} and .[1].id == "huge"
+    and .[1].distance > 3.4e38' "$T/out" "an overflowed distance in JSON"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c1 --id small --json
+jq_check '.[0].id == "huge" and .[0].distance > 3.4e38' "$T/out" \
+    "an overflowed distance in similar --json"
+expect 1 "$VSTORE" search "$L" --domain d --commit c1 --id huge
+one_line_error "query has a squared norm of 9.263e+77, above 2^125"
 
 # ---- inspect ---------------------------------------------------------------------------------
 expect 0 "$VSTORE" inspect --json "$S"
