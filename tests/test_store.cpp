@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "test_support.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/idx_file.h"
 #include "vstore/store.h"
 
@@ -153,6 +154,46 @@ TEST_CASE("cosine normalizes a vector shorter than 2^-128 (fix: its components b
     REQUIRE(hits.size() == 2);
     CHECK(hits[0] == SearchHit{"tiny", 0.0f});
     CHECK(hits[1].distance == Approx(1.0f));
+}
+
+TEST_CASE("ids must be valid UTF-8 (fix: any bytes were stored and broke JSON output)",
+          "[store][errors]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {2});
+    const std::vector<float> v = {1, 2};
+    auto b = store->begin_commit("d", "c1", std::nullopt);
+    b.insert("a", v);
+    b.insert("\xC3\xA9t\xC3\xA9 \xF0\x9F\x8C\x9E", v);  // "été 🌞": UTF-8 of 2 and 4 bytes
+    b.insert(std::string("nul\0inside", 10), v);          // NUL is a character
+    for (const auto& [id, offset] : std::vector<std::pair<std::string, size_t>>{
+             {"\xFF\xFE" "bin", 0},
+             {"ab\xC0\xAF", 2},            // overlong '/'
+             {"x\xED\xA0\x80", 1},         // a surrogate, U+D800
+             {"xy\xF4\x90\x80\x80", 2},    // above U+10FFFF
+             {"cut\xE2\x82", 3}}) {        // a sequence cut short
+        INFO("id " << format::describe_external_id(id));
+        std::string message;
+        CHECK(test::code_of([&] { b.insert(id, v); }, &message) == ErrorCode::kInvalidArgument);
+        CHECK_THAT(message, Catch::Contains("id " + format::describe_external_id(id) +
+                                            " is not valid UTF-8 (byte " +
+                                            std::to_string(offset) + ")"));
+    }
+    b.finish();
+    CHECK(store->open_commit("d", "c1")->size() == 3);
+    CHECK(store->open_commit("d", "c1")->contains("\xC3\xA9t\xC3\xA9 \xF0\x9F\x8C\x9E"));
+
+    const std::string bad = "\xFF\xFE" "bin";
+    {
+        auto r = store->begin_commit("d", "c2", "c1");
+        CHECK(test::code_of([&] { r.replace(bad, v); }) == ErrorCode::kInvalidArgument);
+        // Deleting looks the id up whatever its bytes (stores from before the rule may hold one).
+        CHECK(test::code_of([&] { r.remove(bad); }) == ErrorCode::kNotFound);
+    }
+    auto p = store->begin_commit("d", "c3", "c1");
+    std::string message;
+    CHECK(test::code_of([&] { p.put(bad, v); }, &message) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(message, Catch::Contains("id '\\xFF\\xFEbin' is not valid UTF-8 (byte 0)"));
 }
 
 TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicates, log",

@@ -1,9 +1,10 @@
-// How the commands write numbers in JSON. Internal to the vstore command line.
+// How the commands write JSON. Internal to the vstore command line.
 #pragma once
 
 #include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <string>
 
 namespace vstore::cli {
 
@@ -26,6 +27,13 @@ inline double json_distance(float distance) {
     if (distance < -FLT_MAX)
         return json_float(-FLT_MAX);
     return json_float(distance);
+}
+
+// The text of a JSON document, never an exception part-way: a string that is not valid UTF-8 (an
+// id stored before ids had to be, spec/catalog.md) has each invalid byte written as U+FFFD.
+template <class Json>
+std::string json_text(const Json& document, int indent = -1) {
+    return document.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace vstore::cli

@@ -395,7 +395,11 @@ struct CommitBuilder::Impl {
     void add(Op op, const std::string& id, std::span<const float> vector) {
         if (finished)
             throw Error::invalid_argument("commit '" + commit + "' is already finished");
-        if (id.empty() || id.size() > kMaxIdBytes) {
+        if (op != Op::kDelete) {
+            format::validate_external_id(id);
+        } else if (id.empty() || id.size() > kMaxIdBytes) {
+            // Any other bytes may be deleted: a store written before ids had to be UTF-8 may
+            // hold such ids, and a snapshot deletes every id it does not put.
             throw Error::invalid_argument("id '" + short_id(id) + "' must be 1.." +
                                           std::to_string(kMaxIdBytes) + " bytes");
         }

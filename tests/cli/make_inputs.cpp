@@ -30,6 +30,7 @@
 //   dup_id.jsonl     snapshot, line 4 repeats the id of line 2 ("1")
 //   bad_f8.npy       snapshot, dtype '<f8'
 //   bad_blob.db      table embeddings, row 3 (id "3") has a 7-byte embedding
+//   bad_utf8.db      table embeddings, row 2 has the id FF FE 62 69 6E, TEXT but not UTF-8
 //   conflict.jsonl   ops, line 2 inserts id "5", live in base
 //   missing.jsonl    ops, line 2 deletes id "no-such-id"
 //   zero.jsonl       ops, line 2 inserts a zero vector (invalid under cosine only)
@@ -378,6 +379,11 @@ void make(uint64_t seed) {
     write_db("bad_blob.db",
              std::vector<std::pair<std::string, Vec>>(base_items.begin(), base_items.begin() + 10),
              3);
+    {
+        std::vector<std::pair<std::string, Vec>> items(base_items.begin(), base_items.begin() + 5);
+        items[2].first = "\xFF\xFE" "bin";
+        write_db("bad_utf8.db", items);
+    }
     write_text("conflict.jsonl", op_line("new-1", "Inserted", &fresh[0]) +
                                      op_line("5", "Inserted", &fresh[1]) +
                                      op_line("new-2", "Inserted", &fresh[2]));

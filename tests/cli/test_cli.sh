@@ -234,6 +234,9 @@ fails_cleanly 1 "bad_f8.npy: dtype '<f8'" "${ix[@]}" --snapshot "$I/bad_f8.npy"
 fails_cleanly 1 "bad_blob.db: table \"embeddings\": row 3 (id \"3\"): embedding is 7 bytes" \
     "${ix[@]}" --sqlite "$I/bad_blob.db" --table embeddings
 fails_cleanly 1 "base.db: table \"nope\"" "${ix[@]}" --sqlite "$I/base.db" --table nope
+# Ids are UTF-8 (fix: a TEXT id of other bytes was stored, and JSON output then failed).
+fails_cleanly 1 "bad_utf8.db: table \"embeddings\": row 2: id '.xFF.xFEbin' is not valid UTF-8 (byte 0)" \
+    "${ix[@]}" --sqlite "$I/bad_utf8.db" --table embeddings
 fails_cleanly 1 "id '5' is already live in parent commit 'c2'" "${ix[@]}" --ops "$I/conflict.jsonl"
 fails_cleanly 1 "id 'no-such-id' is not live in parent commit 'c2'" "${ix[@]}" --ops "$I/missing.jsonl"
 fails_cleanly 1 "$T/missing.jsonl: no such file" "${ix[@]}" --ops "$T/missing.jsonl"
@@ -645,6 +648,30 @@ jq_check '.[0].id == "huge" and .[0].distance > 3.4e38' "$T/out" \
     "an overflowed distance in similar --json"
 expect 1 "$VSTORE" search "$L" --domain d --commit c1 --id huge
 one_line_error "query has a squared norm of 9.263e+77, above 2^125"
+# One that holds an id that is not UTF-8: "~LEGACY~" (which sorts last, as its replacement
+# does) is overwritten in the catalog by FF FE "LEGACY". JSON output is whole, with U+FFFD for
+# each invalid byte (fix: it stopped part-way at json.exception.type_error.316).
+printf '%s\n' '{"id": "~LEGACY~", "op": "Inserted", "vector": [0, 0, 0, 0, 0, 0, 0, 0.5]}' \
+    >"$T/legacy2.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c2 --parent c1 --ops "$T/legacy2.jsonl" -q
+perl -0777 -pi -e 's/~LEGACY~/\xff\xfeLEGACY/g' "$L/catalog"
+legacy='"\ufffd\ufffdLEGACY"'
+expect 0 "$VSTORE" search "$L" --domain d --commit c2 --vector '[0, 0, 0, 0, 0, 0, 0, 0.5]' -k 2 --json
+jq_check '.[0] == {"id": '"$legacy"', "distance": 0} and .[1].id == "small"' "$T/out" \
+    "search --json of a non-UTF-8 id"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c2 --id small -k 1 --json
+jq_check '. == [{"id": '"$legacy"', "distance": 0.25}]' "$T/out" "similar --json of a non-UTF-8 id"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c2 --id $'\xff\xfeLEGACY' -k 1 --json
+jq_check '. == [{"id": "small", "distance": 0.25}]' "$T/out" "similar --id of a non-UTF-8 id"
+expect 0 "$VSTORE" duplicates "$L" --domain d --commit c2 --threshold 0.5
+jq_check '[.a, .b] | sort == ["small", '"$legacy"']' "$T/out" "duplicates of a non-UTF-8 id"
+expect 0 "$VSTORE" search "$L" --domain d --commit c2 --vector '[0, 0, 0, 0, 0, 0, 0, 0.5]' -k 1
+grep -q $'LEGACY' "$T/out" || fail "search table of a non-UTF-8 id: $(cat "$T/out")"
+# A snapshot that leaves it out deletes it; it cannot be put again.
+printf '%s\n' '{"id": "small", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}' >"$T/legacy-snap.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c3 --parent c2 --snapshot "$T/legacy-snap.jsonl" --json -q
+[ "$(counts "$T/out")" = '{"inserted":0,"deleted":2,"replaced":0,"live":1}' ] ||
+    fail "a snapshot on a store with a non-UTF-8 id: $(counts "$T/out") ($(cat "$T/err"))"
 
 # ---- inspect ---------------------------------------------------------------------------------
 expect 0 "$VSTORE" inspect --json "$S"

@@ -140,8 +140,9 @@ class CommitBuilder {
 
     // Each throws Error(kInvalidArgument) for a wrong dimension, a NaN or infinite component,
     // a squared norm above 2^125 (so that no distance can overflow: spec/vector-file.md,
-    // "Values"), a zero vector under cosine, an empty or over-long id, or an id already in this
-    // batch; Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for a
+    // "Values"), a zero vector under cosine, an id that is empty, over 4096 bytes or (but for
+    // remove(), so that ids stored before the rule can go) not valid UTF-8, or an id already in
+    // this batch; Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for a
     // delete or replace of an id that is not. The parent is loaded at the first operation.
     void insert(const std::string& id, std::span<const float> vector);
     void remove(const std::string& id);
