@@ -1422,9 +1422,16 @@ TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[c
             }
         }
         ::close(fds[1]);
+        uint64_t value;
+        // Every other round waits for the child's first published commit before the random
+        // sleep, so that kills land after reported commits whatever the speed of the machine
+        // (fix: a 1-30 ms sleep alone could end before any publish, and the check below failed).
+        if (round % 2 == 0) {
+            REQUIRE(::read(fds[0], &value, sizeof value) == sizeof value);
+            reported.push_back(value);
+        }
         ::usleep(1000 + rng() % 30000);
         ::kill(child, SIGKILL);
-        uint64_t value;
         while (::read(fds[0], &value, sizeof value) == sizeof value)
             reported.push_back(value);
         ::close(fds[0]);

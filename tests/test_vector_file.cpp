@@ -259,9 +259,16 @@ TEST_CASE("a writer killed at random moments never loses a durable append",
             }
         }
         ::close(fds[1]);
+        uint64_t value;
+        // Every other round waits for the child's first durable append before the random
+        // sleep, so that kills land after reported appends whatever the speed of the machine
+        // (fix: a 1-20 ms sleep alone could end before any append, and the check below failed).
+        if (round % 2 == 0) {
+            REQUIRE(::read(fds[0], &value, sizeof value) == sizeof value);
+            reported = value;
+        }
         ::usleep(1000 + rng() % 20000);
         ::kill(child, SIGKILL);
-        uint64_t value;
         while (::read(fds[0], &value, sizeof value) == sizeof value)
             reported = value;
         ::close(fds[0]);
