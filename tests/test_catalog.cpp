@@ -1286,7 +1286,8 @@ TEST_CASE("catalog: publish_commit refuses invalid graph chains and writes nothi
     CHECK(c->domain("d")->next_key == 2);
 }
 
-TEST_CASE("catalog readers see consistent data while another thread publishes", "[catalog]") {
+TEST_CASE("catalog readers see consistent data while another thread publishes",
+          "[catalog][concurrency]") {
     TempDir dir;
     auto c = Catalog::open(dir.path().string(), true);
     c->create_domain(make_domain("live"));

@@ -308,7 +308,8 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     CHECK(b.finish().live_count == 21);
 }
 
-TEST_CASE("the index pool loads a commit once and never pulls it from under a user", "[store]") {
+TEST_CASE("the index pool loads a commit once and never pulls it from under a user",
+          "[store][concurrency]") {
     TempDir dir;
     StoreOptions o;
     o.index_pool_commits = 2;
@@ -383,7 +384,7 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
     CHECK(compacted);
 }
 
-TEST_CASE("mapped and pool mode graph searches give identical answers", "[store]") {
+TEST_CASE("mapped and pool mode graph searches give identical answers", "[store][concurrency]") {
     // Mapped mode runs vstore's own layer-0 search and pool mode hnswlib's; they must agree,
     // ties included, on a commit with tombstones, removed nodes and replaced vectors.
     auto data = test::random_vectors(2700, 16, 21);
@@ -430,7 +431,8 @@ TEST_CASE("mapped and pool mode graph searches give identical answers", "[store]
     }
 }
 
-TEST_CASE("pool mode and both replace strategies give the same exact answers", "[store]") {
+TEST_CASE("pool mode and both replace strategies give the same exact answers",
+          "[store][concurrency]") {
     const auto data = test::random_vectors(1500, 12, 8);
     std::vector<std::vector<SearchHit>> answers;
     int variant = 0;

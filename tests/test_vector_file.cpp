@@ -191,7 +191,8 @@ TEST_CASE("a reader sees another handle's appends after refresh", "[vector-file]
     CHECK(r->commit_sequence() == 2);
 }
 
-TEST_CASE("a torn tail is ignored by readers and cut by the next writer", "[vector-file][crash]") {
+TEST_CASE("a torn tail is ignored by readers and cut by the next writer",
+          "[vector-file][crash][concurrency]") {
     TempDir dir;
     const std::string path = dir.file("v.vecs");
     const uint32_t dim = 128;
