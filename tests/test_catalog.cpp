@@ -600,10 +600,32 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
         shared + std::string(3695, 'q') + "y",
         std::string(4095, 'f'),
     };
+    // 3000 bytes of random characters, of every UTF-8 length (ids are valid UTF-8).
     std::mt19937 rng(11);
-    std::string random_long(3000, '\0');
-    for (auto& ch : random_long)
-        ch = static_cast<char>(rng());
+    std::string random_long;
+    while (random_long.size() < 3000) {
+        uint32_t cp = rng() % 0x110000;
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            cp -= 0x800;  // no surrogates
+        if (random_long.size() + 4 > 3000)
+            cp = rng() % 0x80;
+        if (cp < 0x80) {
+            random_long += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            random_long += static_cast<char>(0xC0 | cp >> 6);
+            random_long += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            random_long += static_cast<char>(0xE0 | cp >> 12);
+            random_long += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+            random_long += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            random_long += static_cast<char>(0xF0 | cp >> 18);
+            random_long += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
+            random_long += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+            random_long += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+    }
+    REQUIRE(random_long.size() == 3000);
     ids.push_back(random_long);
 
     // Published over three commits, so next_key advances between them.
@@ -646,6 +668,20 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
         c.reset();
         c = Catalog::open(dir.path().string(), false);
     }
+
+    // A new id that is not UTF-8 is refused, naming it and its first invalid byte, and
+    // nothing is written.
+    std::string message;
+    CHECK(test::code_of([&] {
+              c->publish_commit(make_commit("d", "bad-utf8", "c2", 10),
+                                {{"ok", ids.size()}, {"ab\xC0\xAF", ids.size() + 1}});
+          },
+                        &message) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(message, Catch::Contains("commit 'bad-utf8' in domain 'd': external id "
+                                        "'ab\\xC0\\xAF' is not valid UTF-8 (byte 2)"));
+    CHECK_FALSE(c->commit("d", "bad-utf8"));
+    CHECK_FALSE(c->find_key("d", "ok"));
+    CHECK(c->domain("d")->next_key == ids.size());
 
     // The same ids in another domain get that domain's own keys.
     c->publish_commit(make_commit("d2", "c0", std::nullopt, 0),
@@ -1289,7 +1325,8 @@ TEST_CASE("catalog: publish_commit refuses invalid graph chains and writes nothi
     CHECK(c->domain("d")->next_key == 2);
 }
 
-TEST_CASE("catalog readers see consistent data while another thread publishes", "[catalog]") {
+TEST_CASE("catalog readers see consistent data while another thread publishes",
+          "[catalog][concurrency]") {
     TempDir dir;
     auto c = Catalog::open(dir.path().string(), true);
     c->create_domain(make_domain("live"));
@@ -1425,9 +1462,16 @@ TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[c
             }
         }
         ::close(fds[1]);
+        uint64_t value;
+        // Every other round waits for the child's first published commit before the random
+        // sleep, so that kills land after reported commits whatever the speed of the machine
+        // (fix: a 1-30 ms sleep alone could end before any publish, and the check below failed).
+        if (round % 2 == 0) {
+            REQUIRE(::read(fds[0], &value, sizeof value) == sizeof value);
+            reported.push_back(value);
+        }
         ::usleep(1000 + rng() % 30000);
         ::kill(child, SIGKILL);
-        uint64_t value;
         while (::read(fds[0], &value, sizeof value) == sizeof value)
             reported.push_back(value);
         ::close(fds[0]);

@@ -1999,7 +1999,7 @@ TEST_CASE("v2: a flipped bit in any byte is detected", "[graph-file-v2]") {
 }
 
 TEST_CASE("v2: damage with valid checksums never gets past the readers unnoticed",
-          "[graph-file-v2]") {
+          "[graph-file-v2][concurrency]") {
     // Section bytes changed, then every checksum fixed: verify_full_graph either refuses the
     // file or accepts one that is exactly what the encoder writes for what it holds.
     std::mt19937_64 rng(42);

@@ -1450,6 +1450,36 @@ TEST_CASE("put() states the whole set and the commit follows from the parent", "
                   b.put("n", std::vector<float>{1, std::numeric_limits<float>::quiet_NaN(), 0, 0});
               }) == "invalid argument");
     }
+    SECTION("an empty snapshot deletes every id of the parent (fix: it committed the parent)") {
+        auto b = store->begin_commit("d", "empty", "c1");
+        b.begin_snapshot();
+        const CommitInfo info = b.finish();
+        CHECK(info.inserted == 0);
+        CHECK(info.deleted == 4);
+        CHECK(info.replaced == 0);
+        CHECK(info.live_count == 0);
+        const auto s = store->open_commit("d", "empty");
+        CHECK(s->size() == 0);
+        CHECK(s->ids().empty());
+        CHECK(s->search(va, 3).empty());
+        CHECK(s->search_exact(va, 3).empty());
+        CHECK(store->open_commit("d", "c1")->size() == 4);
+        // The set refilled on top of the empty one, and an empty snapshot of the empty set.
+        auto refill = store->begin_commit("d", "refilled", "empty");
+        refill.put("a", va);
+        CHECK(refill.finish().inserted == 1);
+        CHECK(store->open_commit("d", "refilled")->search(va, 3) ==
+              std::vector<SearchHit>{{"a", 0.0f}});
+        auto again = store->begin_commit("d", "empty-again", "empty");
+        again.begin_snapshot();
+        const CommitInfo nothing = again.finish();
+        CHECK(nothing.deleted == 0);
+        CHECK(nothing.live_count == 0);
+        // A snapshot declared, then an operation: the modes do not mix.
+        auto mixed = store->begin_commit("d", "mixed", "c1");
+        mixed.begin_snapshot();
+        CHECK(outcome([&] { mixed.remove("a"); }) == "invalid argument");
+    }
     SECTION("put() on a root commit inserts everything") {
         auto b = store->begin_commit("d", "r", std::nullopt);
         b.put("x", va);

@@ -2,11 +2,13 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "test_support.h"
+#include "vstore/format/catalog_records.h"
 #include "vstore/format/idx_file.h"
 #include "vstore/store.h"
 
@@ -74,6 +76,124 @@ TEST_CASE("distances follow the metric definitions", "[store]") {
     CHECK(ip[1] == SearchHit{"b", 1.0f});
     // Cosine stores the normalized vector.
     CHECK(store->open_commit("cos", "c1")->vector("a") == std::vector<float>{0.6f, 0.8f});
+}
+
+TEST_CASE("the norm limit keeps every distance finite (fix: 3.4e38 components were accepted)",
+          "[store][errors]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    const float kBig = 3.4e38f;
+    // 2^62.5 in each of two components: a squared norm of 2^126, twice the limit.
+    const float kOver = static_cast<float>(std::ldexp(1.0, 62) * std::sqrt(2.0));
+    // 2^62 in each of two components: a squared norm of 2^125 exactly, the largest allowed.
+    const float kEdge = static_cast<float>(std::ldexp(1.0, 62));
+    for (const auto metric : {Metric::kL2, Metric::kCosine, Metric::kIp}) {
+        const std::string domain(format::metric_name(metric));
+        INFO("metric " << domain);
+        store->create_domain(domain, {2, metric});
+        auto b = store->begin_commit(domain, "c1", std::nullopt);
+        b.insert("a", std::vector<float>{1, 2});
+        std::string message;
+        CHECK(test::code_of([&] { b.insert("big", std::vector<float>{kBig, 0}); }, &message) ==
+              ErrorCode::kInvalidArgument);
+        CHECK_THAT(message, Catch::Contains("vector of id 'big' has a squared norm of 1.156e+77, "
+                                            "above 2^125"));
+        CHECK(test::code_of([&] { b.insert("over", std::vector<float>{kOver, kOver}); }) ==
+              ErrorCode::kInvalidArgument);
+        b.insert("edge", std::vector<float>{kEdge, -kEdge});
+        b.insert("edge2", std::vector<float>{-kEdge, kEdge});
+        b.finish();
+        {
+            auto r = store->begin_commit(domain, "c2", "c1");
+            CHECK(test::code_of([&] { r.replace("a", std::vector<float>{0, -kBig}); }) ==
+                  ErrorCode::kInvalidArgument);
+        }
+        {
+            auto p = store->begin_commit(domain, "c3", "c1");
+            CHECK(test::code_of([&] { p.put("a", std::vector<float>{kOver, kOver}); }) ==
+                  ErrorCode::kInvalidArgument);
+        }
+        CHECK(store->commits(domain).size() == 1);
+
+        const auto s = store->open_commit(domain, "c1");
+        for (const auto& query : {std::vector<float>{kEdge, -kEdge}, std::vector<float>{-kEdge, kEdge},
+                                  std::vector<float>{1, 0}}) {
+            for (const auto& hits : {s->search(query, 3), s->search_exact(query, 3)}) {
+                REQUIRE(hits.size() == 3);
+                for (const auto& h : hits)
+                    CHECK(std::isfinite(h.distance));
+            }
+        }
+        for (const auto& query : {std::vector<float>{kBig, 0}, std::vector<float>{kOver, kOver}}) {
+            CHECK(test::code_of([&] { s->search(query, 1); }, &message) ==
+                  ErrorCode::kInvalidArgument);
+            CHECK_THAT(message, Catch::Contains("query has a squared norm of"));
+            CHECK(test::code_of([&] { s->search_exact(query, 1); }) == ErrorCode::kInvalidArgument);
+        }
+        for (const auto& d : s->duplicates(std::numeric_limits<float>::max()))
+            CHECK(std::isfinite(d.distance));
+    }
+    // Under l2 the two edge vectors are 2^127 apart, the largest distance there can be.
+    CHECK(store->open_commit("l2", "c1")->search_exact(std::vector<float>{kEdge, -kEdge}, 3)[2] ==
+          SearchHit{"edge2", static_cast<float>(std::ldexp(1.0, 127))});
+}
+
+TEST_CASE("cosine normalizes a vector shorter than 2^-128 (fix: its components became NaN)",
+          "[store]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("cos", {2, Metric::kCosine});
+    const float kTiny = std::numeric_limits<float>::denorm_min();  // 1.4e-45
+    auto b = store->begin_commit("cos", "c1", std::nullopt);
+    b.insert("tiny", std::vector<float>{kTiny, 0});
+    b.insert("other", std::vector<float>{0, 1});
+    b.finish();
+    const auto s = store->open_commit("cos", "c1");
+    CHECK(s->vector("tiny") == std::vector<float>{1, 0});
+    const auto hits = s->search(std::vector<float>{kTiny, 0}, 2);
+    REQUIRE(hits.size() == 2);
+    CHECK(hits[0] == SearchHit{"tiny", 0.0f});
+    CHECK(hits[1].distance == Approx(1.0f));
+}
+
+TEST_CASE("ids must be valid UTF-8 (fix: any bytes were stored and broke JSON output)",
+          "[store][errors]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {2});
+    const std::vector<float> v = {1, 2};
+    auto b = store->begin_commit("d", "c1", std::nullopt);
+    b.insert("a", v);
+    b.insert("\xC3\xA9t\xC3\xA9 \xF0\x9F\x8C\x9E", v);  // "été 🌞": UTF-8 of 2 and 4 bytes
+    b.insert(std::string("nul\0inside", 10), v);          // NUL is a character
+    for (const auto& [id, offset] : std::vector<std::pair<std::string, size_t>>{
+             {"\xFF\xFE" "bin", 0},
+             {"ab\xC0\xAF", 2},            // overlong '/'
+             {"x\xED\xA0\x80", 1},         // a surrogate, U+D800
+             {"xy\xF4\x90\x80\x80", 2},    // above U+10FFFF
+             {"cut\xE2\x82", 3}}) {        // a sequence cut short
+        INFO("id " << format::describe_external_id(id));
+        std::string message;
+        CHECK(test::code_of([&] { b.insert(id, v); }, &message) == ErrorCode::kInvalidArgument);
+        CHECK_THAT(message, Catch::Contains("id " + format::describe_external_id(id) +
+                                            " is not valid UTF-8 (byte " +
+                                            std::to_string(offset) + ")"));
+    }
+    b.finish();
+    CHECK(store->open_commit("d", "c1")->size() == 3);
+    CHECK(store->open_commit("d", "c1")->contains("\xC3\xA9t\xC3\xA9 \xF0\x9F\x8C\x9E"));
+
+    const std::string bad = "\xFF\xFE" "bin";
+    {
+        auto r = store->begin_commit("d", "c2", "c1");
+        CHECK(test::code_of([&] { r.replace(bad, v); }) == ErrorCode::kInvalidArgument);
+        // Deleting looks the id up whatever its bytes (stores from before the rule may hold one).
+        CHECK(test::code_of([&] { r.remove(bad); }) == ErrorCode::kNotFound);
+    }
+    auto p = store->begin_commit("d", "c3", "c1");
+    std::string message;
+    CHECK(test::code_of([&] { p.put(bad, v); }, &message) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(message, Catch::Contains("id '\\xFF\\xFEbin' is not valid UTF-8 (byte 0)"));
 }
 
 TEST_CASE("small commits: k beyond the live set, exact switch, similar, duplicates, log",
@@ -188,7 +308,8 @@ TEST_CASE("bad operations are refused and leave the store unchanged", "[store][e
     CHECK(b.finish().live_count == 21);
 }
 
-TEST_CASE("the index pool loads a commit once and never pulls it from under a user", "[store]") {
+TEST_CASE("the index pool loads a commit once and never pulls it from under a user",
+          "[store][concurrency]") {
     TempDir dir;
     StoreOptions o;
     o.index_pool_commits = 2;
@@ -263,7 +384,7 @@ TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
     CHECK(compacted);
 }
 
-TEST_CASE("mapped and pool mode graph searches give identical answers", "[store]") {
+TEST_CASE("mapped and pool mode graph searches give identical answers", "[store][concurrency]") {
     // Mapped mode runs vstore's own layer-0 search and pool mode hnswlib's; they must agree,
     // ties included, on a commit with tombstones, removed nodes and replaced vectors.
     auto data = test::random_vectors(2700, 16, 21);
@@ -310,7 +431,8 @@ TEST_CASE("mapped and pool mode graph searches give identical answers", "[store]
     }
 }
 
-TEST_CASE("pool mode and both replace strategies give the same exact answers", "[store]") {
+TEST_CASE("pool mode and both replace strategies give the same exact answers",
+          "[store][concurrency]") {
     const auto data = test::random_vectors(1500, 12, 8);
     std::vector<std::vector<SearchHit>> answers;
     int variant = 0;

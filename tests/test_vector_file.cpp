@@ -191,7 +191,8 @@ TEST_CASE("a reader sees another handle's appends after refresh", "[vector-file]
     CHECK(r->commit_sequence() == 2);
 }
 
-TEST_CASE("a torn tail is ignored by readers and cut by the next writer", "[vector-file][crash]") {
+TEST_CASE("a torn tail is ignored by readers and cut by the next writer",
+          "[vector-file][crash][concurrency]") {
     TempDir dir;
     const std::string path = dir.file("v.vecs");
     const uint32_t dim = 128;
@@ -259,9 +260,16 @@ TEST_CASE("a writer killed at random moments never loses a durable append",
             }
         }
         ::close(fds[1]);
+        uint64_t value;
+        // Every other round waits for the child's first durable append before the random
+        // sleep, so that kills land after reported appends whatever the speed of the machine
+        // (fix: a 1-20 ms sleep alone could end before any append, and the check below failed).
+        if (round % 2 == 0) {
+            REQUIRE(::read(fds[0], &value, sizeof value) == sizeof value);
+            reported = value;
+        }
         ::usleep(1000 + rng() % 20000);
         ::kill(child, SIGKILL);
-        uint64_t value;
         while (::read(fds[0], &value, sizeof value) == sizeof value)
             reported = value;
         ::close(fds[0]);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "inputs.h"
+#include "json_output.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -34,16 +35,6 @@ StoreOptions store_options(const Common& c) {
     return o;
 }
 
-// A float as JSON prints it shortest: the double nearest the float's shortest decimal, so
-// that 0.09396297f is written "0.09396297" and not "0.09396296739578247".
-double json_float(float f) {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, f);
-    double d = 0;
-    std::from_chars(buf, r.ptr, d);
-    return d;
-}
-
 std::string float_text(float f) {
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, f);
@@ -53,7 +44,7 @@ std::string float_text(float f) {
 json hits_json(const std::vector<SearchHit>& hits) {
     json a = json::array();
     for (const auto& h : hits)
-        a.push_back({{"id", h.id}, {"distance", json_float(h.distance)}});
+        a.push_back({{"id", h.id}, {"distance", json_distance(h.distance)}});
     return a;
 }
 
@@ -150,7 +141,7 @@ int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& 
                                                    .m = a.m,
                                                    .ef_construction = a.ef_construction});
     if (c.json) {
-        out << domain_json(d).dump(2) << '\n';
+        out << json_text(domain_json(d), 2) << '\n';
     } else {
         out << "created domain '" << d.name << "': " << d.dimension << " dimensions, "
             << format::metric_name(d.metric) << ", M " << d.m << ", ef_construction "
@@ -168,7 +159,7 @@ int run_domain_list(const std::string& source, const Common& c, std::ostream& ou
         list.push_back(j);
     }
     if (c.json) {
-        out << list.dump(2) << '\n';
+        out << json_text(list, 2) << '\n';
         return 0;
     }
     if (list.empty())
@@ -219,6 +210,8 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
                 tick();
             });
         } else {
+            // An empty snapshot file is an empty set: every id of the parent goes.
+            builder.begin_snapshot();
             auto put = [&](SnapshotItem&& item) {
                 at(item.where, [&] { builder.put(item.id, item.vector); });
                 tick();
@@ -243,7 +236,7 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
         json j = commit_json(info);
         j["unchanged"] = unchanged;
         j["seconds"] = total;
-        out << j.dump(2) << '\n';
+        out << json_text(j, 2) << '\n';
         return 0;
     }
     out << "commit '" << info.commit << "' of domain '" << info.domain << "'"
@@ -279,7 +272,7 @@ int run_assign(const AssignArgs& a, const Common& c, std::ostream& out) {
         json j = commit_json(info);
         j["unchanged"] = info.live_count;
         j["seconds"] = seconds_since(t0);
-        out << j.dump(2) << '\n';
+        out << json_text(j, 2) << '\n';
         return 0;
     }
     out << "commit '" << info.commit << "' of domain '" << info.domain << "' on '" << a.source
@@ -320,12 +313,12 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
     const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
     if (c.json) {
         if (!many) {
-            out << hits_json(results[0]).dump() << '\n';
+            out << json_text(hits_json(results[0])) << '\n';
         } else {
             json all = json::array();
             for (const auto& r : results)
                 all.push_back(hits_json(r));
-            out << all.dump() << '\n';
+            out << json_text(all) << '\n';
         }
         return 0;
     }
@@ -343,7 +336,7 @@ int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
     const Source s = Source::open(a.source, store_options(c));
     const auto hits = s.open_commit(a.domain, a.commit)->similar(a.id, a.k, a.ef);
     if (c.json)
-        out << hits_json(hits).dump() << '\n';
+        out << json_text(hits_json(hits)) << '\n';
     else
         print_hits(hits, out);
     return 0;
@@ -357,7 +350,8 @@ int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) 
     Progress progress("finding duplicates", c.quiet);
     progress.update("in " + std::to_string(snapshot->size()) + " vectors");
     for (const auto& p : snapshot->duplicates(a.threshold)) {
-        out << json{{"a", p.a}, {"b", p.b}, {"distance", json_float(p.distance)}}.dump() << '\n';
+        out << json_text(json{{"a", p.a}, {"b", p.b}, {"distance", json_distance(p.distance)}})
+            << '\n';
     }
     return 0;
 }
@@ -376,7 +370,7 @@ int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
         json list = json::array();
         for (const auto& ci : commits)
             list.push_back(commit_json(ci));
-        out << list.dump(2) << '\n';
+        out << json_text(list, 2) << '\n';
         return 0;
     }
     size_t width = 6;
@@ -423,7 +417,7 @@ int run_pack(const PackArgs& a, const Common& c, std::ostream& out) {
         j["path"] = a.out;
         j["bytes"] = bytes;
         j["seconds"] = seconds_since(t0);
-        out << j.dump(2) << '\n';
+        out << json_text(j, 2) << '\n';
         return 0;
     }
     out << "packed commit '" << a.commit << "' of domain '" << a.domain << "' into '" << a.out

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inspect_common.h"
+#include "json_output.h"
 #include "progress.h"
 #include "text.h"
 #include "vstore/format/error.h"
@@ -566,7 +567,7 @@ int inspect(const std::string& path, const InspectOptions& options, std::ostream
         }
         progress.done();
         if (options.json) {
-            out << d.doc.dump(2) << '\n';
+            out << json_text(d.doc, 2) << '\n';
         } else {
             switch (kind) {
                 case Kind::kVectorFile:

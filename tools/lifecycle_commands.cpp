@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "commands.h"
+#include "json_output.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -87,7 +88,7 @@ int run_drop(const DropArgs& a, const Common& c, std::ostream& out) {
     if (c.json) {
         json j = dropped_json(d);
         j["dry_run"] = a.dry_run;
-        out << j.dump(2) << '\n';
+        out << json_text(j, 2) << '\n';
         return 0;
     }
     print_dropped(d, a.dry_run, out);
@@ -119,13 +120,13 @@ int run_gc(const GcArgs& a, const Common& c, std::ostream& out) {
         json domains = json::array();
         for (const auto& d : r.domains)
             domains.push_back(dropped_json(d));
-        out << json{{"dry_run", a.dry_run},
-                    {"domains", domains},
-                    {"orphans", r.orphans},
-                    {"orphan_bytes", r.orphan_bytes},
-                    {"keep_unknown", r.keep_unknown},
-                    {"bytes_freed", r.bytes_freed()}}
-                   .dump(2)
+        out << json_text(json{{"dry_run", a.dry_run},
+                              {"domains", domains},
+                              {"orphans", r.orphans},
+                              {"orphan_bytes", r.orphan_bytes},
+                              {"keep_unknown", r.keep_unknown},
+                              {"bytes_freed", r.bytes_freed()}},
+                         2)
             << '\n';
         return 0;
     }
@@ -182,7 +183,7 @@ int run_vacuum(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
             << bytes_text(r.graph_bytes_after) << '\n';
     }
     if (c.json)
-        out << reports.dump(2) << '\n';
+        out << json_text(reports, 2) << '\n';
     return 0;
 }
 
@@ -214,11 +215,11 @@ int run_du(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
                  {"orphan_graph_files", d.orphan_files},
                  {"orphan_graph_bytes", d.orphan_bytes}});
         }
-        out << json{{"domains", domains},
-                    {"catalog_bytes", r.catalog_bytes},
-                    {"temporary_files", r.temporary_files},
-                    {"temporary_bytes", r.temporary_bytes}}
-                   .dump(2)
+        out << json_text(json{{"domains", domains},
+                              {"catalog_bytes", r.catalog_bytes},
+                              {"temporary_files", r.temporary_files},
+                              {"temporary_bytes", r.temporary_bytes}},
+                         2)
             << '\n';
         return 0;
     }

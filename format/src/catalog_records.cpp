@@ -6,6 +6,7 @@
 
 #include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
+#include "vstore/format/file_names.h"
 
 namespace vstore::format {
 namespace {
@@ -237,6 +238,18 @@ std::string describe_external_id(std::string_view id) {
     if (id.size() > kShown)
         out += "... (" + std::to_string(id.size()) + " bytes)";
     return out;
+}
+
+void validate_external_id(std::string_view id) {
+    if (id.empty() || id.size() > kMaxExternalIdBytes) {
+        throw Error::invalid_argument("id " + describe_external_id(id) + " has " +
+                                      std::to_string(id.size()) + " bytes; ids have 1 ... " +
+                                      std::to_string(kMaxExternalIdBytes));
+    }
+    if (const size_t bad = first_invalid_utf8(id); bad != std::string_view::npos) {
+        throw Error::invalid_argument("id " + describe_external_id(id) +
+                                      " is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+    }
 }
 
 // ---- Keys ---------------------------------------------------------------------------------

@@ -10,8 +10,18 @@ bool is_unreserved(unsigned char c) {
            c == '.' || c == '~' || c == '-';
 }
 
-// Returns the offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or npos.
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+}  // namespace
+
 size_t first_invalid_utf8(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
@@ -49,18 +59,6 @@ size_t first_invalid_utf8(std::string_view s) {
     }
     return std::string_view::npos;
 }
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-}  // namespace
 
 void validate_name(std::string_view what, std::string_view name) {
     const std::string w(what);

@@ -757,10 +757,11 @@ void Catalog::publish_commit(const CommitInfo& commit,
     const std::string cvalue =
         format::encode_commit_record(domain, commit.commit, to_record(commit));
     for (const auto& [id, key] : new_ids) {
-        if (id.empty() || id.size() > format::kMaxExternalIdBytes)
-            throw Error::invalid_argument(what + ": external id " + describe_id(id) + " has " +
-                                          std::to_string(id.size()) +
-                                          " bytes; ids have 1 ... 4096");
+        try {
+            format::validate_external_id(id);
+        } catch (const Error& e) {
+            throw Error(e.code(), what + ": external " + e.message());
+        }
     }
 
     Impl& c = *impl_;

@@ -13,6 +13,7 @@
 #include "hnsw_graph.h"
 #include "store_files.h"
 #include "store_impl.h"
+#include "vector_values.h"
 #include "writer_lock.h"
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/file_names.h"
@@ -394,7 +395,11 @@ struct CommitBuilder::Impl {
     void add(Op op, const std::string& id, std::span<const float> vector) {
         if (finished)
             throw Error::invalid_argument("commit '" + commit + "' is already finished");
-        if (id.empty() || id.size() > kMaxIdBytes) {
+        if (op != Op::kDelete) {
+            format::validate_external_id(id);
+        } else if (id.empty() || id.size() > kMaxIdBytes) {
+            // Any other bytes may be deleted: a store written before ids had to be UTF-8 may
+            // hold such ids, and a snapshot deletes every id it does not put.
             throw Error::invalid_argument("id '" + short_id(id) + "' must be 1.." +
                                           std::to_string(kMaxIdBytes) + " bytes");
         }
@@ -423,27 +428,18 @@ struct CommitBuilder::Impl {
                                               " components; domain '" + domain.name + "' has " +
                                               std::to_string(domain.dimension));
             }
-            double norm = 0;
-            for (float x : vector) {
-                if (!std::isfinite(x)) {
-                    throw Error::invalid_argument("vector of id '" + short_id(id) +
-                                                  "' has a NaN or infinite component");
-                }
-                norm += double(x) * x;
+            const double norm =
+                detail::checked_squared_norm(vector, "vector of id '" + short_id(id) + "'");
+            if (domain.metric == Metric::kCosine && norm == 0) {
+                throw Error::invalid_argument("vector of id '" + short_id(id) +
+                                              "' is zero, which has no cosine distance");
             }
             o.vector = vectors.size() / domain.dimension;
             vectors.insert(vectors.end(), vector.begin(), vector.end());
-            if (domain.metric == Metric::kCosine) {
-                if (norm == 0) {
-                    vectors.resize(vectors.size() - domain.dimension);
-                    throw Error::invalid_argument("vector of id '" + short_id(id) +
-                                                  "' is zero, which has no cosine distance");
-                }
-                const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-                for (size_t i = vectors.size() - domain.dimension; i < vectors.size(); ++i) {
-                    vectors[i] *= inv;
-                }
-            }
+            if (domain.metric == Metric::kCosine)
+                detail::normalize({vectors.data() + vectors.size() - domain.dimension,
+                                   domain.dimension},
+                                  norm);
         }
         ids_in_batch.insert(id);
         ops.push_back(std::move(o));
@@ -469,6 +465,9 @@ void CommitBuilder::replace(const std::string& id, std::span<const float> vector
 }
 void CommitBuilder::put(const std::string& id, std::span<const float> vector) {
     impl_->put(id, vector);
+}
+void CommitBuilder::begin_snapshot() {
+    impl_->enter(Impl::Mode::kSnapshot);
 }
 
 CommitBuilder Store::begin_commit(const std::string& domain, const std::string& commit,

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "snapshot_impl.h"
+#include "vector_values.h"
 
 namespace vstore {
 
@@ -40,25 +41,21 @@ std::shared_ptr<const Snapshot> Snapshot::Impl::make(
     return std::shared_ptr<const Snapshot>(new Snapshot(std::move(impl)));
 }
 
-std::vector<float> Snapshot::Impl::prepare_query(std::span<const float> query) const {
+std::vector<float> Snapshot::Impl::prepare_query(std::span<const float> query,
+                                                 QueryOrigin origin) const {
     if (query.size() != domain.dimension) {
         throw Error::invalid_argument("query has " + std::to_string(query.size()) +
                                       " components; domain '" + domain.name + "' has " +
                                       std::to_string(domain.dimension));
     }
     std::vector<float> q(query.begin(), query.end());
-    double norm = 0;
-    for (float x : q) {
-        if (!std::isfinite(x))
-            throw Error::invalid_argument("query has a non-finite component");
-        norm += double(x) * x;
-    }
+    const double norm = origin == QueryOrigin::kCaller
+                            ? detail::checked_squared_norm(q, "query")
+                            : detail::finite_squared_norm(q, "query");
     if (domain.metric == Metric::kCosine) {
         if (norm == 0)
             throw Error::invalid_argument("a zero query has no cosine distance");
-        const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-        for (float& x : q)
-            x *= inv;
+        detail::normalize(q, norm);
     }
     return q;
 }
@@ -140,12 +137,16 @@ uint64_t Snapshot::size() const {
     return impl_->graph->live_count();
 }
 
+std::vector<SearchHit> Snapshot::Impl::search_prepared(const std::vector<float>& query, size_t k,
+                                                       size_t ef) const {
+    const uint64_t live = graph->live_count();
+    if (live <= options.exact_threshold || k >= live)
+        return to_hits(searcher->search_exact(query.data(), k));
+    return to_hits(searcher->search(query.data(), k, ef == 0 ? std::max(k, kDefaultEf) : ef));
+}
+
 std::vector<SearchHit> Snapshot::search(std::span<const float> query, size_t k, size_t ef) const {
-    const auto q = impl_->prepare_query(query);
-    if (size() <= impl_->options.exact_threshold || k >= size())
-        return impl_->to_hits(impl_->searcher->search_exact(q.data(), k));
-    return impl_->to_hits(
-        impl_->searcher->search(q.data(), k, ef == 0 ? std::max(k, kDefaultEf) : ef));
+    return impl_->search_prepared(impl_->prepare_query(query), k, ef);
 }
 
 std::vector<SearchHit> Snapshot::search_exact(std::span<const float> query, size_t k) const {
@@ -154,8 +155,8 @@ std::vector<SearchHit> Snapshot::search_exact(std::span<const float> query, size
 }
 
 std::vector<SearchHit> Snapshot::similar(const std::string& id, size_t k, size_t ef) const {
-    const auto v = vector(id);
-    auto hits = search(v, k + 1, ef == 0 ? 0 : ef + 1);
+    const auto q = impl_->prepare_query(vector(id), Impl::QueryOrigin::kStored);
+    auto hits = impl_->search_prepared(q, k + 1, ef == 0 ? 0 : ef + 1);
     std::erase_if(hits, [&](const SearchHit& h) { return h.id == id; });
     if (hits.size() > k)
         hits.resize(k);
@@ -175,8 +176,9 @@ std::vector<DuplicatePair> Snapshot::duplicates(float threshold) const {
             continue;
         const std::string& id = live[next++].second;
         const LoadedVec stored = impl_->file->get(g.vector_index(node));
-        const std::vector<float> v(stored.data(), stored.data() + stored.dimension());
-        for (const SearchHit& h : search(v, k + 1)) {
+        const auto q = impl_->prepare_query({stored.data(), stored.dimension()},
+                                            Impl::QueryOrigin::kStored);
+        for (const SearchHit& h : impl_->search_prepared(q, k + 1, 0)) {
             if (h.distance > threshold || h.id == id)
                 continue;
             const auto& [a, b] = std::minmax(id, h.id);

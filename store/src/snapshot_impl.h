@@ -70,7 +70,15 @@ struct Snapshot::Impl {
                                                 std::shared_ptr<const detail::GraphLayers> graph,
                                                 std::shared_ptr<const detail::KeyIds> key_ids);
 
-    std::vector<float> prepare_query(std::span<const float> query) const;
+    // A query checked (dimension, finite, the norm limit) and normalized for cosine. A vector
+    // of this commit (similar, duplicates) skips the norm limit: a store written before the
+    // limit may hold larger ones, whose distances it still reports.
+    enum class QueryOrigin { kCaller, kStored };
+    std::vector<float> prepare_query(std::span<const float> query,
+                                     QueryOrigin origin = QueryOrigin::kCaller) const;
+    // Search with a prepared query: exact when the live set is small or k reaches it.
+    std::vector<SearchHit> search_prepared(const std::vector<float>& query, size_t k,
+                                           size_t ef) const;
     std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const;
 
     // The live node of `id`, if it has one in this commit.

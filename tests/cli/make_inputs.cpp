@@ -19,6 +19,8 @@
 //   changes.json          {"deleted": [ids], "replaced": [ids], "inserted_first": "1500", ...}
 //   queries.fvecs, queries.npy  20 query vectors;  query.json: the first one as a JSON array
 //   dups.jsonl            ops: Inserted dupA and dupB with the very same vector
+//   empty.jsonl, empty.fvecs, empty.npy (shape (0, 8)), empty.db (an empty table embeddings)
+//                         the empty set, in every snapshot format
 //
 // Malformed, each broken at a known place:
 //   bad_json.jsonl   ops, line 3 is cut in the middle of its JSON
@@ -28,6 +30,7 @@
 //   dup_id.jsonl     snapshot, line 4 repeats the id of line 2 ("1")
 //   bad_f8.npy       snapshot, dtype '<f8'
 //   bad_blob.db      table embeddings, row 3 (id "3") has a 7-byte embedding
+//   bad_utf8.db      table embeddings, row 2 has the id FF FE 62 69 6E, TEXT but not UTF-8
 //   conflict.jsonl   ops, line 2 inserts id "5", live in base
 //   missing.jsonl    ops, line 2 deletes id "no-such-id"
 //   zero.jsonl       ops, line 2 inserts a zero vector (invalid under cosine only)
@@ -228,6 +231,10 @@ void make(uint64_t seed) {
     write_fvecs("base.fvecs", base);
     write_npy("base.npy", base);
     write_db("base.db", base_items);
+    write_text("empty.jsonl", "");
+    write_fvecs("empty.fvecs", {});
+    write_npy("empty.npy", {});
+    write_db("empty.db", {});
 
     // The change set: 100 deleted and 50 replaced ids of base, distinct; 200 new ids.
     std::vector<size_t> order(kBase);
@@ -372,6 +379,11 @@ void make(uint64_t seed) {
     write_db("bad_blob.db",
              std::vector<std::pair<std::string, Vec>>(base_items.begin(), base_items.begin() + 10),
              3);
+    {
+        std::vector<std::pair<std::string, Vec>> items(base_items.begin(), base_items.begin() + 5);
+        items[2].first = "\xFF\xFE" "bin";
+        write_db("bad_utf8.db", items);
+    }
     write_text("conflict.jsonl", op_line("new-1", "Inserted", &fresh[0]) +
                                      op_line("5", "Inserted", &fresh[1]) +
                                      op_line("new-2", "Inserted", &fresh[2]));

@@ -162,6 +162,26 @@ for f in jsonl fvecs npy sqlite; do
         and .graph_file == "s_'"$f"'@c2.hnsw"' "$T/out" "snapshot c3 from $f"
     [ -e "$S/s_$f@c3.hnsw" ] && fail "snapshot c3 from $f wrote a graph file"
 done
+# An empty snapshot is the empty set: it deletes every live id (fix: it used to commit the
+# parent unchanged), in every format; the next snapshot brings them back.
+for f in jsonl fvecs npy sqlite; do
+    if [ "$f" = sqlite ]; then
+        src=(--sqlite "$I/base.db" --table embeddings)
+        empty=(--sqlite "$I/empty.db" --table embeddings)
+    else
+        src=(--snapshot "$I/base.$f")
+        empty=(--snapshot "$I/empty.$f")
+    fi
+    live=$(jq -r ".$f.live" "$E")
+    expect 0 "$VSTORE" index "$S" --domain "s_$f" --commit empty --parent c3 "${empty[@]}" --json -q
+    [ "$(counts "$T/out")" = '{"inserted":0,"deleted":'"$live"',"replaced":0,"live":0}' ] ||
+        fail "empty snapshot from $f deletes every id: $(counts "$T/out") ($(cat "$T/err"))"
+    expect 0 "$VSTORE" search "$S" --domain "s_$f" --commit empty --vector-file "$I/query.json" --json
+    [ "$(cat "$T/out")" = "[]" ] || fail "search of an empty snapshot from $f: $(cat "$T/out")"
+    expect 0 "$VSTORE" index "$S" --domain "s_$f" --commit refilled --parent empty "${src[@]}" --json -q
+    [ "$(counts "$T/out")" = '{"inserted":1500,"deleted":0,"replaced":0,"live":1500}' ] ||
+        fail "snapshot after an empty one from $f: $(counts "$T/out")"
+done
 expect 0 "$VSTORE" log "$S" --domain s_npy --commit c3
 grep -Eq '^c3 +c2 +[0-9T:Z-]+ +\+0 -0 ~0 +[0-9]+ +[0-9]+  shares the graph of c2$' "$T/out" ||
     fail "log of a commit that shares its parent's graph: $(cat "$T/out")"
@@ -214,6 +234,9 @@ fails_cleanly 1 "bad_f8.npy: dtype '<f8'" "${ix[@]}" --snapshot "$I/bad_f8.npy"
 fails_cleanly 1 "bad_blob.db: table \"embeddings\": row 3 (id \"3\"): embedding is 7 bytes" \
     "${ix[@]}" --sqlite "$I/bad_blob.db" --table embeddings
 fails_cleanly 1 "base.db: table \"nope\"" "${ix[@]}" --sqlite "$I/base.db" --table nope
+# Ids are UTF-8 (fix: a TEXT id of other bytes was stored, and JSON output then failed).
+fails_cleanly 1 "bad_utf8.db: table \"embeddings\": row 2: id '.xFF.xFEbin' is not valid UTF-8 (byte 0)" \
+    "${ix[@]}" --sqlite "$I/bad_utf8.db" --table embeddings
 fails_cleanly 1 "id '5' is already live in parent commit 'c2'" "${ix[@]}" --ops "$I/conflict.jsonl"
 fails_cleanly 1 "id 'no-such-id' is not live in parent commit 'c2'" "${ix[@]}" --ops "$I/missing.jsonl"
 fails_cleanly 1 "$T/missing.jsonl: no such file" "${ix[@]}" --ops "$T/missing.jsonl"
@@ -224,6 +247,17 @@ fails_cleanly 1 "<stdin>:3: malformed JSON" "${ix[@]}" --ops - <"$I/bad_json.jso
 expect 0 "$VSTORE" index "$S" --domain cos --commit c1 --ops "$I/base.jsonl" -q
 fails_cleanly 1 "zero.jsonl:2: vector of id 'z1' is zero" \
     "$VSTORE" index "$S" --domain cos --commit c2 --parent c1 --ops "$I/zero.jsonl" -q
+# Vectors whose squared norm passes 2^125, whose distances could overflow (fix: accepted, and
+# searches then printed "distance": null), in every input and for cosine too.
+printf '{"id": "ok", "op": "Inserted", "vector": [1, 1, 1, 1, 1, 1, 1, 1]}
+{"id": "big", "op": "Inserted", "vector": [3.4e38, 0, 0, 0, 0, 0, 0, 1]}\n' >"$T/huge.jsonl"
+fails_cleanly 1 "huge.jsonl:2: vector of id 'big' has a squared norm of 1.156e+77, above 2^125" \
+    "${ix[@]}" --ops "$T/huge.jsonl"
+fails_cleanly 1 "huge.jsonl:2: vector of id 'big' has a squared norm" \
+    "$VSTORE" index "$S" --domain cos --commit bad --parent c1 --ops "$T/huge.jsonl" -q
+printf '{"id": "big", "vector": [0, 0, 0, 5e18, 0, 0, 5e18, 0]}\n' >"$T/huge-snap.jsonl"
+fails_cleanly 1 "huge-snap.jsonl:1: vector of id 'big' has a squared norm of 5e+37" \
+    "${ix[@]}" --snapshot "$T/huge-snap.jsonl"
 # Unknown domain and parent, a commit id already used, an unknown store.
 fails_cleanly 1 "unknown domain 'nope'" "$VSTORE" index "$S" --domain nope --commit x --ops "$I/base.jsonl"
 fails_cleanly 1 "unknown parent commit 'nope' in domain 'd'" \
@@ -312,6 +346,14 @@ expect 1 "${sq[@]}" --vector '[1, 2'; one_line_error "--vector: malformed JSON"
 expect 1 "${sq[@]}" --vector '[NaN, 1, 1, 1, 1, 1, 1, 1]'; one_line_error "--vector: malformed JSON"
 expect 1 "${sq[@]}" --vector '[1e39, 1, 1, 1, 1, 1, 1, 1]'; one_line_error "too large for a float"
 expect 1 "${sq[@]}" --vector '{"a": 1}'; one_line_error "--vector"
+# A query whose squared norm passes 2^125 could overflow a distance (fix: it gave "distance":
+# null); one just within the limit is answered.
+expect 1 "${sq[@]}" --vector '[3e38, 0, 0, 0, 0, 0, 0, 0]' --json
+one_line_error "query has a squared norm of 9e+76, above 2^125"
+[ -s "$T/out" ] && fail "a refused query printed: $(cat "$T/out")"
+expect 1 "${sq[@]}" --exact --vector '[0, 0, 0, 7e18, 0, 0, 0, 0]'; one_line_error "above 2^125"
+expect 0 "${sq[@]}" --vector '[0, 0, 0, 6e18, 0, 0, 0, 0]' -k 1 --json
+jq_check '.[0].distance > 3e37 and .[0].distance < 4e37' "$T/out" "a query within the norm limit"
 expect 1 "${sq[@]}" --vector-file "$T/none.json"; one_line_error "none.json: no such file"
 expect 1 "${sq[@]}" --vector-file "$I/bad_nan.fvecs"; one_line_error "bad_nan.fvecs: query 5"
 printf '[[1, 2, 3, 4, 5, 6, 7, 8], [1, 2]]' >"$T/q2.json"
@@ -584,6 +626,52 @@ jq_check '.[0].id == "5"' "$T/out" "owner.tar.xz"
 expect 0 env -C "$W/sub" TMPDIR="$TMPD" "$VSTORE" search "$P/c2.tar.zst" --id 5 -k 1 --json
 [ -z "$(find "$TMPD" "$W/sub" -mindepth 1)" ] ||
     fail "a good read left files: $(find "$TMPD" "$W/sub" -mindepth 1)"
+
+# ---- a store written by an older vstore ------------------------------------------------------
+# One whose vectors pass the norm limit: vector 0 of its file is overwritten with FLT_MAX
+# components (mapped serving reads it unchecked). Its distances overflow; JSON gets a number,
+# never null (fix), and the vector cannot be a query.
+L="$T/legacy"
+expect 0 "$VSTORE" init "$L"
+expect 0 "$VSTORE" domain create "$L" d --dim 8
+printf '%s\n' '{"id": "huge", "op": "Inserted", "vector": [1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5]}' \
+    '{"id": "small", "op": "Inserted", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}' >"$T/legacy.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c1 --ops "$T/legacy.jsonl" -q
+[ "$(od -An -tx1 -j 8192 -N 4 "$L/d.vecs" | tr -d ' ')" = 0000c03f ] ||
+    fail "vector 0 of the legacy store is not at byte 8192 of d.vecs"
+printf '\xff\xff\x7f\x7f%.0s' 1 2 3 4 5 6 7 8 | dd of="$L/d.vecs" bs=1 seek=8192 conv=notrunc status=none
+expect 0 "$VSTORE" search "$L" --domain d --commit c1 --vector '[-1, 0, 0, 0, 0, 0, 0, 0]' -k 2 --json
+jq_check '.[0] == {"id": "small", "distance": 1} and .[1].id == "huge"
+    and .[1].distance > 3.4e38' "$T/out" "an overflowed distance in JSON"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c1 --id small --json
+jq_check '.[0].id == "huge" and .[0].distance > 3.4e38' "$T/out" \
+    "an overflowed distance in similar --json"
+expect 1 "$VSTORE" search "$L" --domain d --commit c1 --id huge
+one_line_error "query has a squared norm of 9.263e+77, above 2^125"
+# One that holds an id that is not UTF-8: "~LEGACY~" (which sorts last, as its replacement
+# does) is overwritten in the catalog by FF FE "LEGACY". JSON output is whole, with U+FFFD for
+# each invalid byte (fix: it stopped part-way at json.exception.type_error.316).
+printf '%s\n' '{"id": "~LEGACY~", "op": "Inserted", "vector": [0, 0, 0, 0, 0, 0, 0, 0.5]}' \
+    >"$T/legacy2.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c2 --parent c1 --ops "$T/legacy2.jsonl" -q
+perl -0777 -pi -e 's/~LEGACY~/\xff\xfeLEGACY/g' "$L/catalog"
+legacy='"\ufffd\ufffdLEGACY"'
+expect 0 "$VSTORE" search "$L" --domain d --commit c2 --vector '[0, 0, 0, 0, 0, 0, 0, 0.5]' -k 2 --json
+jq_check '.[0] == {"id": '"$legacy"', "distance": 0} and .[1].id == "small"' "$T/out" \
+    "search --json of a non-UTF-8 id"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c2 --id small -k 1 --json
+jq_check '. == [{"id": '"$legacy"', "distance": 0.25}]' "$T/out" "similar --json of a non-UTF-8 id"
+expect 0 "$VSTORE" similar "$L" --domain d --commit c2 --id $'\xff\xfeLEGACY' -k 1 --json
+jq_check '. == [{"id": "small", "distance": 0.25}]' "$T/out" "similar --id of a non-UTF-8 id"
+expect 0 "$VSTORE" duplicates "$L" --domain d --commit c2 --threshold 0.5
+jq_check '[.a, .b] | sort == ["small", '"$legacy"']' "$T/out" "duplicates of a non-UTF-8 id"
+expect 0 "$VSTORE" search "$L" --domain d --commit c2 --vector '[0, 0, 0, 0, 0, 0, 0, 0.5]' -k 1
+grep -q $'LEGACY' "$T/out" || fail "search table of a non-UTF-8 id: $(cat "$T/out")"
+# A snapshot that leaves it out deletes it; it cannot be put again.
+printf '%s\n' '{"id": "small", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}' >"$T/legacy-snap.jsonl"
+expect 0 "$VSTORE" index "$L" --domain d --commit c3 --parent c2 --snapshot "$T/legacy-snap.jsonl" --json -q
+[ "$(counts "$T/out")" = '{"inserted":0,"deleted":2,"replaced":0,"live":1}' ] ||
+    fail "a snapshot on a store with a non-UTF-8 id: $(counts "$T/out") ($(cat "$T/err"))"
 
 # ---- inspect ---------------------------------------------------------------------------------
 expect 0 "$VSTORE" inspect --json "$S"

@@ -109,7 +109,9 @@ class Snapshot {
     // The k nearest live items, ascending by distance. ef (0: max(k, 64)) is raised to k.
     // Exact when the live set is at most StoreOptions::exact_threshold or k >= size().
     std::vector<SearchHit> search(std::span<const float> query, size_t k, size_t ef = 0) const;
-    // Brute force over exactly the live items.
+    // Brute force over exactly the live items. Both throw Error(kInvalidArgument) for a query
+    // of the wrong dimension, with a NaN or infinite component, a squared norm above 2^125
+    // (spec/vector-file.md, "Values"), or zero under cosine.
     std::vector<SearchHit> search_exact(std::span<const float> query, size_t k) const;
     // Neighbours of a stored item, not itself. Error(kNotFound) for an id that is not live.
     std::vector<SearchHit> similar(const std::string& id, size_t k, size_t ef = 0) const;
@@ -142,8 +144,10 @@ class CommitBuilder {
     ~CommitBuilder();
 
     // Each throws Error(kInvalidArgument) for a wrong dimension, a NaN or infinite component,
-    // a zero vector under cosine, an empty or over-long id, or an id already in this batch;
-    // Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for a
+    // a squared norm above 2^125 (so that no distance can overflow: spec/vector-file.md,
+    // "Values"), a zero vector under cosine, an id that is empty, over 4096 bytes or (but for
+    // remove(), so that ids stored before the rule can go) not valid UTF-8, or an id already in
+    // this batch; Error(kConflict) for an insert of an id live in the parent, Error(kNotFound) for a
     // delete or replace of an id that is not. The parent is loaded at the first operation.
     void insert(const std::string& id, std::span<const float> vector);
     void remove(const std::string& id);
@@ -156,6 +160,11 @@ class CommitBuilder {
     // insert() apply; Error(kInvalidArgument) for an id put twice or a builder that mixes
     // put() with insert/remove/replace.
     void put(const std::string& id, std::span<const float> vector);
+    // Declares the builder in snapshot mode before any put(), for a caller that reads a whole
+    // set which may turn out empty: a snapshot is the whole set, so one that puts nothing
+    // deletes every id of the parent. put() declares it too; Error(kInvalidArgument) after
+    // insert/remove/replace.
+    void begin_snapshot();
 
     // Makes the commit durable and visible; when it throws, nothing is committed.
     CommitInfo finish();

@@ -74,6 +74,12 @@ bool is_catalog_file_name(std::string_view name);
 // outside printable ASCII (and ' and \) written as \xHH, and the length when cut.
 std::string describe_external_id(std::string_view id);
 
+// An external id a store admits (spec/catalog.md, "External ids and keys"): 1 ... 4096 bytes of
+// valid UTF-8. Throws Error(kInvalidArgument) naming the id (describe_external_id) and its
+// length, or the offset of its first byte that is not UTF-8. Readers take the ids already
+// stored as they are, whatever their bytes.
+void validate_external_id(std::string_view id);
+
 // ---- Keys ---------------------------------------------------------------------------------
 
 // `domain ‖ 00 ‖ rest`: the keys of `commits`, of short ids in `ids`, and the prefix of a

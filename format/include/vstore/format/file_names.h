@@ -13,6 +13,10 @@ inline constexpr size_t kMaxNameBytes = 255;
 // Longest file name we create (NAME_MAX on Linux file systems).
 inline constexpr size_t kMaxFileNameBytes = 255;
 
+// The offset of the first byte of `s` that is not part of valid UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos when all of it is.
+size_t first_invalid_utf8(std::string_view s);
+
 // Throws Error(kInvalidArgument) naming `what` ("domain", "commit") when `name` is empty,
 // longer than kMaxNameBytes, not valid UTF-8, or contains a NUL byte.
 void validate_name(std::string_view what, std::string_view name);

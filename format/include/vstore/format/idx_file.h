@@ -18,7 +18,10 @@ struct IdxMatrix {
 };
 
 // Reads at most `max_rows` rows (all when 0). Throws Error(kNotFound) when the file is
-// missing, Error(kCorruption) when it is not an unsigned-byte IDX file or is truncated.
+// missing, Error(kCorruption) when it is not an unsigned-byte IDX file or holds less data than
+// its header claims (the message names the file and the claim). Memory follows the data that
+// exists: a plain file's claim is checked against its size before reading, a gzip file is
+// decompressed in bounded chunks.
 IdxMatrix read_idx_ubyte(const std::string& path, uint64_t max_rows = 0);
 
 // Where Debian's dataset-fashion-mnist package installs the data.
