@@ -1556,3 +1556,103 @@ TEST_CASE("a config giving a member more bytes than its counts allow is refused"
     CHECK(outcome([&] { Pack::open(dir.file("big.tar.xz")); }) == "corruption");
     CHECK(listing(private_tmp).empty());
 }
+
+// ---- the extraction bound (issue 15, defect 3) ----------------------------------------------
+
+namespace {
+
+// A config as forged for a decompression bomb: counts that allow a `vectors` member of
+// `vector_bytes`, and that size and its checksum, so that every rule of the config holds.
+std::string forged_config(const std::string& config, uint64_t vector_bytes,
+                          uint64_t vector_checksum) {
+    const std::string after = "\"vectors\": {";
+    std::string forged = with_field(config, "count", "100000000");
+    forged = with_field(forged, "bytes", std::to_string(vector_bytes), after);
+    // (Built piecewise: g++ 12 warns falsely on a chain of string concatenations.)
+    std::string quoted = "\"";
+    quoted += hex64(vector_checksum);
+    quoted += '"';
+    return with_field(forged, "xxh3", quoted, after);
+}
+
+}  // namespace
+
+TEST_CASE("extraction bound fix: a forged archive is refused once it passes the bound, and "
+          "leaves nothing",
+          "[pack]") {
+    TempDir dir;
+    const fs::path private_tmp = dir.path() / "tmp";
+    ScopedTmpdir tmp(private_tmp);
+    auto store = make_store(dir.file("s"), 120);
+    Pack::write(*store, "d", "c2", dir.file("good"));
+    const Members m = read_members(dir.file("good"));
+
+    // 4 MiB of zeros under a self-consistent config: the xz archive is a few kilobytes.
+    const std::string zeros(4 << 20, '\0');
+    auto entries = good_entries(m, "p");
+    entries[0].data = forged_config(
+        m.config, zeros.size(),
+        format::checksum64({reinterpret_cast<const uint8_t*>(zeros.data()), zeros.size()}));
+    entries[2].data = zeros;
+    const std::string bomb = dir.file("bomb.tar.xz");
+    write_tar(bomb, entries, true);
+    REQUIRE(fs::file_size(bomb) < 64 * 1024);
+
+    PackOpenOptions bounded;
+    bounded.max_extracted_bytes = 1 << 20;
+    const std::string message = message_of([&] { Pack::open(bomb, {}, bounded); });
+    CHECK(outcome([&] { Pack::open(bomb, {}, bounded); }) == "invalid argument");
+    CHECK(message.find(bomb) != std::string::npos);
+    CHECK(message.find("'vectors'") != std::string::npos);
+    CHECK(message.find("bound of 1048576 bytes") != std::string::npos);
+    CHECK(listing(private_tmp).empty());
+
+    // With the bound raised past what it claims, it is extracted, and its checksum (of the
+    // zeros it really holds) matches: the graph and the vectors then disagree.
+    bounded.max_extracted_bytes = 64 << 20;
+    CHECK(outcome([&] { Pack::open(bomb, {}, bounded); }) == "corruption");
+    CHECK(listing(private_tmp).empty());
+
+    // The bound is of the bytes extracted, config included: exactly enough opens; one byte
+    // less is refused after the config, naming the member that passes it.
+    const std::string good = dir.file("good.tar.xz");
+    write_tar(good, good_entries(m, "p"), true);
+    const uint64_t total = m.config.size() + m.embeddings.size() + m.vectors.size() + m.ids.size();
+    bounded.max_extracted_bytes = total;
+    CHECK(Pack::open(good, {}, bounded)->snapshot()->size() == 120);
+    bounded.max_extracted_bytes = total - 1;
+    const std::string last = message_of([&] { Pack::open(good, {}, bounded); });
+    CHECK(last.find("'ids'") != std::string::npos);
+    CHECK(outcome([&] { Pack::open(good, {}, bounded); }) == "invalid argument");
+    CHECK(listing(private_tmp).empty());
+}
+
+TEST_CASE("extraction bound fix: the default is max(256 MiB, 64 times the archive's size)",
+          "[pack]") {
+    CHECK(kPackExtractionFloorBytes == uint64_t(256) << 20);
+    CHECK(kPackExtractionRatio == 64);
+    CHECK(default_pack_extraction_bound(0) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound(100'000) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound(uint64_t(4) << 20) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound((uint64_t(4) << 20) + 1) == (uint64_t(256) << 20) + 64);
+    CHECK(default_pack_extraction_bound(uint64_t(10) << 30) == uint64_t(640) << 30);
+    CHECK(default_pack_extraction_bound(UINT64_MAX / 2) == UINT64_MAX);
+
+    // A small archive whose config claims 300 MiB of vectors is refused by the default bound
+    // right after its config, before anything else is extracted (no vector bytes are needed).
+    TempDir dir;
+    const fs::path private_tmp = dir.path() / "tmp";
+    ScopedTmpdir tmp(private_tmp);
+    auto store = make_store(dir.file("s"), 120);
+    Pack::write(*store, "d", "c2", dir.file("good"));
+    const Members m = read_members(dir.file("good"));
+    const std::string archive = dir.file("claims.tar.xz");
+    write_tar(archive, {file_entry("p/config", forged_config(m.config, uint64_t(300) << 20, 0))},
+              true);
+    const std::string message = message_of([&] { Pack::open(archive); });
+    CHECK(outcome([&] { Pack::open(archive); }) == "invalid argument");
+    CHECK(message.find(archive) != std::string::npos);
+    CHECK(message.find("'vectors' 314572800 bytes") != std::string::npos);
+    CHECK(message.find("bound of 268435456 bytes") != std::string::npos);
+    CHECK(listing(private_tmp).empty());
+}

@@ -34,6 +34,12 @@ StoreOptions store_options(const Common& c) {
     return o;
 }
 
+PackOpenOptions pack_open_options(const Common& c) {
+    PackOpenOptions o;
+    o.max_extracted_bytes = c.max_unpacked;
+    return o;
+}
+
 // A float as JSON prints it shortest: the double nearest the float's shortest decimal, so
 // that 0.09396297f is written "0.09396297" and not "0.09396296739578247".
 double json_float(float f) {
@@ -160,7 +166,7 @@ int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& 
 }
 
 int run_domain_list(const std::string& source, const Common& c, std::ostream& out) {
-    const Source s = Source::open(source);
+    const Source s = Source::open(source, store_options(c), pack_open_options(c));
     json list = json::array();
     for (const auto& d : s.domains()) {
         json j = domain_json(d);
@@ -297,7 +303,7 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         throw UsageError("give the query as exactly one of --vector, --vector-file and --id");
     if (a.k == 0)
         throw UsageError("-k must be at least 1");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto snapshot = s.open_commit(a.domain, a.commit);
     std::vector<std::vector<float>> queries;
     if (a.vector)
@@ -340,7 +346,7 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
 int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
     if (a.k == 0)
         throw UsageError("-k must be at least 1");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto hits = s.open_commit(a.domain, a.commit)->similar(a.id, a.k, a.ef);
     if (c.json)
         out << hits_json(hits).dump() << '\n';
@@ -352,7 +358,7 @@ int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
 int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) {
     if (!(a.threshold >= 0))
         throw UsageError("--threshold must be a distance of 0 or more");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto snapshot = s.open_commit(a.domain, a.commit);
     Progress progress("finding duplicates", c.quiet);
     progress.update("in " + std::to_string(snapshot->size()) + " vectors");
@@ -363,7 +369,7 @@ int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) 
 }
 
 int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const std::string domain = s.domain(a.domain);
     std::vector<CommitInfo> commits;
     if (a.commit) {

@@ -686,6 +686,16 @@ expect 1 "$VSTORE" vacuum "$L" --domain nope
 one_line_error "unknown domain 'nope'"
 expect 0 "$VSTORE" inspect --verify "$L"
 
+# ---- --max-unpacked --------------------------------------------------------------------------
+# The extraction bound of a pack archive (spec/pack.md, "The extraction bound").
+expect 1 "$VSTORE" log "$P/c2.tar.xz" --max-unpacked 64K
+one_line_error "bound of 65536 bytes"
+expect 0 "$VSTORE" log "$P/c2.tar.xz" --max-unpacked 1G
+expect 1 "$VSTORE" search "$P/c2.tar.zst" --vector-file "$I/queries.fvecs" --max-unpacked 1K
+one_line_error "bound of 1024 bytes"
+expect 1 "$VSTORE" inspect "$P/c2.tar.xz" --max-unpacked 1K
+grep -q "bound of 1024 bytes" "$T/err" || fail "inspect --max-unpacked: $(cat "$T/err")"
+
 # ---- help and usage --------------------------------------------------------------------------
 for cmd in init domain "domain create" "domain list" index assign search similar duplicates log inspect pack drop gc du vacuum; do
     # shellcheck disable=SC2086

@@ -50,6 +50,23 @@ struct PackWriteOptions {
     std::function<void(double)> progress;
 };
 
+// How much opening an archive may write (spec/pack.md, "The extraction bound"): its members are
+// extracted to a temporary directory, and a small archive can claim (and its compressed stream
+// produce) far more than it holds. The bound counts the bytes as they are extracted, whatever
+// the config and the entry headers claim.
+inline constexpr uint64_t kPackExtractionFloorBytes = uint64_t(256) << 20;  // 256 MiB
+inline constexpr uint64_t kPackExtractionRatio = 64;
+
+// The default bound for an archive of `archive_bytes` bytes:
+// max(kPackExtractionFloorBytes, kPackExtractionRatio x archive_bytes).
+uint64_t default_pack_extraction_bound(uint64_t archive_bytes);
+
+struct PackOpenOptions {
+    // The most bytes an archive's members may extract to, all together (the config too);
+    // 0 = default_pack_extraction_bound of the archive's size. Not used for a pack directory.
+    uint64_t max_extracted_bytes = 0;
+};
+
 // The kind the name asks for: OUT.tar, OUT.tar.xz, OUT.tar.zst, anything else a directory.
 PackKind pack_kind_for(const std::string& path);
 
@@ -66,9 +83,13 @@ class Pack {
     // before anything is written, and extracted into a private temporary directory that lives
     // as long as the Pack: entries that are not regular files, that are not pack members,
     // that repeat, that name absolute paths or `..`, or whose size differs from the config's
-    // are refused with Error(kInvalidArgument). Every member's checksum is checked against
-    // the config (Error(kCorruption)).
-    static std::unique_ptr<Pack> open(const std::string& path, StoreOptions options = {});
+    // are refused with Error(kInvalidArgument), and so is an archive whose members would
+    // extract to more than the bound of `open_options` (checked against each entry's size
+    // before its bytes are written, and counted as they are). Every member's checksum is
+    // checked against the config (Error(kCorruption)); in an archive as the member is
+    // extracted, before the next one is. Nothing of a refused archive is left on disk.
+    static std::unique_ptr<Pack> open(const std::string& path, StoreOptions options = {},
+                                      const PackOpenOptions& open_options = {});
 
     // True when `path` looks like a pack: a directory with a config file and no catalog, or a
     // file that starts as an xz, zstd or tar stream.
