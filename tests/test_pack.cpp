@@ -4,10 +4,12 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -1655,4 +1657,132 @@ TEST_CASE("extraction bound fix: the default is max(256 MiB, 64 times the archiv
     CHECK(message.find("'vectors' 314572800 bytes") != std::string::npos);
     CHECK(message.find("bound of 268435456 bytes") != std::string::npos);
     CHECK(listing(private_tmp).empty());
+}
+
+// ---- stale staging directories (issue 15, defect 8) -----------------------------------------
+
+namespace {
+
+// The staging directories of pack writers in `dir`.
+std::set<std::string> staging_dirs(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const std::string& name : listing(dir)) {
+        if (name.rfind(".vstore-pack-staging-", 0) == 0)
+            names.insert(name);
+    }
+    return names;
+}
+
+uint64_t tree_size(const fs::path& dir) {
+    uint64_t bytes = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (e.is_regular_file())
+            bytes += e.file_size();
+    }
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "stale staging fix: the next pack writer removes what killed writers left beside its "
+    "output, and never a live writer's",
+    "[pack]") {
+    TempDir dir;
+    const std::string store_dir = dir.file("s");
+    make_store(store_dir, 300);  // closed again: no store is open when the test forks
+    const fs::path out = dir.path() / "out";
+    fs::create_directories(out);
+
+    // A live writer, stopped while it stages: a child held in its progress callback.
+    int ready[2], never[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(never) == 0);
+    const pid_t live = ::fork();
+    REQUIRE(live >= 0);
+    if (live == 0) {
+        try {
+            auto store = Store::open(store_dir);
+            PackWriteOptions o;
+            bool told = false;
+            o.progress = [&](double) {
+                if (told)
+                    return;
+                told = true;
+                [[maybe_unused]] auto n = ::write(ready[1], "x", 1);
+                char c;
+                n = ::read(never[0], &c, 1);  // until killed
+            };
+            Pack::write(*store, "d", "c2", path_in(out, "live.tar.zst"), o);
+        } catch (...) {
+        }
+        ::_exit(2);
+    }
+    char c = 0;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    const std::set<std::string> live_dirs = staging_dirs(out);
+    REQUIRE(live_dirs.size() == 1);
+    CHECK(live_dirs.begin()->rfind(".vstore-pack-staging-" + std::to_string(live) + "-", 0) == 0);
+
+    // A writer killed with every member staged, twice: a directory, then an archive. The
+    // second, as the next writer there, removes what the first left.
+    std::set<std::string> stale;
+    for (const char* name : {"killed", "killed.tar.xz"}) {
+        const pid_t killed = ::fork();
+        REQUIRE(killed >= 0);
+        if (killed == 0) {
+            ::setenv("VSTORE_CRASH_AT", "pack-staged", 1);
+            try {
+                auto store = Store::open(store_dir);
+                Pack::write(*store, "d", "c2", path_in(out, name));
+            } catch (...) {
+                ::_exit(2);
+            }
+            ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(killed, &status, 0);
+        REQUIRE(WIFSIGNALED(status));
+        REQUIRE(WTERMSIG(status) == SIGKILL);
+        stale = staging_dirs(out);
+        for (const auto& live_dir : live_dirs)
+            stale.erase(live_dir);
+        REQUIRE(stale.size() == 1);
+        CHECK(stale.begin()->rfind(".vstore-pack-staging-" + std::to_string(killed) + "-", 0) == 0);
+    }
+    const uint64_t stale_bytes = tree_size(out / *stale.begin());
+    CHECK(stale_bytes > 0);
+
+    // The next writer removes the killed writer's directory, and only that.
+    std::vector<CrashLeftovers> reports;
+    PackWriteOptions o;
+    o.on_crash_leftovers = [&](const CrashLeftovers& r) { reports.push_back(r); };
+    {
+        auto store = Store::open(store_dir);
+        Pack::write(*store, "d", "c2", path_in(out, "next.tar.zst"), o);
+        REQUIRE(reports.size() == 1);
+        CHECK(reports[0].dir == out.string());
+        CHECK(reports[0].names == std::vector<std::string>(stale.begin(), stale.end()));
+        CHECK(reports[0].bytes == stale_bytes);
+        CHECK(staging_dirs(out) == live_dirs);
+        CHECK(listing(out) == std::set<std::string>{*live_dirs.begin(), "next.tar.zst"});
+        // Nothing stale: nothing said.
+        Pack::write(*store, "d", "c2", path_in(out, "again"), o);
+        CHECK(reports.size() == 1);
+    }
+
+    // Once the live writer is killed too, its directory goes with the next write.
+    ::kill(live, SIGKILL);
+    ::waitpid(live, nullptr, 0);
+    for (int fd : {ready[0], ready[1], never[0], never[1]})
+        ::close(fd);
+    {
+        auto store = Store::open(store_dir);
+        Pack::write(*store, "d", "c2", path_in(out, "last.tar"), o);
+    }
+    REQUIRE(reports.size() == 2);
+    CHECK(reports[1].names == std::vector<std::string>(live_dirs.begin(), live_dirs.end()));
+    CHECK(listing(out) == std::set<std::string>{"next.tar.zst", "again", "last.tar"});
+    CHECK(Pack::open(path_in(out, "next.tar.zst"))->snapshot()->size() ==
+          Pack::open(path_in(out, "last.tar"))->snapshot()->size());
 }

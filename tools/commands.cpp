@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "inputs.h"
+#include "leftovers.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -31,6 +32,7 @@ double seconds_since(Clock::time_point t0) {
 StoreOptions store_options(const Common& c) {
     StoreOptions o;
     o.threads = c.threads;
+    o.on_crash_leftovers = say_store_leftovers();
     return o;
 }
 
@@ -150,7 +152,7 @@ int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& 
     const auto metric = format::metric_from_name(a.metric);
     if (!metric)
         throw UsageError("--metric must be l2, cosine or ip, not '" + a.metric + "'");
-    auto store = Store::open(a.store);
+    auto store = Store::open(a.store, store_options(c));
     const auto d = store->create_domain(a.domain, {.dimension = a.dimension,
                                                    .metric = *metric,
                                                    .m = a.m,
@@ -411,6 +413,7 @@ int run_pack(const PackArgs& a, const Common& c, std::ostream& out) {
     auto store = Store::open(a.store, store_options(c));
     PackWriteOptions options;
     options.threads = c.threads;
+    options.on_crash_leftovers = say_pack_leftovers();
     Progress progress("packing", c.quiet);
     options.progress = [&](double f) { progress.fraction(f); };
     const PackConfig config = Pack::write(*store, a.domain, a.commit, a.out, options);

@@ -21,10 +21,12 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "crash_point.h"
 #include "file_bytes.h"
 #include "file_io.h"
 #include "graph_writer.h"
 #include "snapshot_impl.h"
+#include "staging_dir.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/graph_file_v2.h"
 #include "vstore/format/id_file.h"
@@ -688,9 +690,10 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     if (!fs::is_directory(parent, ec))
         throw Error::not_found("directory '" + parent.string() + "' does not exist");
 
-    // Everything is staged beside `out`, so that the final rename stays in one file system.
-    TempTree staging(
-        make_temp_dir(parent.string(), "." + fs::path(out).filename().string() + ".tmp-"));
+    // Everything is staged beside `out`, so that the final rename stays in one file system, in
+    // a directory locked while it is used, so that the next writer can tell it from a crashed
+    // writer's.
+    detail::StagingDir staging(parent.string(), options.on_crash_leftovers);
     const std::string dir = staging.path();
 
     // The graph without its removed slots, node i renumbered to key i and vector i.
@@ -760,6 +763,7 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     write_new_file(dir + "/" + kPackConfigName,
                    {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
     detail::sync_directory(dir);
+    detail::crash_point("pack-staged");
 
     if (kind == PackKind::kDirectory) {
         // mkdtemp made the staging directory private; the pack is as readable as any new one.

@@ -48,6 +48,10 @@ struct PackWriteOptions {
     unsigned threads = 0;  // compression threads for .tar.xz; 0 = all cores
     // Called now and then with the share of the work done, 0..1.
     std::function<void(double)> progress;
+    // Told which staging directories of crashed pack writers the writer removed from the
+    // output's directory before it made its own (spec/pack.md, "Staging directories"); only when
+    // it removed any.
+    CrashLeftoversReport on_crash_leftovers;
 };
 
 // How much opening an archive may write (spec/pack.md, "The extraction bound"): its members are
@@ -74,7 +78,9 @@ class Pack {
   public:
     // Writes commit `commit` of `domain` as a pack at `out`: its graph, the vectors that graph
     // refers to (renumbered from 0, in node order), their external ids and the config. `out`
-    // appears whole or not at all. Error(kConflict) when `out` exists, Error(kNotFound) for an
+    // appears whole or not at all. The members are staged in a locked directory beside `out`;
+    // staging directories there that no writer holds (their writers crashed) are removed
+    // first. Error(kConflict) when `out` exists, Error(kNotFound) for an
     // unknown domain or commit.
     static PackConfig write(Store& store, const std::string& domain, const std::string& commit,
                             const std::string& out, const PackWriteOptions& options = {});
