@@ -4,10 +4,12 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -1683,4 +1685,232 @@ TEST_CASE("fix: exact search breaks ties by node ordinal, so a pack answers ties
     CHECK(pack->snapshot()->search_exact(query, 2) == from_store);
     CHECK(pack->snapshot()->search(query, 2) == commit->search(query, 2));
     CHECK(pack->snapshot()->search(query, 5) == commit->search(query, 5));
+}
+
+// ---- the extraction bound (issue 15, defect 3) ----------------------------------------------
+
+namespace {
+
+// A config as forged for a decompression bomb: counts that allow a `vectors` member of
+// `vector_bytes`, and that size and its checksum, so that every rule of the config holds.
+std::string forged_config(const std::string& config, uint64_t vector_bytes,
+                          uint64_t vector_checksum) {
+    const std::string after = "\"vectors\": {";
+    std::string forged = with_field(config, "count", "100000000");
+    forged = with_field(forged, "bytes", std::to_string(vector_bytes), after);
+    // (Built piecewise: g++ 12 warns falsely on a chain of string concatenations.)
+    std::string quoted = "\"";
+    quoted += hex64(vector_checksum);
+    quoted += '"';
+    return with_field(forged, "xxh3", quoted, after);
+}
+
+}  // namespace
+
+TEST_CASE("extraction bound fix: a forged archive is refused once it passes the bound, and "
+          "leaves nothing",
+          "[pack]") {
+    TempDir dir;
+    const fs::path private_tmp = dir.path() / "tmp";
+    ScopedTmpdir tmp(private_tmp);
+    auto store = make_store(dir.file("s"), 120);
+    Pack::write(*store, "d", "c2", dir.file("good"));
+    const Members m = read_members(dir.file("good"));
+
+    // 4 MiB of zeros under a self-consistent config: the xz archive is a few kilobytes.
+    const std::string zeros(4 << 20, '\0');
+    auto entries = good_entries(m, "p");
+    entries[0].data = forged_config(
+        m.config, zeros.size(),
+        format::checksum64({reinterpret_cast<const uint8_t*>(zeros.data()), zeros.size()}));
+    entries[2].data = zeros;
+    const std::string bomb = dir.file("bomb.tar.xz");
+    write_tar(bomb, entries, true);
+    REQUIRE(fs::file_size(bomb) < 64 * 1024);
+
+    PackOpenOptions bounded;
+    bounded.max_extracted_bytes = 1 << 20;
+    const std::string message = message_of([&] { Pack::open(bomb, {}, bounded); });
+    CHECK(outcome([&] { Pack::open(bomb, {}, bounded); }) == "invalid argument");
+    CHECK(message.find(bomb) != std::string::npos);
+    CHECK(message.find("'vectors'") != std::string::npos);
+    CHECK(message.find("bound of 1048576 bytes") != std::string::npos);
+    CHECK(listing(private_tmp).empty());
+
+    // With the bound raised past what it claims, it is extracted, and its checksum (of the
+    // zeros it really holds) matches: the graph and the vectors then disagree.
+    bounded.max_extracted_bytes = 64 << 20;
+    CHECK(outcome([&] { Pack::open(bomb, {}, bounded); }) == "corruption");
+    CHECK(listing(private_tmp).empty());
+
+    // The bound is of the bytes extracted, config included: exactly enough opens; one byte
+    // less is refused after the config, naming the member that passes it.
+    const std::string good = dir.file("good.tar.xz");
+    write_tar(good, good_entries(m, "p"), true);
+    const uint64_t total = m.config.size() + m.embeddings.size() + m.vectors.size() + m.ids.size();
+    bounded.max_extracted_bytes = total;
+    CHECK(Pack::open(good, {}, bounded)->snapshot()->size() == 120);
+    bounded.max_extracted_bytes = total - 1;
+    const std::string last = message_of([&] { Pack::open(good, {}, bounded); });
+    CHECK(last.find("'ids'") != std::string::npos);
+    CHECK(outcome([&] { Pack::open(good, {}, bounded); }) == "invalid argument");
+    CHECK(listing(private_tmp).empty());
+}
+
+TEST_CASE("extraction bound fix: the default is max(256 MiB, 64 times the archive's size)",
+          "[pack]") {
+    CHECK(kPackExtractionFloorBytes == uint64_t(256) << 20);
+    CHECK(kPackExtractionRatio == 64);
+    CHECK(default_pack_extraction_bound(0) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound(100'000) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound(uint64_t(4) << 20) == uint64_t(256) << 20);
+    CHECK(default_pack_extraction_bound((uint64_t(4) << 20) + 1) == (uint64_t(256) << 20) + 64);
+    CHECK(default_pack_extraction_bound(uint64_t(10) << 30) == uint64_t(640) << 30);
+    CHECK(default_pack_extraction_bound(UINT64_MAX / 2) == UINT64_MAX);
+
+    // A small archive whose config claims 300 MiB of vectors is refused by the default bound
+    // right after its config, before anything else is extracted (no vector bytes are needed).
+    TempDir dir;
+    const fs::path private_tmp = dir.path() / "tmp";
+    ScopedTmpdir tmp(private_tmp);
+    auto store = make_store(dir.file("s"), 120);
+    Pack::write(*store, "d", "c2", dir.file("good"));
+    const Members m = read_members(dir.file("good"));
+    const std::string archive = dir.file("claims.tar.xz");
+    write_tar(archive, {file_entry("p/config", forged_config(m.config, uint64_t(300) << 20, 0))},
+              true);
+    const std::string message = message_of([&] { Pack::open(archive); });
+    CHECK(outcome([&] { Pack::open(archive); }) == "invalid argument");
+    CHECK(message.find(archive) != std::string::npos);
+    CHECK(message.find("'vectors' 314572800 bytes") != std::string::npos);
+    CHECK(message.find("bound of 268435456 bytes") != std::string::npos);
+    CHECK(listing(private_tmp).empty());
+}
+
+// ---- stale staging directories (issue 15, defect 8) -----------------------------------------
+
+namespace {
+
+// The staging directories of pack writers in `dir`.
+std::set<std::string> staging_dirs(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const std::string& name : listing(dir)) {
+        if (name.rfind(".vstore-pack-staging-", 0) == 0)
+            names.insert(name);
+    }
+    return names;
+}
+
+uint64_t tree_size(const fs::path& dir) {
+    uint64_t bytes = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (e.is_regular_file())
+            bytes += e.file_size();
+    }
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "stale staging fix: the next pack writer removes what killed writers left beside its "
+    "output, and never a live writer's",
+    "[pack]") {
+    TempDir dir;
+    const std::string store_dir = dir.file("s");
+    make_store(store_dir, 300);  // closed again: no store is open when the test forks
+    const fs::path out = dir.path() / "out";
+    fs::create_directories(out);
+
+    // A live writer, stopped while it stages: a child held in its progress callback.
+    int ready[2], never[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(never) == 0);
+    const pid_t live = ::fork();
+    REQUIRE(live >= 0);
+    if (live == 0) {
+        try {
+            auto store = Store::open(store_dir);
+            PackWriteOptions o;
+            bool told = false;
+            o.progress = [&](double) {
+                if (told)
+                    return;
+                told = true;
+                [[maybe_unused]] auto n = ::write(ready[1], "x", 1);
+                char c;
+                n = ::read(never[0], &c, 1);  // until killed
+            };
+            Pack::write(*store, "d", "c2", path_in(out, "live.tar.zst"), o);
+        } catch (...) {
+        }
+        ::_exit(2);
+    }
+    char c = 0;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    const std::set<std::string> live_dirs = staging_dirs(out);
+    REQUIRE(live_dirs.size() == 1);
+    CHECK(live_dirs.begin()->rfind(".vstore-pack-staging-" + std::to_string(live) + "-", 0) == 0);
+
+    // A writer killed with every member staged, twice: a directory, then an archive. The
+    // second, as the next writer there, removes what the first left.
+    std::set<std::string> stale;
+    for (const char* name : {"killed", "killed.tar.xz"}) {
+        const pid_t killed = ::fork();
+        REQUIRE(killed >= 0);
+        if (killed == 0) {
+            ::setenv("VSTORE_CRASH_AT", "pack-staged", 1);
+            try {
+                auto store = Store::open(store_dir);
+                Pack::write(*store, "d", "c2", path_in(out, name));
+            } catch (...) {
+                ::_exit(2);
+            }
+            ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(killed, &status, 0);
+        REQUIRE(WIFSIGNALED(status));
+        REQUIRE(WTERMSIG(status) == SIGKILL);
+        stale = staging_dirs(out);
+        for (const auto& live_dir : live_dirs)
+            stale.erase(live_dir);
+        REQUIRE(stale.size() == 1);
+        CHECK(stale.begin()->rfind(".vstore-pack-staging-" + std::to_string(killed) + "-", 0) == 0);
+    }
+    const uint64_t stale_bytes = tree_size(out / *stale.begin());
+    CHECK(stale_bytes > 0);
+
+    // The next writer removes the killed writer's directory, and only that.
+    std::vector<CrashLeftovers> reports;
+    PackWriteOptions o;
+    o.on_crash_leftovers = [&](const CrashLeftovers& r) { reports.push_back(r); };
+    {
+        auto store = Store::open(store_dir);
+        Pack::write(*store, "d", "c2", path_in(out, "next.tar.zst"), o);
+        REQUIRE(reports.size() == 1);
+        CHECK(reports[0].dir == out.string());
+        CHECK(reports[0].names == std::vector<std::string>(stale.begin(), stale.end()));
+        CHECK(reports[0].bytes == stale_bytes);
+        CHECK(staging_dirs(out) == live_dirs);
+        CHECK(listing(out) == std::set<std::string>{*live_dirs.begin(), "next.tar.zst"});
+        // Nothing stale: nothing said.
+        Pack::write(*store, "d", "c2", path_in(out, "again"), o);
+        CHECK(reports.size() == 1);
+    }
+
+    // Once the live writer is killed too, its directory goes with the next write.
+    ::kill(live, SIGKILL);
+    ::waitpid(live, nullptr, 0);
+    for (int fd : {ready[0], ready[1], never[0], never[1]})
+        ::close(fd);
+    {
+        auto store = Store::open(store_dir);
+        Pack::write(*store, "d", "c2", path_in(out, "last.tar"), o);
+    }
+    REQUIRE(reports.size() == 2);
+    CHECK(reports[1].names == std::vector<std::string>(live_dirs.begin(), live_dirs.end()));
+    CHECK(listing(out) == std::set<std::string>{"next.tar.zst", "again", "last.tar"});
+    CHECK(Pack::open(path_in(out, "next.tar.zst"))->snapshot()->size() ==
+          Pack::open(path_in(out, "last.tar"))->snapshot()->size());
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <map>
 #include <random>
 #include <thread>
@@ -288,4 +289,181 @@ TEST_CASE("a builder dying at each named point of the commit path loses nothing"
     }
     // Every vector file byte that counts still checks out.
     CHECK(VectorFile::open(path + "/d.vecs")->verify().ok());
+}
+
+// ---- crash leftovers (issue 15, defect 8) ---------------------------------------------------
+
+namespace {
+
+// The `.tmp-*` files of a store directory.
+std::set<std::string> temporary_files_in(const std::string& dir) {
+    std::set<std::string> names;
+    for (const std::string& name : test::files_in(dir)) {
+        if (name.rfind(".tmp-", 0) == 0)
+            names.insert(name);
+    }
+    return names;
+}
+
+// A temporary file written by hand, as a writer that died would leave it.
+std::string leave_temporary_file(const std::string& dir, long long pid, const char* tail,
+                                 size_t bytes) {
+    std::string name = ".tmp-";
+    name += std::to_string(pid);
+    name += tail;
+    test::write_bytes(dir + "/" + name, 0, std::vector<uint8_t>(bytes, 7));
+    return name;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "stale temporary files fix: the next writer removes what killed writers left, and "
+    "never a live writer's",
+    "[store][crash]") {
+    test::TempDir dir;
+    const std::string path = dir.file("store");
+    const auto data = test::random_vectors(300, kDim, 41);
+    {
+        auto store = Store::create(path);
+        store->create_domain("d", {kDim});
+        auto b = store->begin_commit("d", "base", std::nullopt);
+        for (size_t i = 0; i < 200; ++i)
+            b.insert(test::numbered("id", i), {data.data() + i * kDim, kDim});
+        b.finish();
+    }
+    std::vector<CrashLeftovers> reports;
+    StoreOptions options;
+    options.on_crash_leftovers = [&](const CrashLeftovers& r) { reports.push_back(r); };
+
+    // A live writer: a child holding a builder (so the writer lock) and a temporary file.
+    int ready[2], never[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(never) == 0);
+    const pid_t live = ::fork();
+    REQUIRE(live >= 0);
+    if (live == 0) {
+        try {
+            auto store = Store::open(path);
+            auto b = store->begin_commit("d", "live", "base");
+            leave_temporary_file(path, ::getpid(), "-live", 100);
+            [[maybe_unused]] auto n = ::write(ready[1], "x", 1);
+            char c;
+            n = ::read(never[0], &c, 1);  // until killed
+        } catch (...) {
+        }
+        ::_exit(2);
+    }
+    char c = 0;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    const std::set<std::string> live_files = temporary_files_in(path);
+    REQUIRE(live_files.size() == 1);
+    {
+        auto store = Store::open(path, options);
+        const auto busy = [&](const std::function<void()>& fn) {
+            CHECK(test::code_of(fn) == ErrorCode::kConflict);
+        };
+        busy([&] { store->begin_commit("d", "next", "base"); });
+        busy([&] { store->create_domain("e", {kDim}); });
+        busy([&] { store->drop_commits("d", {"base"}); });
+        busy([&] { store->vacuum("d"); });
+        GcOptions gc;
+        gc.keep_last = 1;
+        busy([&] { store->gc(gc); });
+        CHECK(temporary_files_in(path) == live_files);
+        CHECK(reports.empty());
+    }
+    // Killed, its file is a crashed writer's, whatever became of its process id: the next
+    // writer removes it.
+    ::kill(live, SIGKILL);
+    ::waitpid(live, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    ::close(never[0]);
+    ::close(never[1]);
+    {
+        auto store = Store::open(path, options);
+        store->begin_commit("d", "next", "base");
+        REQUIRE(reports.size() == 1);
+        CHECK(reports[0].dir == path);
+        CHECK(std::set<std::string>(reports[0].names.begin(), reports[0].names.end()) ==
+              live_files);
+        CHECK(reports[0].bytes == 100);
+        CHECK(temporary_files_in(path).empty());
+    }
+    reports.clear();
+
+    // A builder killed halfway through its graph file, and files left under the process id of
+    // this test, which runs: the next writer removes them all, and nothing else.
+    const pid_t killed = ::fork();
+    REQUIRE(killed >= 0);
+    if (killed == 0) {
+        ::setenv("VSTORE_CRASH_AT", "graph-half-written", 1);
+        try {
+            auto store = Store::open(path);
+            auto b = store->begin_commit("d", "killed", "base");
+            for (size_t i = 200; i < 300; ++i)
+                b.insert(test::numbered("id", i), {data.data() + i * kDim, kDim});
+            b.finish();
+        } catch (...) {
+            ::_exit(2);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(killed, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+    const std::string prefix = ".tmp-" + std::to_string(killed) + "-";
+    std::set<std::string> stale = temporary_files_in(path);
+    REQUIRE(stale.size() == 1);
+    REQUIRE(stale.begin()->rfind(prefix, 0) == 0);
+    uint64_t stale_bytes = std::filesystem::file_size(path + "/" + *stale.begin());
+    stale.insert(leave_temporary_file(path, ::getpid(), "-0123456789abcdef", 10));
+    std::string catalog_tmp = ".tmp-catalog-";
+    catalog_tmp += std::to_string(::getpid());
+    catalog_tmp += "-0123456789abcdef";
+    stale.insert(catalog_tmp);
+    test::write_bytes(path + "/" + catalog_tmp, 0, std::vector<uint8_t>(20, 1));
+    stale_bytes += 30;
+    std::set<std::string> others = test::files_in(path);
+    for (const auto& name : stale)
+        others.erase(name);
+    {
+        auto store = Store::open(path, options);
+        auto b = store->begin_commit("d", "killed", "base");
+        REQUIRE(reports.size() == 1);
+        CHECK(std::vector<std::string>(stale.begin(), stale.end()) == reports[0].names);
+        CHECK(reports[0].bytes == stale_bytes);
+        CHECK(test::files_in(path) == others);
+        for (size_t i = 200; i < 300; ++i)
+            b.insert(test::numbered("id", i), {data.data() + i * kDim, kDim});
+        CHECK(b.finish().live_count == 300);
+    }
+    reports.clear();
+
+    // Every writer does the same, but a dry run, and gc reports them with its orphans.
+    auto store = Store::open(path, options);
+    leave_temporary_file(path, 1, "-a", 1);
+    store->create_domain("e", {kDim});
+    CHECK(reports.size() == 1);
+    leave_temporary_file(path, 1, "-b", 1);
+    store->vacuum("d");
+    CHECK(reports.size() == 2);
+    const std::string c_name = leave_temporary_file(path, 1, "-c", 1);
+    store->drop_commits("d", {"base"}, /*dry_run=*/true);
+    CHECK(reports.size() == 2);
+    GcOptions gc;
+    gc.keep_last = 10;
+    gc.dry_run = true;
+    CHECK(store->gc(gc).orphans == std::vector<std::string>{c_name});
+    CHECK(temporary_files_in(path) == std::set<std::string>{c_name});
+    gc.dry_run = false;
+    CHECK(store->gc(gc).orphans == std::vector<std::string>{c_name});
+    CHECK(temporary_files_in(path).empty());
+    CHECK(reports.size() == 2);
+    leave_temporary_file(path, 1, "-d", 1);
+    store->drop_commits("d", {"killed"});
+    CHECK(reports.size() == 3);
+    CHECK(temporary_files_in(path).empty());
 }

@@ -12,6 +12,7 @@
 
 #include "inputs.h"
 #include "json_output.h"
+#include "leftovers.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -32,6 +33,13 @@ double seconds_since(Clock::time_point t0) {
 StoreOptions store_options(const Common& c) {
     StoreOptions o;
     o.threads = c.threads;
+    o.on_crash_leftovers = say_store_leftovers();
+    return o;
+}
+
+PackOpenOptions pack_open_options(const Common& c) {
+    PackOpenOptions o;
+    o.max_extracted_bytes = c.max_unpacked;
     return o;
 }
 
@@ -135,7 +143,7 @@ int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& 
     const auto metric = format::metric_from_name(a.metric);
     if (!metric)
         throw UsageError("--metric must be l2, cosine or ip, not '" + a.metric + "'");
-    auto store = Store::open(a.store);
+    auto store = Store::open(a.store, store_options(c));
     const auto d = store->create_domain(a.domain, {.dimension = a.dimension,
                                                    .metric = *metric,
                                                    .m = a.m,
@@ -151,7 +159,7 @@ int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& 
 }
 
 int run_domain_list(const std::string& source, const Common& c, std::ostream& out) {
-    const Source s = Source::open(source);
+    const Source s = Source::open(source, store_options(c), pack_open_options(c));
     json list = json::array();
     for (const auto& d : s.domains()) {
         json j = domain_json(d);
@@ -290,7 +298,7 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         throw UsageError("give the query as exactly one of --vector, --vector-file and --id");
     if (a.k == 0)
         throw UsageError("-k must be at least 1");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto snapshot = s.open_commit(a.domain, a.commit);
     std::vector<std::vector<float>> queries;
     if (a.vector)
@@ -333,7 +341,7 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
 int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
     if (a.k == 0)
         throw UsageError("-k must be at least 1");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto hits = s.open_commit(a.domain, a.commit)->similar(a.id, a.k, a.ef);
     if (c.json)
         out << json_text(hits_json(hits)) << '\n';
@@ -345,7 +353,7 @@ int run_similar(const SimilarArgs& a, const Common& c, std::ostream& out) {
 int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) {
     if (!(a.threshold >= 0))
         throw UsageError("--threshold must be a distance of 0 or more");
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto snapshot = s.open_commit(a.domain, a.commit);
     Progress progress("finding duplicates", c.quiet);
     progress.update("in " + std::to_string(snapshot->size()) + " vectors");
@@ -357,7 +365,7 @@ int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) 
 }
 
 int run_log(const ReadArgs& a, const Common& c, std::ostream& out) {
-    const Source s = Source::open(a.source, store_options(c));
+    const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const std::string domain = s.domain(a.domain);
     std::vector<CommitInfo> commits;
     if (a.commit) {
@@ -399,6 +407,7 @@ int run_pack(const PackArgs& a, const Common& c, std::ostream& out) {
     auto store = Store::open(a.store, store_options(c));
     PackWriteOptions options;
     options.threads = c.threads;
+    options.on_crash_leftovers = say_pack_leftovers();
     Progress progress("packing", c.quiet);
     options.progress = [&](double f) { progress.fraction(f); };
     const PackConfig config = Pack::write(*store, a.domain, a.commit, a.out, options);

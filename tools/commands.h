@@ -15,6 +15,8 @@ struct Common {
     bool json = false;
     bool quiet = false;    // no progress on stderr
     unsigned threads = 0;  // 0 = all cores
+    // --max-unpacked: the extraction bound of a pack archive (spec/pack.md); 0 = the default.
+    uint64_t max_unpacked = 0;
 };
 
 int run_init(const std::string& store, std::ostream& out);

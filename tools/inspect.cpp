@@ -446,7 +446,9 @@ bool looks_like_pack(const std::string& path) {
 // graph and ids and cross-checks them; --verify adds every vector's checksum and a walk of
 // the graph.
 Description describe_pack(const std::string& path, const InspectOptions& options) {
-    const auto pack = Pack::open(path);
+    PackOpenOptions open_options;
+    open_options.max_extracted_bytes = options.max_unpacked;
+    const auto pack = Pack::open(path, {}, open_options);
     const PackConfig& config = pack->config();
     Description d;
     d.doc = json{{"kind", "pack"},

@@ -2,6 +2,7 @@
 // magic, or a store or pack directory by its layout, and shows what it holds.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -11,6 +12,7 @@ struct InspectOptions {
     bool verify = false;
     bool json = false;
     bool quiet = false;  // no progress line on stderr while verifying
+    uint64_t max_unpacked = 0;  // the extraction bound of a pack archive; 0 = the default
 };
 
 // Writes the description of `path` (a vector file, a graph file, a store or a pack) to

@@ -4,7 +4,8 @@
 
 namespace vstore::cli {
 
-Source Source::open(const std::string& path, StoreOptions options) {
+Source Source::open(const std::string& path, StoreOptions options,
+                    const PackOpenOptions& pack_options) {
     Source s;
     s.path_ = path;
     std::error_code ec;
@@ -13,7 +14,7 @@ Source Source::open(const std::string& path, StoreOptions options) {
     } else if (std::filesystem::exists(path, ec) && !Pack::looks_like_pack(path)) {
         throw Error::invalid_argument("'" + path + "' is neither a store nor a pack");
     } else {
-        s.pack_ = Pack::open(path, options);
+        s.pack_ = Pack::open(path, options, pack_options);
     }
     return s;
 }

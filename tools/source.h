@@ -22,7 +22,8 @@ class UsageError : public std::runtime_error {
 class Source {
   public:
     // Opens `path` as a store (a directory with a catalog) or else as a pack.
-    static Source open(const std::string& path, StoreOptions options = {});
+    static Source open(const std::string& path, StoreOptions options = {},
+                       const PackOpenOptions& pack_options = {});
 
     bool is_pack() const { return pack_ != nullptr; }
     Store* store() const { return store_.get(); }

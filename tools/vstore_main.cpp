@@ -20,17 +20,26 @@ void add_common(CLI::App* cmd, Common& c, bool threads) {
     }
 }
 
+// For the commands that open packs: the most an archive may extract (spec/pack.md).
+void add_pack_bound(CLI::App* cmd, uint64_t& bytes) {
+    cmd->add_option("--max-unpacked", bytes,
+                    "Most bytes a pack archive may extract to, e.g. 40G (default: 64 times the "
+                    "archive's size, at least 256M)")
+        ->transform(CLI::AsSizeValue(false));
+}
+
 void add_store_scope(CLI::App* cmd, StoreScopeArgs& a) {
     cmd->add_option("STORE", a.store, "The store")->required();
     cmd->add_option("--domain", a.domain, "Only this domain (default: every domain)");
 }
 
-void add_read_args(CLI::App* cmd, ReadArgs& a) {
+void add_read_args(CLI::App* cmd, ReadArgs& a, Common& c) {
     cmd->add_option("SOURCE", a.source,
                     "A store directory, or a pack (directory, .tar.xz, .tar.zst)")
         ->required();
     cmd->add_option("--domain", a.domain, "Domain (default: the only one)");
     cmd->add_option("--commit", a.commit, "Commit (required for a store; a pack has one)");
+    add_pack_bound(cmd, c.max_unpacked);
 }
 
 }  // namespace
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
     std::string list_source;
     auto* domain_list = domain->add_subcommand("list", "List the domains of a store or pack");
     domain_list->add_option("SOURCE", list_source, "A store or a pack")->required();
+    add_pack_bound(domain_list, common.max_unpacked);
     add_common(domain_list, common, false);
     domain_list->footer("Example: vstore domain list ./embeddings --json");
 
@@ -123,7 +133,7 @@ int main(int argc, char** argv) {
 
     SearchArgs search_args;
     auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector");
-    add_read_args(search, search_args);
+    add_read_args(search, search_args, common);
     search->add_option("--vector", search_args.vector, "The query as a JSON array");
     search->add_option("--vector-file", search_args.vector_file,
                        "A file with one JSON array, or .fvecs for many queries");
@@ -138,7 +148,7 @@ int main(int argc, char** argv) {
 
     SimilarArgs similar_args;
     auto* similar = app.add_subcommand("similar", "The neighbours of a stored item, not itself");
-    add_read_args(similar, similar_args);
+    add_read_args(similar, similar_args, common);
     similar->add_option("--id", similar_args.id, "The stored item")->required();
     similar->add_option("-k", similar_args.k, "Neighbours to return (default 10)");
     similar->add_option("--ef", similar_args.ef, "Search breadth (default max(k, 64))");
@@ -148,7 +158,7 @@ int main(int argc, char** argv) {
     DuplicatesArgs duplicates_args;
     auto* duplicates = app.add_subcommand(
         "duplicates", "Pairs of items within a distance of each other, as JSON Lines");
-    add_read_args(duplicates, duplicates_args);
+    add_read_args(duplicates, duplicates_args, common);
     duplicates->add_option("--threshold", duplicates_args.threshold, "Largest distance of a pair")
         ->required();
     add_common(duplicates, common, false);
@@ -157,7 +167,7 @@ int main(int argc, char** argv) {
     ReadArgs log_args;
     auto* log = app.add_subcommand(
         "log", "Commits of a domain, or the chain from --commit back to its root");
-    add_read_args(log, log_args);
+    add_read_args(log, log_args, common);
     add_common(log, common, false);
     log->footer("Example: vstore log ./embeddings --domain docs --commit c3");
 
@@ -172,6 +182,7 @@ int main(int argc, char** argv) {
                           "Check every checksum; exit 1 if any fails");
     inspect_cmd->add_flag("--json", inspect_options.json, "Print JSON instead of text");
     inspect_cmd->add_flag("-q,--quiet", inspect_options.quiet, "No progress on stderr");
+    add_pack_bound(inspect_cmd, inspect_options.max_unpacked);
     inspect_cmd->footer(
         "Examples:\n"
         "  vstore inspect ./embeddings\n"

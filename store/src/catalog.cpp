@@ -24,6 +24,7 @@
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
+#include "writer_lock.h"
 
 namespace vstore {
 
@@ -463,8 +464,13 @@ void open_env(Core& c, const std::string& path) {
 
 // Writes a new, complete catalog under a temporary name and links it to `path`: `path` either
 // does not exist or holds the format record and every database. Losing the race to another
-// creator is fine: its catalog is then opened.
+// creator is fine: its catalog is then opened. Under the writer lock, as every temporary file
+// of a store is written (spec/lifecycle.md, "Crash leftovers").
 void create_catalog(const std::filesystem::path& dir, const std::string& path) {
+    const detail::WriterLock lock(dir.string(), detail::WriterLock::Wait{});
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0)
+        return;  // another creator finished while this one waited
     const std::string tmp = make_tmp_name(dir);
     const auto cleanup = [&] {
         ::unlink(tmp.c_str());

@@ -476,7 +476,7 @@ CommitBuilder Store::begin_commit(const std::string& domain, const std::string& 
     format::graph_file_name(domain, commit);  // validates the resulting file name
     // One writer per store, across processes: held until the builder finishes or is dropped.
     // Everything below is read under it, so that no drop or vacuum changes it meanwhile.
-    auto impl = std::make_unique<CommitBuilder::Impl>(*impl_, detail::WriterLock(impl_->dir));
+    auto impl = std::make_unique<CommitBuilder::Impl>(*impl_, impl_->writer_lock());
     impl->domain = impl_->domain(domain);
     impl->commit = commit;
     impl->parent = parent;

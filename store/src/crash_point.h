@@ -14,7 +14,8 @@ namespace vstore::detail {
 // "drop-catalog-written" (commits dropped, their files not yet deleted); vacuum:
 // "vacuum-vectors-written" (the new vector file durable), "vacuum-graphs-written" (every new
 // graph file durable, catalog unchanged), "vacuum-catalog-written" (the catalog names the new
-// files, the old ones not yet deleted).
+// files, the old ones not yet deleted); Pack::write: "pack-staged" (every member staged and
+// synced, the pack not yet in place).
 void crash_point(const char* name);
 
 }  // namespace vstore::detail

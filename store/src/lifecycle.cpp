@@ -113,7 +113,7 @@ uint64_t GcReport::bytes_freed() const {
 
 DroppedCommits Store::drop_commits(const std::string& domain,
                                    const std::vector<std::string>& commits, bool dry_run) {
-    detail::WriterLock lock(impl_->dir);
+    const detail::WriterLock lock = impl_->writer_lock(/*keep_leftovers=*/dry_run);
     impl_->domain(domain);
     const std::vector<CommitInfo> all = impl_->catalog->commits(domain);
     std::set<std::string> drop;
@@ -136,7 +136,8 @@ GcReport Store::gc(const GcOptions& options) {
         throw Error::invalid_argument(
             "gc keeps only what it is told to: give keep_last (--keep-last) of at least 1, or "
             "commits to keep (--keep)");
-    detail::WriterLock lock(impl_->dir);
+    // gc reports the temporary files with the orphans (step 2), so that a dry run keeps them.
+    const detail::WriterLock lock = impl_->writer_lock(/*keep_leftovers=*/true);
     std::vector<DomainInfo> domains;
     if (options.domain)
         domains.push_back(impl_->domain(*options.domain));
@@ -166,7 +167,7 @@ GcReport Store::gc(const GcOptions& options) {
             impl_->drop_planned(d.name, plan.report.dropped, plan.rewrite, plan.report.removed);
         report.domains.push_back(std::move(plan.report));
     }
-    for (const auto& f : detail::temporary_files(impl_->dir, /*dead_only=*/true)) {
+    for (const auto& f : detail::temporary_files(impl_->dir)) {
         report.orphans.push_back(f.name);
         report.orphan_bytes += f.bytes;
     }
@@ -188,7 +189,7 @@ SpaceReport Store::space(const std::optional<std::string>& domain) const {
         domains = impl_->catalog->domains();
     SpaceReport report;
     report.catalog_bytes = detail::size_of_file(impl_->dir + "/catalog");
-    for (const auto& f : detail::temporary_files(impl_->dir, /*dead_only=*/false)) {
+    for (const auto& f : detail::temporary_files(impl_->dir)) {
         ++report.temporary_files;
         report.temporary_bytes += f.bytes;
     }

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -20,10 +21,12 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "crash_point.h"
 #include "file_bytes.h"
 #include "file_io.h"
 #include "graph_writer.h"
 #include "snapshot_impl.h"
+#include "staging_dir.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/graph_file_v2.h"
 #include "vstore/format/id_file.h"
@@ -430,9 +433,29 @@ bool is_member_name(const std::string& name) {
            name == kPackIdsName;
 }
 
+// The XXH3-64 of a stream of bytes, as format::checksum64 gives for them all at once.
+class StreamChecksum {
+  public:
+    StreamChecksum() : state_(XXH3_createState()) {
+        if (state_ == nullptr)
+            throw std::bad_alloc();
+        XXH3_64bits_reset(state_);
+    }
+    ~StreamChecksum() { XXH3_freeState(state_); }
+    StreamChecksum(const StreamChecksum&) = delete;
+    StreamChecksum& operator=(const StreamChecksum&) = delete;
+    void add(const void* data, size_t bytes) { XXH3_64bits_update(state_, data, bytes); }
+    uint64_t value() const { return XXH3_64bits_digest(state_); }
+
+  private:
+    XXH3_state_t* state_;
+};
+
 // Checks every entry of the archive at `path` and writes the pack's members into `dir` (an
-// empty private directory) under their own names; nothing else is ever written.
-void extract_archive(const std::string& path, const std::string& dir) {
+// empty private directory) under their own names; nothing else is ever written, and never
+// more than `bound` bytes in all. Each data member's size and checksum are checked against
+// the config as soon as it is extracted.
+void extract_archive(const std::string& path, const std::string& dir, uint64_t bound) {
     ArchiveReader r;
     archive_read_support_filter_xz(r.a);
     archive_read_support_filter_zstd(r.a);
@@ -450,6 +473,13 @@ void extract_archive(const std::string& path, const std::string& dir) {
     std::optional<PackConfig> config;
     std::unordered_set<std::string> seen;
     std::vector<uint8_t> buffer(kCopyChunk);
+    uint64_t extracted = 0;  // bytes written so far, every member's
+    auto past_bound = [&](const std::string& name, const std::string& why) {
+        return refuse("entry '" + name + "' " + why + " the extraction bound of " +
+                      std::to_string(bound) + " bytes (" + std::to_string(extracted) +
+                      " extracted before it); raise it with PackOpenOptions::max_extracted_bytes "
+                      "(vstore --max-unpacked) if the archive is trusted");
+    };
     for (;;) {
         archive_entry* e = nullptr;
         const int rc = archive_read_next_header(r.a, &e);
@@ -491,6 +521,7 @@ void extract_archive(const std::string& path, const std::string& dir) {
             throw refuse("entry '" + name + "' has no size");
         const uint64_t declared = static_cast<uint64_t>(archive_entry_size(e));
         uint64_t allowed = 0;
+        uint64_t allowed_checksum = 0;
         if (member_name == kPackConfigName) {
             if (seen.size() != 1)
                 throw refuse("the config is not the first entry");
@@ -501,15 +532,19 @@ void extract_archive(const std::string& path, const std::string& dir) {
             if (!config)
                 throw refuse("the config is not the first entry");
             allowed = member(*config, member_name).bytes;
+            allowed_checksum = member(*config, member_name).checksum;
             if (declared != allowed) {
                 throw refuse("entry '" + name + "' holds " + std::to_string(declared) +
                              " bytes; the config says " + std::to_string(allowed));
             }
         }
+        if (declared > bound - extracted)
+            throw past_bound(name, "declares " + std::to_string(declared) + " bytes, past");
         const std::string dest = dir + "/" + member_name;
         FileDescriptor fd = open_or_throw(dest, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
         uint64_t written = 0;
         std::string config_text;
+        StreamChecksum checksum;
         for (;;) {
             const la_ssize_t n = archive_read_data(r.a, buffer.data(), buffer.size());
             if (n < 0)
@@ -518,18 +553,37 @@ void extract_archive(const std::string& path, const std::string& dir) {
                 break;
             if (written + static_cast<uint64_t>(n) > allowed)
                 throw refuse("entry '" + name + "' holds more bytes than it declares");
+            // Counted as written, whatever the headers said: the bound is what reaches disk.
+            if (static_cast<uint64_t>(n) > bound - extracted)
+                throw past_bound(name, "takes the extraction past");
             detail::write_all(fd.get(), buffer.data(), static_cast<size_t>(n), written, dest);
+            checksum.add(buffer.data(), static_cast<size_t>(n));
             if (member_name == kPackConfigName)
                 config_text.append(reinterpret_cast<const char*>(buffer.data()), size_t(n));
             written += static_cast<uint64_t>(n);
+            extracted += static_cast<uint64_t>(n);
         }
         if (written != declared)
             throw unreadable("entry '" + name + "' is truncated");
+        if (member_name != kPackConfigName && checksum.value() != allowed_checksum) {
+            throw Error::corruption("pack '" + path + "': '" + member_name +
+                                    "' does not match the size and checksum its config records");
+        }
         if (member_name == kPackConfigName) {
             config = parse_config(config_text, path + ":" + name);
+            // Refused at once when the config's own sizes pass the bound, before any of them
+            // is extracted; the count above holds whatever the sizes say.
             uint64_t total = 0;
-            for (const auto& f : config->files)
+            for (const auto& f : config->files) {
                 total += f.bytes;
+                if (total > bound - extracted) {
+                    throw refuse("its config gives '" + f.name + "' " + std::to_string(f.bytes) +
+                                 " bytes, which takes the extraction past its bound of " +
+                                 std::to_string(bound) +
+                                 " bytes; raise it with PackOpenOptions::max_extracted_bytes "
+                                 "(vstore --max-unpacked) if the archive is trusted");
+                }
+            }
             struct statvfs fs_info {};
             if (::statvfs(dir.c_str(), &fs_info) == 0 &&
                 total > uint64_t(fs_info.f_bavail) * fs_info.f_frsize) {
@@ -662,9 +716,10 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     if (!fs::is_directory(parent, ec))
         throw Error::not_found("directory '" + parent.string() + "' does not exist");
 
-    // Everything is staged beside `out`, so that the final rename stays in one file system.
-    TempTree staging(
-        make_temp_dir(parent.string(), "." + fs::path(out).filename().string() + ".tmp-"));
+    // Everything is staged beside `out`, so that the final rename stays in one file system, in
+    // a directory locked while it is used, so that the next writer can tell it from a crashed
+    // writer's.
+    detail::StagingDir staging(parent.string(), options.on_crash_leftovers);
     const std::string dir = staging.path();
 
     // The graph without its removed slots, node i renumbered to key i and vector i.
@@ -734,6 +789,7 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     write_new_file(dir + "/" + kPackConfigName,
                    {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
     detail::sync_directory(dir);
+    detail::crash_point("pack-staged");
 
     if (kind == PackKind::kDirectory) {
         // mkdtemp made the staging directory private; the pack is as readable as any new one.
@@ -765,7 +821,15 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     return parse_config(text, out);
 }
 
-std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) {
+uint64_t default_pack_extraction_bound(uint64_t archive_bytes) {
+    const uint64_t scaled = archive_bytes > UINT64_MAX / kPackExtractionRatio
+                                ? UINT64_MAX
+                                : archive_bytes * kPackExtractionRatio;
+    return std::max(kPackExtractionFloorBytes, scaled);
+}
+
+std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options,
+                                 const PackOpenOptions& open_options) {
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     std::error_code ec;
@@ -784,9 +848,14 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
             throw Error::invalid_argument(
                 "'" + path + "' is not a pack (neither a directory nor a tar, xz or zstd archive)");
         impl->kind = *kind;
+        const uint64_t bound = open_options.max_extracted_bytes != 0
+                                   ? open_options.max_extracted_bytes
+                                   : default_pack_extraction_bound(fs::file_size(path, ec));
+        if (ec)
+            throw Error::io("cannot read the size of '" + path + "'", ec.value());
         impl->extracted = std::make_unique<TempTree>(make_temp_dir("", "vstore-pack-"));
         dir = impl->extracted->path();
-        extract_archive(path, dir);
+        extract_archive(path, dir, bound);
     }
 
     impl->directory = dir;
@@ -805,19 +874,23 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options) 
     }
     impl->config = parse_config(text, shown);
     const PackConfig& config = impl->config;
-    for (const auto& f : config.files) {
-        uint64_t bytes = 0;
-        uint64_t sum = 0;
-        try {
-            sum = file_checksum(dir + "/" + f.name, &bytes);
-        } catch (const Error& e) {
-            if (e.code() != ErrorCode::kNotFound)
-                throw;
-            throw Error::corruption("pack '" + path + "' has no '" + f.name + "'");
-        }
-        if (bytes != f.bytes || sum != f.checksum) {
-            throw Error::corruption("pack '" + path + "': '" + f.name +
-                                    "' does not match the size and checksum its config records");
+    // An archive's members were checked as they were extracted, against this same config.
+    if (!impl->extracted) {
+        for (const auto& f : config.files) {
+            uint64_t bytes = 0;
+            uint64_t sum = 0;
+            try {
+                sum = file_checksum(dir + "/" + f.name, &bytes);
+            } catch (const Error& e) {
+                if (e.code() != ErrorCode::kNotFound)
+                    throw;
+                throw Error::corruption("pack '" + path + "' has no '" + f.name + "'");
+            }
+            if (bytes != f.bytes || sum != f.checksum) {
+                throw Error::corruption(
+                    "pack '" + path + "': '" + f.name +
+                    "' does not match the size and checksum its config records");
+            }
         }
     }
 

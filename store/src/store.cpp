@@ -8,6 +8,7 @@
 #include <set>
 
 #include "graph_files.h"
+#include "store_files.h"
 #include "store_impl.h"
 #include "vstore/format/file_names.h"
 
@@ -307,7 +308,19 @@ const std::string& Store::dir() const {
     return impl_->dir;
 }
 
+detail::WriterLock Store::Impl::writer_lock(bool keep_leftovers) {
+    detail::WriterLock lock(dir);
+    if (!keep_leftovers) {
+        const CrashLeftovers removed = detail::remove_temporary_files(dir);
+        if (!removed.names.empty() && options.on_crash_leftovers)
+            options.on_crash_leftovers(removed);
+    }
+    return lock;
+}
+
 DomainInfo Store::create_domain(const std::string& name, const DomainOptions& options) {
+    // A writer: its vector file's header is a temporary file until it is linked into place.
+    const detail::WriterLock lock = impl_->writer_lock();
     DomainInfo d;
     d.name = name;
     d.dimension = options.dimension;

@@ -1,11 +1,9 @@
 #include "store_files.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <filesystem>
 
 #include "file_bytes.h"
@@ -94,26 +92,29 @@ std::vector<StoreFile> orphan_files(const std::string& dir, const DomainInfo& do
     return out;
 }
 
-std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only) {
+std::vector<StoreFile> temporary_files(const std::string& dir) {
     std::vector<StoreFile> out;
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (!e.is_regular_file() || name.rfind(".tmp-", 0) != 0)
-            continue;
-        if (dead_only) {
-            // ".tmp-<pid>-..." or ".tmp-catalog-<pid>-...": the writer's process id.
-            std::string rest = name.substr(5);
-            if (rest.rfind("catalog-", 0) == 0)
-                rest = rest.substr(8);
-            const long pid = std::strtol(rest.c_str(), nullptr, 10);
-            const bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-            if (!dead)
-                continue;  // a running process (or one we may not signal) may still write it
-        }
-        out.push_back({name, size_of(e)});
+        if (e.is_regular_file() && name.rfind(".tmp-", 0) == 0)
+            out.push_back({name, size_of(e)});
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
     return out;
+}
+
+CrashLeftovers remove_temporary_files(const std::string& dir) {
+    CrashLeftovers removed;
+    removed.dir = dir;
+    for (const StoreFile& f : temporary_files(dir)) {
+        if (::unlink((dir + "/" + f.name).c_str()) == 0) {
+            removed.names.push_back(f.name);
+            removed.bytes += f.bytes;
+        }
+    }
+    if (!removed.names.empty())
+        sync_directory(dir);
+    return removed;
 }
 
 std::vector<uint64_t> graph_file_vectors(std::span<const uint8_t> bytes, const std::string& name) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vstore/catalog.h"
+#include "vstore/crash_leftovers.h"
 
 namespace vstore::detail {
 
@@ -41,9 +42,15 @@ struct StoreFile {
 // (format::is_vector_file_of) other than the domain's record names.
 std::vector<StoreFile> orphan_files(const std::string& dir, const DomainInfo& domain,
                                     const std::vector<CommitInfo>& commits);
-// The `.tmp-*` files in `dir`; with `dead_only`, only those whose writer (the process id in
-// the name) no longer runs.
-std::vector<StoreFile> temporary_files(const std::string& dir, bool dead_only);
+// The `.tmp-*` files in `dir`, sorted by name. Only a holder of the writer lock writes them,
+// and none outlives its writer's hold, so under the lock every one is a crashed writer's
+// (spec/lifecycle.md, "Crash leftovers").
+std::vector<StoreFile> temporary_files(const std::string& dir);
+
+// Under the writer lock: unlinks every `.tmp-*` file of `dir`, syncs the directory when it
+// removed any, and says what it removed. A file that cannot be unlinked is left, silently:
+// the writer that found it has its own work to do.
+CrashLeftovers remove_temporary_files(const std::string& dir);
 
 // The vector indices that graph file `name` (its bytes) names: every node's of a full file
 // (version 1 or 2), the new nodes' and the changed vector indices of a delta.

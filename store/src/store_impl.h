@@ -15,6 +15,7 @@
 #include "graph_layers.h"
 #include "snapshot_impl.h"
 #include "vstore/store.h"
+#include "writer_lock.h"
 
 namespace vstore {
 
@@ -85,6 +86,11 @@ struct Store::Impl {
     void drop_planned(const std::string& domain, const std::vector<std::string>& drop,
                       const std::vector<CommitInfo>& rewrite,
                       const std::vector<GraphFileRef>& removed);
+
+    // The writer lock (Error(kConflict) when another writer holds it), and then, unless
+    // `keep_leftovers` (a dry run, gc), the removal of every temporary file crashed writers
+    // left, told to options.on_crash_leftovers (spec/lifecycle.md, "Crash leftovers").
+    detail::WriterLock writer_lock(bool keep_leftovers = false);
 
     // Before the catalog closes: the ids of domains whose snapshots live on move to memory.
     void detach_snapshots();

@@ -90,7 +90,7 @@ VacuumReport Store::vacuum(const std::string& domain_name, const VacuumProgress&
         if (progress)
             progress(f);
     };
-    detail::WriterLock lock(impl_->dir);
+    const detail::WriterLock lock = impl_->writer_lock();
     const DomainInfo d = impl_->domain(domain_name);
     const std::vector<CommitInfo> all = impl_->catalog->commits(d.name);
     const std::string& dir = impl_->dir;

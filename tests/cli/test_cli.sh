@@ -774,6 +774,46 @@ expect 1 "$VSTORE" vacuum "$L" --domain nope
 one_line_error "unknown domain 'nope'"
 expect 0 "$VSTORE" inspect --verify "$L"
 
+# ---- --max-unpacked --------------------------------------------------------------------------
+# The extraction bound of a pack archive (spec/pack.md, "The extraction bound").
+expect 1 "$VSTORE" log "$P/c2.tar.xz" --max-unpacked 64K
+one_line_error "bound of 65536 bytes"
+expect 0 "$VSTORE" log "$P/c2.tar.xz" --max-unpacked 1G
+expect 1 "$VSTORE" search "$P/c2.tar.zst" --vector-file "$I/queries.fvecs" --max-unpacked 1K
+one_line_error "bound of 1024 bytes"
+expect 1 "$VSTORE" inspect "$P/c2.tar.xz" --max-unpacked 1K
+grep -q "bound of 1024 bytes" "$T/err" || fail "inspect --max-unpacked: $(cat "$T/err")"
+
+# ---- crash leftovers ------------------------------------------------------------------------
+# A writer killed half-way leaves temporary files in a store, or a staging directory beside a
+# pack; the next writer removes them and says so on stderr (spec/lifecycle.md, "Crash
+# leftovers"; spec/pack.md, "Staging directories").
+K="$T/killed"
+expect 0 "$VSTORE" init "$K"
+expect 0 "$VSTORE" domain create "$K" d --dim 8
+(VSTORE_CRASH_AT=graph-half-written "$VSTORE" index "$K" --domain d --commit c1 --ops "$I/base.jsonl" \
+    -q; exit $?) >/dev/null 2>&1 && fail "index did not die at graph-half-written"
+[ "$(find "$K" -maxdepth 1 -name '.tmp-*' | wc -l)" = 1 ] || fail "no temporary file left: $(ls -A "$K")"
+expect 0 "$VSTORE" index "$K" --domain d --commit c1 --ops "$I/base.jsonl" -q
+grep -Eq "^vstore: removed 1 stale temporary file \([0-9.]+ [kM]?B\) left by crashed writers$" "$T/err" ||
+    fail "index after a crash: $(cat "$T/err")"
+[ "$(find "$K" -maxdepth 1 -name '.tmp-*' | wc -l)" = 0 ] || fail "temporary file kept: $(ls -A "$K")"
+expect 0 "$VSTORE" index "$K" --domain d --commit c2 --parent c1 --ops "$I/ops2.jsonl" -q
+[ -s "$T/err" ] && fail "nothing to remove, yet: $(cat "$T/err")"
+KP="$T/killed-packs"
+mkdir -p "$KP"
+for out in p1 p2.tar.zst; do
+    (VSTORE_CRASH_AT=pack-staged "$VSTORE" pack "$K" "$KP/$out" --domain d --commit c2 -q; exit $?) \
+        >/dev/null 2>&1 && fail "pack did not die at pack-staged"
+done
+# The second killed writer removed the first one's directory already.
+[ "$(find "$KP" -mindepth 1 -maxdepth 1 -name '.vstore-pack-staging-*' | wc -l)" = 1 ] ||
+    fail "staging directories left: $(ls -A "$KP")"
+expect 0 "$VSTORE" pack "$K" "$KP/p.tar.xz" --domain d --commit c2 -q
+grep -Eq "^vstore: removed 1 stale staging directory \([0-9.]+ [kM]?B\) left by crashed pack writers$" \
+    "$T/err" || fail "pack after a crash: $(cat "$T/err")"
+[ "$(ls -A "$KP")" = "p.tar.xz" ] || fail "pack directory after cleanup: $(ls -A "$KP")"
+
 # ---- help and usage --------------------------------------------------------------------------
 for cmd in init domain "domain create" "domain list" index assign search similar duplicates log inspect pack drop gc du vacuum; do
     # shellcheck disable=SC2086

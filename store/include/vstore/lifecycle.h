@@ -43,7 +43,8 @@ struct GcReport {
     std::vector<DroppedCommits> domains;  // one per domain looked at, sorted by name
     // Files nothing names that a crash left behind: graph files of commits that never reached
     // the catalog (or whose drop was cut short), vector and graph files a vacuum cut short
-    // wrote or replaced, temporary files of dead processes.
+    // wrote or replaced, temporary files of crashed writers (every `.tmp-*` file: gc holds
+    // the writer lock, which their writers hold while they exist).
     std::vector<std::string> orphans;
     uint64_t orphan_bytes = 0;
     std::vector<std::string> keep_unknown;  // names of GcOptions::keep that no domain has

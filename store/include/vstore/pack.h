@@ -48,6 +48,27 @@ struct PackWriteOptions {
     unsigned threads = 0;  // compression threads for .tar.xz; 0 = all cores
     // Called now and then with the share of the work done, 0..1.
     std::function<void(double)> progress;
+    // Told which staging directories of crashed pack writers the writer removed from the
+    // output's directory before it made its own (spec/pack.md, "Staging directories"); only when
+    // it removed any.
+    CrashLeftoversReport on_crash_leftovers;
+};
+
+// How much opening an archive may write (spec/pack.md, "The extraction bound"): its members are
+// extracted to a temporary directory, and a small archive can claim (and its compressed stream
+// produce) far more than it holds. The bound counts the bytes as they are extracted, whatever
+// the config and the entry headers claim.
+inline constexpr uint64_t kPackExtractionFloorBytes = uint64_t(256) << 20;  // 256 MiB
+inline constexpr uint64_t kPackExtractionRatio = 64;
+
+// The default bound for an archive of `archive_bytes` bytes:
+// max(kPackExtractionFloorBytes, kPackExtractionRatio x archive_bytes).
+uint64_t default_pack_extraction_bound(uint64_t archive_bytes);
+
+struct PackOpenOptions {
+    // The most bytes an archive's members may extract to, all together (the config too);
+    // 0 = default_pack_extraction_bound of the archive's size. Not used for a pack directory.
+    uint64_t max_extracted_bytes = 0;
 };
 
 // The kind the name asks for: OUT.tar, OUT.tar.xz, OUT.tar.zst, anything else a directory.
@@ -57,7 +78,9 @@ class Pack {
   public:
     // Writes commit `commit` of `domain` as a pack at `out`: its graph, the vectors that graph
     // refers to (renumbered from 0, in node order), their external ids and the config. `out`
-    // appears whole or not at all. Error(kConflict) when `out` exists, Error(kNotFound) for an
+    // appears whole or not at all. The members are staged in a locked directory beside `out`;
+    // staging directories there that no writer holds (their writers crashed) are removed
+    // first. Error(kConflict) when `out` exists, Error(kNotFound) for an
     // unknown domain or commit.
     static PackConfig write(Store& store, const std::string& domain, const std::string& commit,
                             const std::string& out, const PackWriteOptions& options = {});
@@ -66,9 +89,13 @@ class Pack {
     // before anything is written, and extracted into a private temporary directory that lives
     // as long as the Pack: entries that are not regular files, that are not pack members,
     // that repeat, that name absolute paths or `..`, or whose size differs from the config's
-    // are refused with Error(kInvalidArgument). Every member's checksum is checked against
-    // the config (Error(kCorruption)).
-    static std::unique_ptr<Pack> open(const std::string& path, StoreOptions options = {});
+    // are refused with Error(kInvalidArgument), and so is an archive whose members would
+    // extract to more than the bound of `open_options` (checked against each entry's size
+    // before its bytes are written, and counted as they are). Every member's checksum is
+    // checked against the config (Error(kCorruption)); in an archive as the member is
+    // extracted, before the next one is. Nothing of a refused archive is left on disk.
+    static std::unique_ptr<Pack> open(const std::string& path, StoreOptions options = {},
+                                      const PackOpenOptions& open_options = {});
 
     // True when `path` looks like a pack: a directory with a config file and no catalog, or a
     // file that starts as an xz, zstd or tar stream.

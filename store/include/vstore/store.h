@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vstore/catalog.h"
+#include "vstore/crash_leftovers.h"
 #include "vstore/format/error.h"
 #include "vstore/format/graph_file.h"
 #include "vstore/lifecycle.h"
@@ -71,6 +72,10 @@ struct StoreOptions {
     // "Reading"). Turning it off exists to measure what the check costs (vstore-bench,
     // section "checks"); pool mode always checks.
     bool verify_mapped_vectors = true;
+    // Told what a writer (begin_commit, assign, create_domain, drop_commits, vacuum) removed
+    // of what crashed writers left: every `.tmp-*` file it finds once it holds the writer
+    // lock (spec/lifecycle.md, "Crash leftovers"). Called only when it removed something.
+    CrashLeftoversReport on_crash_leftovers;
 };
 
 struct SearchHit {
@@ -225,7 +230,7 @@ class Store {
                                 bool dry_run = false);
     // Retention: keeps the commits GcOptions names and the newest keep_last of each domain,
     // drops the others (as drop_commits), and deletes the files no commit names that crashes
-    // left: graph files of the domains looked at, temporary files of dead processes.
+    // left: graph files of the domains looked at, temporary files of crashed writers.
     // Error(kInvalidArgument) when the options keep nothing by name or number.
     GcReport gc(const GcOptions& options);
     // Rewrites a domain's vector file with only the vectors its commits' graph files refer to,
