@@ -477,7 +477,10 @@ void rewrite_member(const std::string& dir, const char* name, const std::vector<
     after += "\": {";
     std::string config = read_text(member_path(dir, kPackConfigName));
     config = with_field(config, "bytes", std::to_string(bytes.size()), after);
-    config = with_field(config, "xxh3", "\"" + hex64(format::checksum64(bytes)) + "\"", after);
+    std::string quoted = "\"";  // piecewise: g++ 12's false -Wrestrict on a concatenation
+    quoted += hex64(format::checksum64(bytes));
+    quoted += '"';
+    config = with_field(config, "xxh3", quoted, after);
     write_text(member_path(dir, kPackConfigName), config);
 }
 
