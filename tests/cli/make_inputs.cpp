@@ -2,6 +2,14 @@
 // input format `vstore index` and `vstore search` read, plus malformed inputs for error tests.
 // Usage: vstore-make-inputs DIR [SEED]   (DIR is created if needed; SEED defaults to 1)
 //
+// Also, for a store an older vstore wrote (before the norm limit): vector N of a vector file
+// overwritten with every component FLT_MAX and its checksum entry made to match, so that only
+// the value is old (mapped serving checks checksums, not norms, when it reads).
+// Usage: vstore-make-inputs --huge-vector FILE N
+// And one whose short id OLD of domain D is renamed NEW in the catalog, both ways, sealed as
+// vstore seals (NEW may be any bytes, e.g. not UTF-8, which vstore no longer accepts).
+// Usage: vstore-make-inputs --rename-id STORE D OLD NEW
+//
 // Dimension 8, 1500 base vectors (clustered: Gaussian blobs around 24 random centres), so a
 // commit holds more than the 1000 live items under which search scans exactly.
 //
@@ -34,6 +42,7 @@
 //   conflict.jsonl   ops, line 2 inserts id "5", live in base
 //   missing.jsonl    ops, line 2 deletes id "no-such-id"
 //   zero.jsonl       ops, line 2 inserts a zero vector (invalid under cosine only)
+#include <lmdb.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -49,9 +58,14 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "vstore/format/bytes.h"
+#include "vstore/format/catalog_records.h"
+#include "vstore/format/vector_file_format.h"
 
 namespace {
 
@@ -400,7 +414,81 @@ void make(uint64_t seed) {
 
 }  // namespace
 
+void write_huge_vector(const std::string& file, uint64_t n) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<uint8_t> page(vstore::format::kHeaderPageBytes);
+    if (!f.read(reinterpret_cast<char*>(page.data()), static_cast<std::streamsize>(page.size())))
+        throw std::runtime_error("cannot read the header of " + file);
+    const auto header = vstore::format::decode_header(page, file);
+    const std::vector<float> huge(header.layout.dimension, std::numeric_limits<float>::max());
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(huge.data()),
+                                         huge.size() * sizeof(float));
+    uint8_t entry[4];
+    vstore::format::store_le(entry, vstore::format::vector_checksum(bytes, n));
+    f.seekp(static_cast<std::streamoff>(header.layout.vector_offset(n)));
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.seekp(static_cast<std::streamoff>(header.layout.checksum_offset(n)));
+    f.write(reinterpret_cast<const char*>(entry), sizeof entry);
+    if (!f)
+        throw std::runtime_error("cannot write " + file);
+}
+
+void lmdb_check(int rc, const char* what) {
+    if (rc != 0)
+        throw std::runtime_error(std::string(what) + ": " + mdb_strerror(rc));
+}
+
+void rename_id(const std::string& store, const std::string& domain, const std::string& old_id,
+               const std::string& new_id) {
+    namespace f = vstore::format;
+    MDB_env* env = nullptr;
+    lmdb_check(mdb_env_create(&env), "mdb_env_create");
+    lmdb_check(mdb_env_set_maxdbs(env, 8), "mdb_env_set_maxdbs");
+    lmdb_check(mdb_env_set_mapsize(env, size_t(1) << 30), "mdb_env_set_mapsize");
+    lmdb_check(mdb_env_open(env, (store + "/catalog").c_str(), MDB_NOSUBDIR, 0644), "open");
+    MDB_txn* txn = nullptr;
+    lmdb_check(mdb_txn_begin(env, nullptr, 0, &txn), "mdb_txn_begin");
+    MDB_dbi ids, keys;
+    lmdb_check(mdb_dbi_open(txn, "ids", 0, &ids), "ids");
+    lmdb_check(mdb_dbi_open(txn, "keys", 0, &keys), "keys");
+    const auto val = [](const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; };
+    const std::string old_key = f::scoped_key(domain, old_id);
+    MDB_val k = val(old_key), v;
+    lmdb_check(mdb_get(txn, ids, &k, &v), "the old id");
+    const auto record = f::unseal_catalog_value(
+        store, "ids", old_key, {static_cast<const uint8_t*>(v.mv_data), v.mv_size});
+    const uint64_t key = f::decode_short_id_record(store, domain, old_id, record);
+    lmdb_check(mdb_del(txn, ids, &k, nullptr), "delete the old id");
+    const auto put = [&](MDB_dbi dbi, const std::string& entry, const std::string& rec) {
+        const std::string value = f::seal_catalog_value(entry, rec);
+        MDB_val ek = val(entry), ev = val(value);
+        lmdb_check(mdb_put(txn, dbi, &ek, &ev, 0), "put");
+    };
+    put(ids, f::scoped_key(domain, new_id), f::encode_id_record(key, new_id));
+    put(keys, f::key_record_key(domain, key), f::encode_key_record(new_id));
+    lmdb_check(mdb_txn_commit(txn), "commit");
+    mdb_env_close(env);
+}
+
 int main(int argc, char** argv) {
+    if (argc == 6 && std::strcmp(argv[1], "--rename-id") == 0) {
+        try {
+            rename_id(argv[2], argv[3], argv[4], argv[5]);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "vstore-make-inputs: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
+    if (argc == 4 && std::strcmp(argv[1], "--huge-vector") == 0) {
+        try {
+            write_huge_vector(argv[2], std::stoull(argv[3]));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "vstore-make-inputs: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
     if (argc < 2 || argc > 3) {
         std::fprintf(stderr, "usage: vstore-make-inputs DIR [SEED]\n");
         return 2;

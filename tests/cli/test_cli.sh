@@ -629,8 +629,8 @@ expect 0 env -C "$W/sub" TMPDIR="$TMPD" "$VSTORE" search "$P/c2.tar.zst" --id 5 
 
 # ---- a store written by an older vstore ------------------------------------------------------
 # One whose vectors pass the norm limit: vector 0 of its file is overwritten with FLT_MAX
-# components (mapped serving reads it unchecked). Its distances overflow; JSON gets a number,
-# never null (fix), and the vector cannot be a query.
+# components, its checksum entry to match (mapped serving checks checksums, not norms). Its
+# distances overflow; JSON gets a number, never null (fix), and the vector cannot be a query.
 L="$T/legacy"
 expect 0 "$VSTORE" init "$L"
 expect 0 "$VSTORE" domain create "$L" d --dim 8
@@ -639,7 +639,7 @@ printf '%s\n' '{"id": "huge", "op": "Inserted", "vector": [1.5, 1.5, 1.5, 1.5, 1
 expect 0 "$VSTORE" index "$L" --domain d --commit c1 --ops "$T/legacy.jsonl" -q
 [ "$(od -An -tx1 -j 8192 -N 4 "$L/d.vecs" | tr -d ' ')" = 0000c03f ] ||
     fail "vector 0 of the legacy store is not at byte 8192 of d.vecs"
-printf '\xff\xff\x7f\x7f%.0s' 1 2 3 4 5 6 7 8 | dd of="$L/d.vecs" bs=1 seek=8192 conv=notrunc status=none
+expect 0 "$MAKE_INPUTS" --huge-vector "$L/d.vecs" 0
 expect 0 "$VSTORE" search "$L" --domain d --commit c1 --vector '[-1, 0, 0, 0, 0, 0, 0, 0]' -k 2 --json
 jq_check '.[0] == {"id": "small", "distance": 1} and .[1].id == "huge"
     and .[1].distance > 3.4e38' "$T/out" "an overflowed distance in JSON"
@@ -649,12 +649,12 @@ jq_check '.[0].id == "huge" and .[0].distance > 3.4e38' "$T/out" \
 expect 1 "$VSTORE" search "$L" --domain d --commit c1 --id huge
 one_line_error "query has a squared norm of 9.263e+77, above 2^125"
 # One that holds an id that is not UTF-8: "~LEGACY~" (which sorts last, as its replacement
-# does) is overwritten in the catalog by FF FE "LEGACY". JSON output is whole, with U+FFFD for
+# does) is renamed in the catalog FF FE "LEGACY", sealed as vstore seals. JSON output is whole, with U+FFFD for
 # each invalid byte (fix: it stopped part-way at json.exception.type_error.316).
 printf '%s\n' '{"id": "~LEGACY~", "op": "Inserted", "vector": [0, 0, 0, 0, 0, 0, 0, 0.5]}' \
     >"$T/legacy2.jsonl"
 expect 0 "$VSTORE" index "$L" --domain d --commit c2 --parent c1 --ops "$T/legacy2.jsonl" -q
-perl -0777 -pi -e 's/~LEGACY~/\xff\xfeLEGACY/g' "$L/catalog"
+expect 0 "$MAKE_INPUTS" --rename-id "$L" d '~LEGACY~' $'\xff\xfeLEGACY'
 legacy='"\ufffd\ufffdLEGACY"'
 expect 0 "$VSTORE" search "$L" --domain d --commit c2 --vector '[0, 0, 0, 0, 0, 0, 0, 0.5]' -k 2 --json
 jq_check '.[0] == {"id": '"$legacy"', "distance": 0} and .[1].id == "small"' "$T/out" \
