@@ -55,34 +55,44 @@ std::string everything(const std::string& dir) {
     return out;
 }
 
-void copy_store(const std::string& from, const std::string& to) {
-    fs::remove_all(to);
-    fs::copy(from, to, fs::copy_options::recursive);
-}
+// An undamaged store, what it answers, and a copy of it to damage.
+struct DamageTrial {
+    TempDir tmp;
+    const std::string original = (tmp.path() / "original").string();
+    const std::string trial = (tmp.path() / "trial").string();
+    std::string expected;
+    uint64_t catalog_size = 0;
+
+    DamageTrial() {
+        make_store(original);
+        expected = everything(original);
+        catalog_size = fs::file_size(original + "/catalog");
+    }
+    // A fresh copy of the original at `trial`; returns its catalog's path.
+    std::string reset() const {
+        fs::remove_all(trial);
+        fs::copy(original, trial, fs::copy_options::recursive);
+        return trial + "/catalog";
+    }
+};
 
 }  // namespace
 
 TEST_CASE("a truncated catalog is refused at open, never a SIGBUS (size checked against the meta "
           "page)",
           "[corruption][catalog]") {
-    TempDir tmp;
-    const std::string original = (tmp.path() / "original").string();
-    make_store(original);
-    const std::string expected = everything(original);
-    const uint64_t size = fs::file_size(original + "/catalog");
+    const DamageTrial t;
+    const uint64_t size = t.catalog_size;
     REQUIRE(size > 40 * 4096);
 
     std::vector<uint64_t> lengths = {1, 100, 4095, 4096, 4097, 8191, 8192, 8193, size - 1};
     for (uint64_t l = 3 * 4096; l < size; l += 4096 * 7)
         lengths.push_back(l);
-    const std::string trial = (tmp.path() / "trial").string();
     for (const uint64_t length : lengths) {
         CAPTURE(length);
-        copy_store(original, trial);
-        fs::resize_file(trial + "/catalog", length);
+        fs::resize_file(t.reset(), length);
         std::string message;
-        std::string got;
-        const ErrorCode code = test::code_of([&] { got = everything(trial); }, &message);
+        const ErrorCode code = test::code_of([&] { everything(t.trial); }, &message);
         CAPTURE(message);
         CHECK(code == ErrorCode::kCorruption);
         if (length >= 2 * 4096)
@@ -134,21 +144,15 @@ Outcome read_damaged(const std::string& dir, const std::string& expected, std::s
 TEST_CASE("a flipped byte anywhere in the catalog gives an error or the old answers, never a "
           "signal or a different answer (record checksums)",
           "[corruption][catalog]") {
-    TempDir tmp;
-    const std::string original = (tmp.path() / "original").string();
-    make_store(original);
-    const std::string expected = everything(original);
-    const uint64_t size = fs::file_size(original + "/catalog");
-    const std::string trial = (tmp.path() / "trial").string();
+    const DamageTrial t;
     std::mt19937_64 rng(15);
     int counts[4] = {0, 0, 0, 0};
     for (int i = 0; i < 200; ++i) {
-        const uint64_t offset = rng() % size;
+        const uint64_t offset = rng() % t.catalog_size;
         CAPTURE(offset);
-        copy_store(original, trial);
-        test::flip_byte(trial + "/catalog", offset);
+        test::flip_byte(t.reset(), offset);
         std::string detail;
-        const Outcome o = read_damaged(trial, expected, detail);
+        const Outcome o = read_damaged(t.trial, t.expected, detail);
         CAPTURE(detail.substr(0, 300));
         ++counts[static_cast<int>(o)];
         CHECK(o != Outcome::kCrash);

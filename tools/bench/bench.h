@@ -28,6 +28,7 @@ inline double seconds_since(Clock::time_point start) {
 
 struct Config {
     bool quick = false;
+    bool smoke = false;  // tiny sizes: the test suite's run, for errors, not figures
     std::filesystem::path out_dir;
     std::filesystem::path scratch_dir;  // stores and index files; removed at the end
     std::filesystem::path cache_dir;    // ground truth, kept between runs

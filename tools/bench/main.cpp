@@ -179,6 +179,10 @@ int main(int argc, char** argv) {
     app.add_option("--out", out_dir, "Output directory for report.md and the plots")->required();
     app.add_flag("--quick", config.quick,
                  "Small sizes (20k base, 200 queries, 30k synthetic): under 4 minutes on 2 cores");
+    bool& smoke = config.smoke;
+    app.add_flag("--smoke", smoke,
+                 "Tiny sizes (3k base, 50 queries): every section runs, for the test suite, "
+                 "whose bench test looks for errors, not figures (implies --quick)");
     std::string section_names;
     for (const auto& s : kSections)
         section_names += "\n  " + s.name + ": " + s.what;
@@ -216,6 +220,7 @@ int main(int argc, char** argv) {
     config.scratch_dir =
         scratch_dir.empty() ? config.out_dir / "scratch" : std::filesystem::path(scratch_dir);
     config.threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    config.quick = config.quick || smoke;
     if (config.quick) {
         config.fashion_base = 20000;
         config.search_queries = 200;
@@ -233,6 +238,22 @@ int main(int argc, char** argv) {
         config.bandwidth_buffer_bytes = uint64_t(256) << 20;
         config.try_drop_caches = false;  // the test suite runs beside other tests
         min_measure_seconds = 0.1;
+    }
+    if (smoke) {
+        config.fashion_base = 3000;
+        config.search_queries = 50;
+        config.queries = 50;
+        config.churn_base = 1000;
+        config.chain_commits = 3;
+        config.synthetic_sizes = {5000};
+        config.cosine_sizes = {2000};
+        config.access_random_reads = 20000;
+        config.replace_base = 1000;
+        config.replace_count = 250;
+        config.exact_single_queries = 10;
+        config.exact_batch = 50;
+        config.bandwidth_buffer_bytes = uint64_t(32) << 20;
+        min_measure_seconds = 0.02;
     }
 
     // A size of 0 means no set of that kind: "--cosine-sizes 0" leaves the cosine sets out.

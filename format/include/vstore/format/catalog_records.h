@@ -54,7 +54,6 @@ inline constexpr uint32_t kCommitFlagOwnerDropped = 16;
 
 inline constexpr size_t kMaxGraphChain = 4096;  // files in a commit's graph chain
 
-inline constexpr size_t kMaxExternalIdBytes = 4096;
 // Ids up to kShortIdMax bytes are stored verbatim in `ids` keys; longer ids by their first
 // kLongIdPrefix bytes, an XXH3-64 of the whole id and a collision counter.
 inline constexpr size_t kShortIdMax = 240;

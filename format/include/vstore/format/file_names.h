@@ -13,6 +13,9 @@ inline constexpr size_t kMaxNameBytes = 255;
 // Longest file name we create (NAME_MAX on Linux file systems).
 inline constexpr size_t kMaxFileNameBytes = 255;
 
+// The longest external id (a caller's id of an item), in bytes.
+inline constexpr size_t kMaxExternalIdBytes = 4096;
+
 // The offset of the first byte of `s` that is not part of valid UTF-8 (RFC 3629: no overlong
 // forms, no surrogates, nothing above U+10FFFF), or npos when all of it is.
 size_t first_invalid_utf8(std::string_view s);

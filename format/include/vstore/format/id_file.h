@@ -9,12 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "vstore/format/file_names.h"
+
 namespace vstore::format {
 
 inline constexpr std::array<uint8_t, 8> kIdFileMagic = {'V', 'S', 'T', 'O', 'R', 'E', 'I', 'D'};
 inline constexpr uint32_t kIdFileVersion = 1;
 inline constexpr size_t kIdFileHeaderBytes = 48;
-inline constexpr size_t kMaxExternalIdBytes = 4096;
 
 // ids[i] is the external id of node i; an empty string marks a tombstoned node, which has none.
 std::vector<uint8_t> encode_id_file(const std::vector<std::string>& ids);
