@@ -1545,3 +1545,35 @@ TEST_CASE("catalog: a catalog of format version 1 gains its seals when opened", 
     }
     CHECK(sealed == 1 + 2 + 3 + 3 + 2);
 }
+
+TEST_CASE("catalog: an LMDB node claiming more bytes than the file holds is refused, never read "
+          "past the file (the map range check)",
+          "[catalog][corruption]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    // A 4000-byte id: its ids and keys records live on overflow pages, and the ids entry's key
+    // (the domain, NUL, the id's first 240 bytes, its hash and counter) is on a leaf page.
+    std::string id = "this-prefix-names-the-node-";
+    id.resize(4000, 'z');
+    {
+        auto c = Catalog::open(d, true);
+        c->create_domain(make_domain("dom"));
+        c->publish_commit(make_commit("dom", "c1", std::nullopt, 1), {{id, 0}});
+    }
+    // LMDB 0.9's leaf node: u16 mn_lo, u16 mn_hi (the data size), u16 flags, u16 key size, then
+    // the key. The size becomes 16 MiB, far past the end of the file.
+    const std::vector<uint8_t> bytes = test::read_file(dir.file("catalog"));
+    const std::string file(bytes.begin(), bytes.end());
+    const std::string key_start = std::string("dom") + '\0' + id.substr(0, 240);
+    const size_t at = file.find(key_start);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(file.find(key_start, at + 1) == std::string::npos);
+    REQUIRE(at >= 8);
+    test::write_bytes(dir.file("catalog"), at - 8, {0xFF, 0xFF, 0xFF, 0x00});
+
+    auto c = Catalog::open(d, false);
+    std::string msg;
+    CHECK(error_of([&] { c->find_key("dom", id); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("runs past the") != std::string::npos);
+    CHECK(c->external_id("dom", 0) == id);  // the keys entry is intact
+}

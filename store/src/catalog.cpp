@@ -158,6 +158,9 @@ struct Core {
     Registration registration;
     EnvHandle env;
     MDB_dbi meta = 0, domains = 0, commits = 0, ids = 0, keys = 0, vectors = 0;
+    // The map LMDB reads the data file through (found once, at open), and its page size.
+    const uint8_t* map_base = nullptr;
+    uint64_t map_bytes = 0;
     uint32_t page_size = 0;
 
     std::string where() const { return "catalog '" + path + "'"; }
@@ -166,14 +169,13 @@ struct Core {
     // damaged node or overflow header could otherwise send a decoder past the end of the
     // file (SIGBUS) or of the map. Pages a write transaction changed live outside the map.
     void check_mapped(const MDB_val& v, const char* what) const {
+        const auto* p = static_cast<const uint8_t*>(v.mv_data);
+        if (p < map_base || p >= map_base + map_bytes)
+            return;
         MDB_envinfo info;
         check(::mdb_env_info(env.env, &info), "cannot read the environment's state");
-        const auto* base = static_cast<const char*>(info.me_mapaddr);
-        const auto* p = static_cast<const char*>(v.mv_data);
-        if (p < base || p >= base + info.me_mapsize)
-            return;
         const uint64_t in_use = (uint64_t(info.me_last_pgno) + 1) * page_size;
-        const uint64_t offset = static_cast<uint64_t>(p - base);
+        const uint64_t offset = static_cast<uint64_t>(p - map_base);
         if (offset > in_use || v.mv_size > in_use - offset) {
             throw Error::corruption(where() + ": " + what + ": an entry of " +
                                     std::to_string(v.mv_size) + " bytes at offset " +
@@ -572,6 +574,10 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
     MDB_stat stat;
     c.check(::mdb_env_stat(c.env.env, &stat), "cannot read the environment's state");
     c.page_size = stat.ms_psize;
+    MDB_envinfo info;
+    c.check(::mdb_env_info(c.env.env, &info), "cannot read the environment's state");
+    c.map_bytes = info.me_mapsize;
+    c.map_base = detail::lmdb_map_address(c.path, c.where());
     int dead = 0;
     c.check(::mdb_reader_check(c.env.env, &dead), "cannot clear stale readers");
 

@@ -1,8 +1,12 @@
 #include "lmdb_meta.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 #include "file_io.h"
@@ -82,6 +86,33 @@ void check_lmdb_file_size(const std::string& path, const std::string& where) {
                                 std::to_string(meta->page_size) + " bytes, but the file holds " +
                                 std::to_string(size) + " bytes");
     }
+}
+
+const uint8_t* lmdb_map_address(const std::string& path, const std::string& where) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+        throw Error::io("cannot stat '" + path + "'", errno);
+    FILE* maps = std::fopen("/proc/self/maps", "re");
+    if (maps == nullptr)
+        throw Error::io(where + ": cannot read /proc/self/maps to find its mapping", errno);
+    // "start-end perms offset major:minor inode path", numbers in hex but the inode.
+    const uint8_t* found = nullptr;
+    char line[4096 + 128];
+    while (found == nullptr && std::fgets(line, sizeof line, maps) != nullptr) {
+        uintptr_t start = 0, end = 0;
+        unsigned long long offset = 0, inode = 0;
+        unsigned major_id = 0, minor_id = 0;
+        char perms[8];
+        if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %llx %x:%x %llu", &start, &end,
+                        perms, &offset, &major_id, &minor_id, &inode) == 7 &&
+            offset == 0 && inode == st.st_ino && major_id == major(st.st_dev) &&
+            minor_id == minor(st.st_dev))
+            found = reinterpret_cast<const uint8_t*>(start);
+    }
+    std::fclose(maps);
+    if (found == nullptr)
+        throw Error::io(where + ": its mapping is not in /proc/self/maps", ENOENT);
+    return found;
 }
 
 }  // namespace vstore::detail

@@ -27,4 +27,10 @@ std::optional<LmdbMeta> read_lmdb_meta(int fd, const std::string& path);
 // meta page in force names. A file that is not LMDB's passes (LMDB's own open refuses it).
 void check_lmdb_file_size(const std::string& path, const std::string& where);
 
+// Where this process maps the file at `path` from its first byte: the start of the mapping
+// LMDB made of its data file (mdb_env_info's me_mapaddr is the address a meta page asks for
+// with MDB_FIXEDMAP, null otherwise). Read from /proc/self/maps; Error(kIO) naming `where`
+// when no such mapping is there.
+const uint8_t* lmdb_map_address(const std::string& path, const std::string& where);
+
 }  // namespace vstore::detail
