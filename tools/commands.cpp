@@ -30,13 +30,6 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-StoreOptions store_options(const Common& c) {
-    StoreOptions o;
-    o.threads = c.threads;
-    o.on_crash_leftovers = say_store_leftovers();
-    return o;
-}
-
 PackOpenOptions pack_open_options(const Common& c) {
     PackOpenOptions o;
     o.max_extracted_bytes = c.max_unpacked;
@@ -436,6 +429,13 @@ int run_pack(const PackArgs& a, const Common& c, std::ostream& out) {
                 : std::string())
         << ", " << megabytes(bytes) << " in " << seconds(seconds_since(t0)) << '\n';
     return 0;
+}
+
+StoreOptions store_options(const Common& c) {
+    StoreOptions o;
+    o.threads = c.threads;
+    o.on_crash_leftovers = say_store_leftovers();
+    return o;
 }
 
 }  // namespace vstore::cli

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "vstore/store.h"
+
 namespace vstore::cli {
 
 struct Common {
@@ -18,6 +20,10 @@ struct Common {
     // --max-unpacked: the extraction bound of a pack archive (spec/pack.md); 0 = the default.
     uint64_t max_unpacked = 0;
 };
+
+// The store options every command opens a store with: its --threads, and a writer that removes
+// what crashed writers left says so on stderr (spec/lifecycle.md, "Crash leftovers").
+StoreOptions store_options(const Common& c);
 
 int run_init(const std::string& store, std::ostream& out);
 

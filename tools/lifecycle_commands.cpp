@@ -8,7 +8,6 @@
 
 #include "commands.h"
 #include "json_output.h"
-#include "leftovers.h"
 #include "progress.h"
 #include "source.h"
 #include "text.h"
@@ -16,14 +15,6 @@
 
 namespace vstore::cli {
 namespace {
-
-// Drop and vacuum remove what crashed writers left once they hold the writer lock, and say so
-// (gc reports them with its orphans; du writes nothing).
-StoreOptions writer_options() {
-    StoreOptions o;
-    o.on_crash_leftovers = say_store_leftovers();
-    return o;
-}
 
 using json = nlohmann::ordered_json;
 
@@ -92,7 +83,7 @@ std::vector<std::string> read_keep_file(const std::string& path) {
 int run_drop(const DropArgs& a, const Common& c, std::ostream& out) {
     if (a.commits.empty())
         throw UsageError("name at least one --commit to drop");
-    auto store = Store::open(a.store, writer_options());
+    auto store = Store::open(a.store, store_options(c));
     const DroppedCommits d = store->drop_commits(a.domain, a.commits, a.dry_run);
     if (c.json) {
         json j = dropped_json(d);
@@ -120,7 +111,7 @@ int run_gc(const GcArgs& a, const Common& c, std::ostream& out) {
                              ? "gc would keep nothing: --keep-last must be at least 1"
                              : "gc would keep nothing: the keep file names no commit, and "
                                "--keep-last is not at least 1");
-    auto store = Store::open(a.store, writer_options());
+    auto store = Store::open(a.store, store_options(c));
     const GcReport r = store->gc(o);
     if (!r.keep_unknown.empty())
         std::cerr << "vstore: note: no domain has " << list_text(r.keep_unknown)
@@ -150,7 +141,7 @@ int run_gc(const GcArgs& a, const Common& c, std::ostream& out) {
 }
 
 int run_vacuum(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
-    auto store = Store::open(a.store, writer_options());
+    auto store = Store::open(a.store, store_options(c));
     std::vector<std::string> domains;
     if (a.domain) {
         domains.push_back(*a.domain);
@@ -197,7 +188,7 @@ int run_vacuum(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
 }
 
 int run_du(const StoreScopeArgs& a, const Common& c, std::ostream& out) {
-    auto store = Store::open(a.store, writer_options());
+    auto store = Store::open(a.store, store_options(c));
     const SpaceReport r = store->space(a.domain);
     if (c.json) {
         json domains = json::array();

@@ -285,8 +285,6 @@ uint64_t external_id_hash(std::string_view id) {
     return checksum64({reinterpret_cast<const uint8_t*>(id.data()), id.size()});
 }
 
-// ---- The format record --------------------------------------------------------------------
-
 // ---- Seals --------------------------------------------------------------------------------
 
 namespace {

@@ -26,10 +26,6 @@ using detail::now_ms;
 using detail::short_id;
 using detail::thread_count;
 
-namespace {
-constexpr size_t kMaxIdBytes = 4096;
-}  // namespace
-
 struct CommitBuilder::Impl {
     Store::Impl* store = nullptr;
     DomainInfo domain;
@@ -397,11 +393,11 @@ struct CommitBuilder::Impl {
             throw Error::invalid_argument("commit '" + commit + "' is already finished");
         if (op != Op::kDelete) {
             format::validate_external_id(id);
-        } else if (id.empty() || id.size() > kMaxIdBytes) {
+        } else if (id.empty() || id.size() > format::kMaxExternalIdBytes) {
             // Any other bytes may be deleted: a store written before ids had to be UTF-8 may
             // hold such ids, and a snapshot deletes every id it does not put.
             throw Error::invalid_argument("id '" + short_id(id) + "' must be 1.." +
-                                          std::to_string(kMaxIdBytes) + " bytes");
+                                          std::to_string(format::kMaxExternalIdBytes) + " bytes");
         }
         if (ids_in_batch.count(id)) {
             throw Error::invalid_argument("id '" + short_id(id) + "' appears twice in commit '" +
@@ -428,8 +424,9 @@ struct CommitBuilder::Impl {
                                               " components; domain '" + domain.name + "' has " +
                                               std::to_string(domain.dimension));
             }
-            const double norm =
-                detail::checked_squared_norm(vector, "vector of id '" + short_id(id) + "'");
+            const double norm = detail::squared_norm(vector);
+            if (!detail::within_norm_limit(norm))
+                detail::refuse_vector("vector of id '" + short_id(id) + "'", norm);
             if (domain.metric == Metric::kCosine && norm == 0) {
                 throw Error::invalid_argument("vector of id '" + short_id(id) +
                                               "' is zero, which has no cosine distance");

@@ -10,6 +10,11 @@
 
 namespace vstore::detail {
 
+FileDescriptor::~FileDescriptor() {
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
 uint64_t file_bytes(int fd, const std::string& path) {
     struct stat st;
     if (::fstat(fd, &st) != 0)

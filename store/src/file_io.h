@@ -10,6 +10,19 @@
 
 namespace vstore::detail {
 
+// An open file descriptor, closed (and so any flock on it released) when this goes. -1: none.
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor();
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
 uint64_t file_bytes(int fd, const std::string& path);
 // Writes all `bytes` at `offset`.
 void write_all(int fd, const void* src, size_t bytes, uint64_t offset, const std::string& path);

@@ -66,19 +66,15 @@ std::optional<LmdbMeta> read_lmdb_meta(int fd, const std::string& path) {
 }
 
 void check_lmdb_file_size(const std::string& path, const std::string& where) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0)
         throw Error::io("cannot open '" + path + "'", errno);
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
     // The meta pages first, the size second: a writer extends the file before it writes the
     // meta page that names the new pages, so a whole file always passes.
-    const auto meta = read_lmdb_meta(fd, path);
+    const auto meta = read_lmdb_meta(fd.get(), path);
     if (!meta)
         return;
-    const uint64_t size = file_bytes(fd, path);
+    const uint64_t size = file_bytes(fd.get(), path);
     if (meta->last_page >= (uint64_t(1) << 48) || size < meta->bytes_in_use()) {
         throw Error::corruption(where + " is truncated: its meta page (transaction " +
                                 std::to_string(meta->transaction_id) + ") uses pages 0 to " +

@@ -115,20 +115,7 @@ std::string make_temp_dir(const std::string& parent, const std::string& stem) {
     return pattern;
 }
 
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
+using detail::FileDescriptor;
 
 FileDescriptor open_or_throw(const std::string& path, int flags, mode_t mode = 0) {
     const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
@@ -433,6 +420,11 @@ bool is_member_name(const std::string& name) {
            name == kPackIdsName;
 }
 
+Error member_mismatch(const std::string& pack, const std::string& member) {
+    return Error::corruption("pack '" + pack + "': '" + member +
+                             "' does not match the size and checksum its config records");
+}
+
 // The XXH3-64 of a stream of bytes, as format::checksum64 gives for them all at once.
 class StreamChecksum {
   public:
@@ -474,11 +466,13 @@ void extract_archive(const std::string& path, const std::string& dir, uint64_t b
     std::unordered_set<std::string> seen;
     std::vector<uint8_t> buffer(kCopyChunk);
     uint64_t extracted = 0;  // bytes written so far, every member's
+    const std::string raise_bound =
+        "; raise it with PackOpenOptions::max_extracted_bytes (vstore --max-unpacked) if the "
+        "archive is trusted";
     auto past_bound = [&](const std::string& name, const std::string& why) {
         return refuse("entry '" + name + "' " + why + " the extraction bound of " +
                       std::to_string(bound) + " bytes (" + std::to_string(extracted) +
-                      " extracted before it); raise it with PackOpenOptions::max_extracted_bytes "
-                      "(vstore --max-unpacked) if the archive is trusted");
+                      " extracted before it)" + raise_bound);
     };
     for (;;) {
         archive_entry* e = nullptr;
@@ -565,10 +559,8 @@ void extract_archive(const std::string& path, const std::string& dir, uint64_t b
         }
         if (written != declared)
             throw unreadable("entry '" + name + "' is truncated");
-        if (member_name != kPackConfigName && checksum.value() != allowed_checksum) {
-            throw Error::corruption("pack '" + path + "': '" + member_name +
-                                    "' does not match the size and checksum its config records");
-        }
+        if (member_name != kPackConfigName && checksum.value() != allowed_checksum)
+            throw member_mismatch(path, member_name);
         if (member_name == kPackConfigName) {
             config = parse_config(config_text, path + ":" + name);
             // Refused at once when the config's own sizes pass the bound, before any of them
@@ -579,9 +571,7 @@ void extract_archive(const std::string& path, const std::string& dir, uint64_t b
                 if (total > bound - extracted) {
                     throw refuse("its config gives '" + f.name + "' " + std::to_string(f.bytes) +
                                  " bytes, which takes the extraction past its bound of " +
-                                 std::to_string(bound) +
-                                 " bytes; raise it with PackOpenOptions::max_extracted_bytes "
-                                 "(vstore --max-unpacked) if the archive is trusted");
+                                 std::to_string(bound) + " bytes" + raise_bound);
                 }
             }
             struct statvfs fs_info {};
@@ -886,11 +876,8 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options,
                     throw;
                 throw Error::corruption("pack '" + path + "' has no '" + f.name + "'");
             }
-            if (bytes != f.bytes || sum != f.checksum) {
-                throw Error::corruption(
-                    "pack '" + path + "': '" + f.name +
-                    "' does not match the size and checksum its config records");
-            }
+            if (bytes != f.bytes || sum != f.checksum)
+                throw member_mismatch(path, f.name);
         }
     }
 

@@ -1,5 +1,6 @@
 // Snapshot: one loaded commit, searched in place (graph_layers.h, graph_search.h).
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "snapshot_impl.h"
@@ -49,9 +50,9 @@ std::vector<float> Snapshot::Impl::prepare_query(std::span<const float> query,
                                       std::to_string(domain.dimension));
     }
     std::vector<float> q(query.begin(), query.end());
-    const double norm = origin == QueryOrigin::kCaller
-                            ? detail::checked_squared_norm(q, "query")
-                            : detail::finite_squared_norm(q, "query");
+    const double norm = detail::squared_norm(q);
+    if (origin == QueryOrigin::kCaller ? !detail::within_norm_limit(norm) : !std::isfinite(norm))
+        detail::refuse_vector("query", norm);
     if (domain.metric == Metric::kCosine) {
         if (norm == 0)
             throw Error::invalid_argument("a zero query has no cosine distance");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "file_io.h"
 #include "vstore/format/error.h"
 
 namespace vstore::detail {
@@ -73,27 +74,12 @@ CrashLeftovers remove_stale_staging_dirs(const std::string& parent) {
     return removed;
 }
 
-class ClosingFd {
-  public:
-    explicit ClosingFd(int fd) : fd_(fd) {}
-    ~ClosingFd() {
-        if (fd_ >= 0)
-            ::close(fd_);  // lets go of its flock too
-    }
-    ClosingFd(const ClosingFd&) = delete;
-    ClosingFd& operator=(const ClosingFd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 }  // namespace
 
 StagingDir::StagingDir(const std::string& parent, const CrashLeftoversReport& report) {
     // Held while stale directories are removed and the new one is made and locked; a parent
     // that cannot be opened or locked gets no cleanup, as nothing could be proved there.
-    const ClosingFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const FileDescriptor parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (parent_fd.get() >= 0 && lock_waiting(parent_fd.get())) {
         const CrashLeftovers removed = remove_stale_staging_dirs(parent);
         if (!removed.names.empty() && report)

@@ -8,26 +8,21 @@
 
 namespace vstore::detail {
 
-double finite_squared_norm(std::span<const float> v, const std::string& what) {
-    double squared_norm = 0;
-    for (float x : v) {
-        if (!std::isfinite(x))
-            throw Error::invalid_argument(what + " has a NaN or infinite component");
-        squared_norm += double(x) * x;
-    }
-    return squared_norm;
+double squared_norm(std::span<const float> v) {
+    double sum = 0;
+    for (float x : v)
+        sum += double(x) * x;
+    return sum;
 }
 
-double checked_squared_norm(std::span<const float> v, const std::string& what) {
-    const double squared_norm = finite_squared_norm(v, what);
-    if (squared_norm > kMaxSquaredNorm) {
-        char numbers[96];
-        std::snprintf(numbers, sizeof numbers, "%.4g, above 2^125 (%.4g)", squared_norm,
-                      kMaxSquaredNorm);
-        throw Error::invalid_argument(what + " has a squared norm of " + numbers +
-                                      ", the limit that keeps every distance finite");
-    }
-    return squared_norm;
+void refuse_vector(const std::string& what, double squared_norm) {
+    if (!std::isfinite(squared_norm))
+        throw Error::invalid_argument(what + " has a NaN or infinite component");
+    char numbers[96];
+    std::snprintf(numbers, sizeof numbers, "%.4g, above 2^125 (%.4g)", squared_norm,
+                  kMaxSquaredNorm);
+    throw Error::invalid_argument(what + " has a squared norm of " + numbers +
+                                  ", the limit that keeps every distance finite");
 }
 
 void normalize(std::span<float> v, double squared_norm) {

@@ -13,13 +13,18 @@ namespace vstore::detail {
 // rounding of a float sum over 65,536 components.
 inline constexpr double kMaxSquaredNorm = 0x1p125;
 
-// The squared Euclidean norm of `v`, summed in double (exact enough for any float input).
-// Error(kInvalidArgument) for a NaN or infinite component; `what` names the vector in the
-// message ("vector of id 'a'", "query").
-double finite_squared_norm(std::span<const float> v, const std::string& what);
+// The squared Euclidean norm of `v`, summed in double: NaN or infinite exactly when a
+// component is (65,536 squares of floats cannot overflow a double).
+double squared_norm(std::span<const float> v);
 
-// finite_squared_norm, and Error(kInvalidArgument) for a squared norm above kMaxSquaredNorm.
-double checked_squared_norm(std::span<const float> v, const std::string& what);
+// Whether a vector of this squared norm may be stored, or be a query (false for NaN).
+inline bool within_norm_limit(double squared_norm) {
+    return squared_norm <= kMaxSquaredNorm;
+}
+
+// Error(kInvalidArgument) for a vector `what` names ("vector of id 'a'", "query") whose
+// squared norm is not finite (a NaN or infinite component) or past the limit.
+[[noreturn]] void refuse_vector(const std::string& what, double squared_norm);
 
 // Scales `v` to unit length, for cosine; `squared_norm` is its nonzero squared norm.
 void normalize(std::span<float> v, double squared_norm);

@@ -11,32 +11,35 @@
 
 namespace vstore::detail {
 
-WriterLock::WriterLock(const std::string& dir) {
+namespace {
+
+// `<dir>/writer.lock`, opened (created if missing) and flock'ed with `operation`; -1 when
+// LOCK_NB finds it held.
+int lock_file(const std::string& dir, int operation) {
     const std::string path = dir + "/writer.lock";
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd_ < 0)
+    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0)
         throw Error::io("cannot open '" + path + "'", errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd_);
-        fd_ = -1;
-        throw Error::conflict("store '" + dir + "' is busy: another writer is at work on it");
+    int rc;
+    while ((rc = ::flock(fd, operation)) != 0 && errno == EINTR) {
     }
+    if (rc == 0)
+        return fd;
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+        return -1;
+    throw Error::io("cannot lock '" + path + "'", err);
 }
 
-WriterLock::WriterLock(const std::string& dir, Wait) {
-    const std::string path = dir + "/writer.lock";
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+}  // namespace
+
+WriterLock::WriterLock(const std::string& dir) : fd_(lock_file(dir, LOCK_EX | LOCK_NB)) {
     if (fd_ < 0)
-        throw Error::io("cannot open '" + path + "'", errno);
-    while (::flock(fd_, LOCK_EX) != 0) {
-        if (errno == EINTR)
-            continue;
-        const int err = errno;
-        ::close(fd_);
-        fd_ = -1;
-        throw Error::io("cannot lock '" + path + "'", err);
-    }
+        throw Error::conflict("store '" + dir + "' is busy: another writer is at work on it");
 }
+
+WriterLock::WriterLock(const std::string& dir, Wait) : fd_(lock_file(dir, LOCK_EX)) {}
 
 WriterLock::WriterLock(WriterLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
 
