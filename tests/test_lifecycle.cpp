@@ -132,23 +132,6 @@ std::set<std::string> chain_names(const std::vector<CommitInfo>& commits) {
     return names;
 }
 
-// Forks a child that runs `fn` with VSTORE_CRASH_AT=point; returns whether it died by SIGKILL.
-bool killed_at(const char* point, const std::function<void()>& fn) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::setenv("VSTORE_CRASH_AT", point, 1);
-        try {
-            fn();
-        } catch (...) {
-            ::_exit(2);
-        }
-        ::_exit(0);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-}
-
 }  // namespace
 
 TEST_CASE("dropping commits keeps every other commit's answers and only its files",
@@ -354,7 +337,7 @@ TEST_CASE("the space report tells head, history and unreferenced vectors apart",
         c1_nodes = c.finish().live_count;
     }
     // A commit that dies with its vectors durable: 100 vectors no commit refers to.
-    REQUIRE(killed_at("vectors-appended", [&] {
+    REQUIRE(test::killed_at("vectors-appended", [&] {
         auto store = Store::open(path, o);
         auto b = store->begin_commit("d", "lost", "c1");
         for (size_t i = 700; i < 800; ++i)
@@ -392,7 +375,7 @@ TEST_CASE("a drop dying at any point loses no kept commit", "[store][lifecycle][
         chain = make_chain(*store, 6);
     }
     // Before the catalog transaction commits: nothing is dropped.
-    REQUIRE(killed_at("catalog-rewrite-written",
+    REQUIRE(test::killed_at("catalog-rewrite-written",
                       [&] { Store::open(path, chain_options())->drop_commits("d", {"c3", "c5"}); }));
     {
         auto store = Store::open(path, chain_options());
@@ -400,7 +383,7 @@ TEST_CASE("a drop dying at any point loses no kept commit", "[store][lifecycle][
         require_answers_unchanged(*store, chain, {});
     }
     // After it, before the files go: dropped, and the files left over are gc's.
-    REQUIRE(killed_at("drop-catalog-written",
+    REQUIRE(test::killed_at("drop-catalog-written",
                       [&] { Store::open(path, chain_options())->drop_commits("d", {"c3", "c5"}); }));
     auto store = Store::open(path, chain_options());
     require_answers_unchanged(*store, chain, {"c3", "c5"});
@@ -547,7 +530,7 @@ TEST_CASE("a vacuum dying at any point leaves the old files or the new ones",
         const std::string path = dir.file("store");
         const Chain chain = make_vacuumable_chain(path);
         const std::set<std::string> dropped = vacuumable_dropped();
-        REQUIRE(killed_at(point, [&] { Store::open(path, chain_options())->vacuum("d"); }));
+        REQUIRE(test::killed_at(point, [&] { Store::open(path, chain_options())->vacuum("d"); }));
         auto store = Store::open(path, chain_options());
         const bool switched = std::string(point) == "vacuum-catalog-written";
         CHECK(store->domain("d").vector_file == (switched ? "d@2.vecs" : "d.vecs"));

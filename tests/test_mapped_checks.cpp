@@ -278,22 +278,13 @@ TEST_CASE("mapped mode: vectors a later commit appends are checked too", "[corru
     CHECK(s1->search_exact(row(data, 3), 1)[0].id == id_of(3));
     // c2 by another process, as a CI job would: building it in this one would check the new
     // vectors (sound then) through this store's reader before they are damaged below.
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        try {
-            auto other = Store::open(dir.file("s"), graph_always());
-            auto b = other->begin_commit("d", "c2", "c1");
-            for (uint64_t i = first; i < first + added; ++i)
-                b.insert(id_of(i), row(data, i));
-            b.finish();
-        } catch (...) {
-            ::_exit(1);
-        }
-        ::_exit(0);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
+    const int status = test::run_in_child(nullptr, [&] {
+        auto other = Store::open(dir.file("s"), graph_always());
+        auto b = other->begin_commit("d", "c2", "c1");
+        for (uint64_t i = first; i < first + added; ++i)
+            b.insert(id_of(i), row(data, i));
+        b.finish();
+    });
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
     // New vectors in the group c1 left partial, and in groups of their own.

@@ -1859,22 +1859,11 @@ TEST_CASE(
     // second, as the next writer there, removes what the first left.
     std::set<std::string> stale;
     for (const char* name : {"killed", "killed.tar.xz"}) {
-        const pid_t killed = ::fork();
-        REQUIRE(killed >= 0);
-        if (killed == 0) {
-            ::setenv("VSTORE_CRASH_AT", "pack-staged", 1);
-            try {
-                auto store = Store::open(store_dir);
-                Pack::write(*store, "d", "c2", path_in(out, name));
-            } catch (...) {
-                ::_exit(2);
-            }
-            ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(killed, &status, 0);
-        REQUIRE(WIFSIGNALED(status));
-        REQUIRE(WTERMSIG(status) == SIGKILL);
+        pid_t killed = 0;
+        REQUIRE(test::killed_at(
+            "pack-staged",
+            [&] { Pack::write(*Store::open(store_dir), "d", "c2", path_in(out, name)); },
+            &killed));
         stale = staging_dirs(out);
         for (const auto& live_dir : live_dirs)
             stale.erase(live_dir);

@@ -395,25 +395,17 @@ TEST_CASE(
 
     // A builder killed halfway through its graph file, and files left under the process id of
     // this test, which runs: the next writer removes them all, and nothing else.
-    const pid_t killed = ::fork();
-    REQUIRE(killed >= 0);
-    if (killed == 0) {
-        ::setenv("VSTORE_CRASH_AT", "graph-half-written", 1);
-        try {
+    pid_t killed = 0;
+    REQUIRE(test::killed_at(
+        "graph-half-written",
+        [&] {
             auto store = Store::open(path);
             auto b = store->begin_commit("d", "killed", "base");
             for (size_t i = 200; i < 300; ++i)
                 b.insert(test::numbered("id", i), {data.data() + i * kDim, kDim});
             b.finish();
-        } catch (...) {
-            ::_exit(2);
-        }
-        ::_exit(0);
-    }
-    int status = 0;
-    ::waitpid(killed, &status, 0);
-    REQUIRE(WIFSIGNALED(status));
-    REQUIRE(WTERMSIG(status) == SIGKILL);
+        },
+        &killed));
     const std::string prefix = ".tmp-" + std::to_string(killed) + "-";
     std::set<std::string> stale = temporary_files_in(path);
     REQUIRE(stale.size() == 1);

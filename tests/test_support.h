@@ -2,6 +2,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -135,6 +137,37 @@ inline ErrorCode code_of(const std::function<void()>& fn, std::string* message =
     }
     FAIL("no error");
     return ErrorCode::kIO;
+}
+
+// Runs `fn` in a forked child, with VSTORE_CRASH_AT=`crash_at` unless it is null, and waits
+// for it: the child exits 0 when `fn` returns and 2 when it throws. Returns the wait status;
+// `pid` (if given) gets the child's process id. The child must not use a Store or Catalog the
+// caller has open; it may open its own (spec/catalog.md, "One catalog object per process").
+inline int run_in_child(const char* crash_at, const std::function<void()>& fn,
+                        pid_t* pid = nullptr) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (crash_at != nullptr)
+            ::setenv("VSTORE_CRASH_AT", crash_at, 1);
+        try {
+            fn();
+        } catch (...) {
+            ::_exit(2);
+        }
+        ::_exit(0);
+    }
+    if (pid != nullptr)
+        *pid = child;
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return status;
+}
+
+// Runs `fn` in a child that crashes at `point`; whether it died there, by SIGKILL.
+inline bool killed_at(const char* point, const std::function<void()>& fn, pid_t* pid = nullptr) {
+    const int status = run_in_child(point, fn, pid);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
 }  // namespace vstore::test
