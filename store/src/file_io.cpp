@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "vstore/format/error.h"
 
@@ -71,6 +72,21 @@ void sync_directory(const std::string& dir) {
     ::close(fd);
     if (rc != 0)
         throw Error::io("cannot sync directory '" + dir + "'", err);
+}
+
+void create_directories_durably(const std::string& dir) {
+    const std::filesystem::path path = std::filesystem::absolute(dir).lexically_normal();
+    std::vector<std::filesystem::path> missing;  // deepest first
+    for (auto p = path; !p.empty() && !std::filesystem::exists(p); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path())
+            break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST)
+            throw Error::io("cannot create directory '" + it->string() + "'", errno);
+        sync_directory(it->parent_path().string());
+    }
 }
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {

@@ -31,6 +31,9 @@ size_t read_some(int fd, void* dest, size_t bytes, uint64_t offset, const std::s
 void sync_data(int fd, const std::string& path);
 // fsync of a directory, so that names created or renamed in it are durable.
 void sync_directory(const std::string& dir);
+// Creates `dir` and its missing parents, each durably: when one is created, the directory
+// that holds it is synced, so that its name survives a power failure as its contents do.
+void create_directories_durably(const std::string& dir);
 // The whole file. Error(kNotFound) when it does not exist.
 std::vector<uint8_t> read_whole_file(const std::string& path);
 

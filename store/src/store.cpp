@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "file_io.h"
 #include "graph_files.h"
 #include "store_files.h"
 #include "store_impl.h"
@@ -278,10 +279,7 @@ Store::~Store() {
 }
 
 std::unique_ptr<Store> Store::create(const std::string& dir, StoreOptions options) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw Error::io("cannot create store directory '" + dir + "'", ec.value());
+    detail::create_directories_durably(dir);
     if (std::filesystem::exists(dir + "/catalog")) {
         throw Error::conflict("'" + dir + "' already holds a store");
     }
