@@ -51,15 +51,17 @@ struct InspectOptions {
 //   vector_count, graph_file, graph_bytes, graph_checksum, graph_kind, graph_format,
 //   chain_depth, graph_chain [{file, bytes, checksum}] (the full file first), graph_owner (the
 //   commit whose graph it shares, or null), graph_owner_dropped, compacted}]}]; --verify adds verify {ok,
-//   vector_files_checked, vectors_checked, commits_checked, problems}.
+//   vector_files_checked, vectors_checked, commits_checked, content_entries_checked (content
+//   index entries hashed by the cross-checks), problems}; a cross-check's problem is
+//   {where "domain 'D'[, commit 'C']", what "<invariant of spec/consistency.md>: <message>"}.
 //
 // "kind": "pack": path, pack_kind, config (the pack's config as written), archive_bytes (an
 //   archive), graph and vectors (described as above, path the member's name); --verify adds
 //   verify {ok, problems}.
 //
 // Every problems list is [{where, what}].
-// Returns the exit status: 0 when it is readable (and, with verify, every checksum and
-// structural check holds), 1 otherwise. Errors go to `err` as one line; with verify, the
+// Returns the exit status: 0 when it is readable (and, with verify, every checksum,
+// structural check and cross-check holds), 1 otherwise. Errors go to `err` as one line; with verify, the
 // output lists every problem and `err` gets one line naming the first.
 int inspect(const std::string& path, const InspectOptions& options, std::ostream& out,
             std::ostream& err);

@@ -753,6 +753,24 @@ std::vector<std::vector<uint64_t>> Catalog::vectors_with_hashes(
     return out;
 }
 
+std::vector<VectorHash> Catalog::vector_hashes(const std::string& domain) const {
+    format::validate_name("domain", domain);
+    Txn txn(*impl_, false);
+    Cursor cur(*impl_, txn, impl_->vectors);
+    const std::string prefix = format::scoped_key(domain, {});
+    std::vector<VectorHash> out;
+    for (bool ok = cur.seek(prefix); ok && cur.key_starts_with(prefix); ok = cur.next()) {
+        const Bytes key = bytes_of_view(cur.key());
+        VectorHash entry;
+        // Decoding checks the key's length, so the hash's 8 bytes follow the prefix.
+        entry.index = format::decode_vector_record_key(impl_->path, domain, key, cur.value());
+        for (size_t i = prefix.size(); i < prefix.size() + 8; ++i)
+            entry.hash = (entry.hash << 8) | key[i];
+        out.push_back(entry);
+    }
+    return out;
+}
+
 void Catalog::publish_commit(const CommitInfo& commit,
                              const std::vector<std::pair<std::string, uint64_t>>& new_ids,
                              const std::vector<VectorHash>& new_vectors) {

@@ -9,6 +9,9 @@
 // And one whose short id OLD of domain D is renamed NEW in the catalog, both ways, sealed as
 // vstore seals (NEW may be any bytes, e.g. not UTF-8, which vstore no longer accepts).
 // Usage: vstore-make-inputs --rename-id STORE D OLD NEW
+// And one whose keys table has lost the key of short id ID of domain D (its ids entry stays),
+// a damage only the cross-checks of `inspect --verify` find (spec/consistency.md, K2).
+// Usage: vstore-make-inputs --forget-key STORE D ID
 //
 // Dimension 8, 1500 base vectors (clustered: Gaussian blobs around 24 random centres), so a
 // commit holds more than the 1000 live items under which search scans exactly.
@@ -54,6 +57,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -438,9 +442,9 @@ void lmdb_check(int rc, const char* what) {
         throw std::runtime_error(std::string(what) + ": " + mdb_strerror(rc));
 }
 
-void rename_id(const std::string& store, const std::string& domain, const std::string& old_id,
-               const std::string& new_id) {
-    namespace f = vstore::format;
+// The catalog of `store`, opened raw, one write transaction given to `body`, committed.
+void in_catalog_txn(const std::string& store,
+                    const std::function<void(MDB_txn*, MDB_dbi ids, MDB_dbi keys)>& body) {
     MDB_env* env = nullptr;
     lmdb_check(mdb_env_create(&env), "mdb_env_create");
     lmdb_check(mdb_env_set_maxdbs(env, 8), "mdb_env_set_maxdbs");
@@ -451,29 +455,66 @@ void rename_id(const std::string& store, const std::string& domain, const std::s
     MDB_dbi ids, keys;
     lmdb_check(mdb_dbi_open(txn, "ids", 0, &ids), "ids");
     lmdb_check(mdb_dbi_open(txn, "keys", 0, &keys), "keys");
-    const auto val = [](const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; };
-    const std::string old_key = f::scoped_key(domain, old_id);
-    MDB_val k = val(old_key), v;
-    lmdb_check(mdb_get(txn, ids, &k, &v), "the old id");
-    const auto record = f::unseal_catalog_value(
-        store, "ids", old_key, {static_cast<const uint8_t*>(v.mv_data), v.mv_size});
-    const uint64_t key = f::decode_short_id_record(store, domain, old_id, record);
-    lmdb_check(mdb_del(txn, ids, &k, nullptr), "delete the old id");
-    const auto put = [&](MDB_dbi dbi, const std::string& entry, const std::string& rec) {
-        const std::string value = f::seal_catalog_value(entry, rec);
-        MDB_val ek = val(entry), ev = val(value);
-        lmdb_check(mdb_put(txn, dbi, &ek, &ev, 0), "put");
-    };
-    put(ids, f::scoped_key(domain, new_id), f::encode_id_record(key, new_id));
-    put(keys, f::key_record_key(domain, key), f::encode_key_record(new_id));
+    body(txn, ids, keys);
     lmdb_check(mdb_txn_commit(txn), "commit");
     mdb_env_close(env);
+}
+
+MDB_val val_of(const std::string& s) {
+    return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+// The key of short id `id`, from its sealed ids entry.
+uint64_t key_of(const std::string& store, MDB_txn* txn, MDB_dbi ids, const std::string& domain,
+                const std::string& id) {
+    const std::string entry = vstore::format::scoped_key(domain, id);
+    MDB_val k = val_of(entry), v;
+    lmdb_check(mdb_get(txn, ids, &k, &v), "the id");
+    const auto record = vstore::format::unseal_catalog_value(
+        store, "ids", entry, {static_cast<const uint8_t*>(v.mv_data), v.mv_size});
+    return vstore::format::decode_short_id_record(store, domain, id, record);
+}
+
+void rename_id(const std::string& store, const std::string& domain, const std::string& old_id,
+               const std::string& new_id) {
+    namespace f = vstore::format;
+    in_catalog_txn(store, [&](MDB_txn* txn, MDB_dbi ids, MDB_dbi keys) {
+        const uint64_t key = key_of(store, txn, ids, domain, old_id);
+        const std::string old_key = f::scoped_key(domain, old_id);
+        MDB_val k = val_of(old_key);
+        lmdb_check(mdb_del(txn, ids, &k, nullptr), "delete the old id");
+        const auto put = [&](MDB_dbi dbi, const std::string& entry, const std::string& rec) {
+            const std::string value = f::seal_catalog_value(entry, rec);
+            MDB_val ek = val_of(entry), ev = val_of(value);
+            lmdb_check(mdb_put(txn, dbi, &ek, &ev, 0), "put");
+        };
+        put(ids, f::scoped_key(domain, new_id), f::encode_id_record(key, new_id));
+        put(keys, f::key_record_key(domain, key), f::encode_key_record(new_id));
+    });
+}
+
+void forget_key(const std::string& store, const std::string& domain, const std::string& id) {
+    in_catalog_txn(store, [&](MDB_txn* txn, MDB_dbi ids, MDB_dbi keys) {
+        const std::string entry =
+            vstore::format::key_record_key(domain, key_of(store, txn, ids, domain, id));
+        MDB_val k = val_of(entry);
+        lmdb_check(mdb_del(txn, keys, &k, nullptr), "delete the key");
+    });
 }
 
 int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "--rename-id") == 0) {
         try {
             rename_id(argv[2], argv[3], argv[4], argv[5]);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "vstore-make-inputs: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
+    if (argc == 5 && std::strcmp(argv[1], "--forget-key") == 0) {
+        try {
+            forget_key(argv[2], argv[3], argv[4]);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "vstore-make-inputs: %s\n", e.what());
             return 1;

@@ -688,6 +688,20 @@ jq_check '.kind == "store" and .domain_count == 7 and
     "$T/out" "inspect store"
 expect 0 "$VSTORE" inspect --verify "$S"
 grep -Eq "^verify +ok" "$T/out" || fail "inspect --verify store: $(tail -n 3 "$T/out")"
+# --verify cross-checks the catalog against the graph files (spec/consistency.md): on a copy
+# whose keys table has lost the key of id "5" (its ids entry stays, every seal and checksum
+# holds), it fails, naming K2, the domain and each commit whose graph holds the key.
+K="$T/forgotten-key"
+cp -a "$S" "$K"
+expect 0 "$MAKE_INPUTS" --forget-key "$K" d 5
+expect 1 "$VSTORE" inspect --verify "$K"
+grep -Eq "^  domain 'd', commit 'c1': K2: graph file 'd@c1.hnsw' gives node [0-9]+ key [0-9]+, which the catalog's keys table does not know$" \
+    "$T/out" || fail "inspect --verify of a forgotten key: $(grep -A3 '^verify' "$T/out")"
+grep -q "^vstore: verify failed: domain 'd', commit '" "$T/err" ||
+    fail "inspect --verify of a forgotten key: error line $(cat "$T/err")"
+expect 1 "$VSTORE" inspect --verify --json "$K"
+jq_check '.verify.ok == false and ([.verify.problems[] | select(.what | startswith("K2: "))
+    | .where] | index("domain '"'d'"', commit '"'c1'"'") != null)' "$T/out" "inspect --verify --json of a forgotten key"
 for p in "$P/c2" "$P/c2.tar.xz" "$P/c2.tar.zst"; do
     expect 0 "$VSTORE" inspect --json "$p"
     jq_check '.kind == "pack" and .config.count == 1600 and .config.commit == "c2"

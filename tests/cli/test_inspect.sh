@@ -108,11 +108,12 @@ jq_check '.kind == "store" and .domain_count == 1 and .commit_count == 2 and (ha
                          v1: {files: 0, bytes: 0}, shared_commits: 0}' "$T/store.json" "store json"
 
 expect 0 "$VSTORE" inspect --verify "$S"
-grep -q "^verify *ok: 1 vector file (360 vectors) and 2 commits checked; .*every delta applies to its base" \
+grep -q "^verify *ok: 1 vector file (360 vectors) and 2 commits checked; .*every delta applies to its base.*the catalog, vector files and graph files agree (360 indexed vectors hashed)$" \
     "$T/out" || fail "store verify line: $(cat "$T/out")"
 expect 0 "$VSTORE" inspect --verify --json "$S"
 jq_check '.verify.ok == true and .verify.commits_checked == 2 and .verify.vector_files_checked == 1
-    and .verify.vectors_checked == 360 and .verify.problems == []' "$T/out" "store verify json"
+    and .verify.vectors_checked == 360 and .verify.content_entries_checked == 360
+    and .verify.problems == []' "$T/out" "store verify json"
 
 # A commit that shares c2's graph (vstore assign): its row says so, the summary counts each
 # file once, and --verify checks it too.

@@ -111,6 +111,9 @@ class Catalog {
     // caller compares the bytes, as hashes can collide.
     std::vector<std::vector<uint64_t>> vectors_with_hashes(const std::string& domain,
                                                            std::span<const uint64_t> hashes) const;
+    // Every entry of the domain's content index, by hash and then index (LMDB's order), in one
+    // read transaction: for a verifier that checks each against the vector file.
+    std::vector<VectorHash> vector_hashes(const std::string& domain) const;
 
     // Drops and rewrites commits of one domain in one write transaction (Store::drop_commits
     // and vacuum): each commit named in `drop` is deleted, each record of `rewrite` replaces the

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vstore/catalog.h"
+#include "vstore/consistency.h"
 #include "vstore/crash_leftovers.h"
 #include "vstore/format/error.h"
 #include "vstore/format/graph_file.h"
@@ -217,6 +218,16 @@ class Store {
     // chain, and each delta against its base as it is applied. Error(kCorruption) naming the
     // file at fault; Error(kNotFound) for an unknown domain or commit.
     void verify_graph(const std::string& domain, const std::string& commit) const;
+    // Cross-checks one domain's files against its catalog records (spec/consistency.md, the
+    // invariants open does not check): the vector file's header against the domain record
+    // (D2), every content index entry against the vector it names, hashing it (D3), and for
+    // every commit its yielded graph's header (G6 vector_count, G8 commit and parent, G9
+    // ef_construction) and keys (K1 no key live twice, K2 every key of a live node or
+    // tombstone below next_key and in the keys table), a shared graph's record against its
+    // owner's (C1), and vector_count against the parent's (C2). Each broken invariant is a
+    // problem of the report, naming the domain and commit; changes nothing. Error(kNotFound)
+    // for an unknown domain.
+    ConsistencyReport verify_consistency(const std::string& domain) const;
 
     // Drops commits of a domain in one catalog transaction (spec/lifecycle.md). Every kept
     // commit answers exactly as before: a graph file that a kept commit's chain still needs
