@@ -34,7 +34,10 @@ inline void repair_body_checksums(std::vector<uint8_t>& b, uint64_t header_bytes
         return;
     }
     const uint64_t raw_bytes = u64_at(b, f.raw_bytes);
-    if (encoding != 1 || raw_bytes > kMaxRepairedRawBody)
+    // Only a frame that says it holds raw_bytes is decompressed: a mutated claim of megabytes
+    // would otherwise cost a large allocation per input.
+    if (encoding != 1 || raw_bytes > kMaxRepairedRawBody ||
+        ZSTD_getFrameContentSize(stored, stored_bytes) != raw_bytes)
         return;
     std::vector<uint8_t> raw(raw_bytes);
     const size_t got = ZSTD_decompress(raw.data(), raw.size(), stored, stored_bytes);
