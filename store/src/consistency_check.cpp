@@ -243,12 +243,13 @@ class DomainChecker {
                 continue;
             const uint64_t key = graph.key(i);
             if (graph.live(i)) {
-                const auto [it, added] = live_node_of_key.emplace(key, i);
-                if (!added) {
+                // Not a structured binding: clang 14 cannot capture one in a lambda.
+                const auto emplaced = live_node_of_key.emplace(key, i);
+                if (!emplaced.second) {
+                    const uint32_t first = emplaced.first->second;
                     twice.add([&] {
                         return "key " + std::to_string(key) + " is on live nodes " +
-                               std::to_string(it->second) + " and " + std::to_string(i) + " of " +
-                               gf;
+                               std::to_string(first) + " and " + std::to_string(i) + " of " + gf;
                     });
                 }
             }

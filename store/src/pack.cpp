@@ -25,6 +25,7 @@
 #include "file_bytes.h"
 #include "file_io.h"
 #include "graph_writer.h"
+#include "pack_config.h"
 #include "snapshot_impl.h"
 #include "staging_dir.h"
 #include "vstore/format/bytes.h"
@@ -190,7 +191,9 @@ ordered_json config_json(const DomainInfo& d, const CommitInfo& c,
     };
 }
 
-PackConfig parse_config(const std::string& text, const std::string& where) {
+}  // namespace
+
+PackConfig detail::parse_pack_config(const std::string& text, const std::string& where) {
     auto bad = [&](const std::string& what) {
         return Error::corruption("pack config '" + where + "': " + what);
     };
@@ -303,6 +306,8 @@ PackConfig parse_config(const std::string& text, const std::string& where) {
     c.graph_chain = {{c.graph_file, c.graph_bytes, c.graph_checksum}};
     return config;
 }
+
+namespace {
 
 const PackFile& member(const PackConfig& config, const std::string& name) {
     for (const auto& f : config.files) {
@@ -562,7 +567,7 @@ void extract_archive(const std::string& path, const std::string& dir, uint64_t b
         if (member_name != kPackConfigName && checksum.value() != allowed_checksum)
             throw member_mismatch(path, member_name);
         if (member_name == kPackConfigName) {
-            config = parse_config(config_text, path + ":" + name);
+            config = detail::parse_pack_config(config_text, path + ":" + name);
             // Refused at once when the config's own sizes pass the bound, before any of them
             // is extracted; the count above holds whatever the sizes say.
             uint64_t total = 0;
@@ -808,7 +813,7 @@ PackConfig Pack::write(Store& store, const std::string& domain, const std::strin
     detail::sync_directory(parent.string());
     if (options.progress)
         options.progress(1.0);
-    return parse_config(text, out);
+    return detail::parse_pack_config(text, out);
 }
 
 uint64_t default_pack_extraction_bound(uint64_t archive_bytes) {
@@ -862,7 +867,7 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options,
         text.resize(bytes);
         detail::read_some(fd.get(), text.data(), text.size(), 0, config_path);
     }
-    impl->config = parse_config(text, shown);
+    impl->config = detail::parse_pack_config(text, shown);
     const PackConfig& config = impl->config;
     // An archive's members were checked as they were extracted, against this same config.
     if (!impl->extracted) {
