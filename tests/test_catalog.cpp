@@ -1456,8 +1456,8 @@ TEST_CASE("catalog: a catalog of format version 1 gains its seals when opened", 
     CHECK(sealed == 1 + 2 + 3 + 3 + 2);
 }
 
-TEST_CASE("catalog: an LMDB node claiming more bytes than the file holds is refused, never read "
-          "past the file (the map range check)",
+TEST_CASE("catalog: an LMDB node claiming more bytes than the file holds is refused at open, "
+          "never read past the file (the walk of LMDB's pages)",
           "[catalog][corruption]") {
     TempDir dir;
     const std::string d = dir.path().string();
@@ -1481,9 +1481,32 @@ TEST_CASE("catalog: an LMDB node claiming more bytes than the file holds is refu
     REQUIRE(at >= 8);
     test::write_bytes(dir.file("catalog"), at - 8, {0xFF, 0xFF, 0xFF, 0x00});
 
-    auto c = Catalog::open(d, false);
     std::string msg;
-    CHECK(error_of([&] { c->find_key("dom", id); }, &msg) == ErrorCode::kCorruption);
-    CHECK(msg.find("runs past the") != std::string::npos);
-    CHECK(c->external_id("dom", 0) == id);  // the keys entry is intact
+    CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("of database 'ids' begins a run of 1 overflow pages for 16777215 bytes") !=
+          std::string::npos);
+}
+
+TEST_CASE("catalog: a leaf node flagged as duplicate data is refused at open, before LMDB "
+          "follows it to a SIGSEGV (the walk of its pages)",
+          "[catalog][corruption]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    const std::string id = "the-id-whose-node-is-damaged";
+    {
+        auto c = Catalog::open(d, true);
+        c->create_domain(make_domain("dom"));
+        c->publish_commit(make_commit("dom", "c1", std::nullopt, 1), {{id, 0}});
+    }
+    // LMDB 0.9's leaf node: u16 mn_lo, u16 mn_hi, u16 mn_flags, u16 mn_ksize, then the key
+    // (for an ids entry: the domain, NUL, the id, ...). F_DUPDATA is 0x04.
+    const std::vector<uint8_t> bytes = test::read_file(dir.file("catalog"));
+    const std::string file(bytes.begin(), bytes.end());
+    const size_t at = file.find(std::string("dom") + '\0' + id);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(at >= 8);
+    test::write_bytes(dir.file("catalog"), at - 4, {0x04, 0x00});
+    std::string msg;
+    CHECK(error_of([&] { Catalog::open(d, false); }, &msg) == ErrorCode::kCorruption);
+    CHECK(msg.find("of database 'ids' has node 0 with flags 4") != std::string::npos);
 }

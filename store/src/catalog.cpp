@@ -21,6 +21,7 @@
 #include "crash_point.h"
 #include "file_io.h"
 #include "lmdb_meta.h"
+#include "lmdb_tree_check.h"
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
@@ -582,6 +583,13 @@ std::unique_ptr<Catalog> Catalog::open(const std::string& dir, bool create) {
     c.check(::mdb_reader_check(c.env.env, &dead), "cannot clear stale readers");
 
     Txn txn(c, false);
+    // LMDB follows the pages its trees name without checking them: walk them all once, under
+    // this read transaction (which keeps a writer from reusing them), before any lookup.
+    if (::stat(impl->path.c_str(), &st) != 0)
+        throw Error::io("cannot stat '" + impl->path + "'", errno);
+    detail::check_lmdb_trees(c.map_base, std::min<uint64_t>(static_cast<uint64_t>(st.st_size),
+                                                           c.map_bytes),
+                             c.where());
     const auto open_db = [&](const char* name, MDB_dbi& dbi) {
         const int rc = ::mdb_dbi_open(txn.get(), name, 0, &dbi);
         if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)

@@ -23,6 +23,10 @@ constexpr uint32_t kMagic = 0xBEEFC0DE;      // MDB_MAGIC
 constexpr size_t kVersionOffset = 20;        // u32 mm_version
 constexpr uint32_t kDataVersion = 1;         // MDB_DATA_VERSION
 constexpr size_t kPageSizeOffset = 40;       // u32 mm_dbs[FREE_DBI].md_pad holds the page size
+constexpr size_t kFreeDepthOffset = 46;      // u16 mm_dbs[FREE_DBI].md_depth
+constexpr size_t kFreeRootOffset = 80;       // u64 mm_dbs[FREE_DBI].md_root
+constexpr size_t kMainDepthOffset = 94;      // u16 mm_dbs[MAIN_DBI].md_depth
+constexpr size_t kMainRootOffset = 128;      // u64 mm_dbs[MAIN_DBI].md_root
 constexpr size_t kLastPageOffset = 136;      // u64 mm_last_pg
 constexpr size_t kTransactionIdOffset = 144; // u64 mm_txnid
 constexpr size_t kMetaBytes = 152;
@@ -38,15 +42,7 @@ std::optional<LmdbMeta> meta_at(int fd, uint64_t offset, const std::string& path
     uint8_t page[kMetaBytes];
     if (read_some(fd, page, sizeof page, offset, path) != sizeof page)
         return std::nullopt;
-    if ((load<uint16_t>(page + kFlagsOffset) & kMetaPageFlag) == 0 ||
-        load<uint32_t>(page + kMagicOffset) != kMagic ||
-        load<uint32_t>(page + kVersionOffset) != kDataVersion)
-        return std::nullopt;
-    LmdbMeta m;
-    m.page_size = load<uint32_t>(page + kPageSizeOffset);
-    m.last_page = load<uint64_t>(page + kLastPageOffset);
-    m.transaction_id = load<uint64_t>(page + kTransactionIdOffset);
-    return m;
+    return parse_lmdb_meta(page);
 }
 
 bool page_size_valid(uint32_t s) {
@@ -55,13 +51,30 @@ bool page_size_valid(uint32_t s) {
 
 }  // namespace
 
+std::optional<LmdbMeta> parse_lmdb_meta(const uint8_t* page) {
+    if ((load<uint16_t>(page + kFlagsOffset) & kMetaPageFlag) == 0 ||
+        load<uint32_t>(page + kMagicOffset) != kMagic ||
+        load<uint32_t>(page + kVersionOffset) != kDataVersion)
+        return std::nullopt;
+    LmdbMeta m;
+    m.page_size = load<uint32_t>(page + kPageSizeOffset);
+    m.last_page = load<uint64_t>(page + kLastPageOffset);
+    m.transaction_id = load<uint64_t>(page + kTransactionIdOffset);
+    m.free_root = load<uint64_t>(page + kFreeRootOffset);
+    m.main_root = load<uint64_t>(page + kMainRootOffset);
+    m.free_depth = load<uint16_t>(page + kFreeDepthOffset);
+    m.main_depth = load<uint16_t>(page + kMainDepthOffset);
+    return m;
+}
+
 std::optional<LmdbMeta> read_lmdb_meta(int fd, const std::string& path) {
     const auto first = meta_at(fd, 0, path);
     if (!first || !page_size_valid(first->page_size))
         return std::nullopt;
-    const auto second = meta_at(fd, first->page_size, path);
+    auto second = meta_at(fd, first->page_size, path);
     if (!second)
         return std::nullopt;
+    second->meta_page = 1;
     return second->transaction_id > first->transaction_id ? second : first;
 }
 

@@ -15,9 +15,17 @@ struct LmdbMeta {
     uint32_t page_size = 0;
     uint64_t last_page = 0;       // the highest page number in use
     uint64_t transaction_id = 0;  // of the meta page in force (the higher of the two)
+    uint32_t meta_page = 0;       // which of pages 0 and 1 that is
+    // The roots and depths of the free-page tree (FREE_DBI) and the main tree (MAIN_DBI), whose
+    // records name the other databases; a root of ~0 is an empty tree.
+    uint64_t free_root = 0, main_root = 0;
+    uint16_t free_depth = 0, main_depth = 0;
 
     uint64_t bytes_in_use() const { return (last_page + 1) * page_size; }
 };
+
+// The meta record of a page (at least 152 bytes); nullopt when it is not an LMDB meta page.
+std::optional<LmdbMeta> parse_lmdb_meta(const uint8_t* page);
 
 // The meta page in force; nullopt when the file does not start with two LMDB meta pages
 // (LMDB then refuses it itself, as MDB_INVALID).
