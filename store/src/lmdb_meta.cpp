@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "file_io.h"
+#include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 
 namespace vstore::detail {
@@ -31,13 +32,6 @@ constexpr size_t kLastPageOffset = 136;      // u64 mm_last_pg
 constexpr size_t kTransactionIdOffset = 144; // u64 mm_txnid
 constexpr size_t kMetaBytes = 152;
 
-template <class T>
-T load(const uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
 std::optional<LmdbMeta> meta_at(int fd, uint64_t offset, const std::string& path) {
     uint8_t page[kMetaBytes];
     if (read_some(fd, page, sizeof page, offset, path) != sizeof page)
@@ -52,18 +46,18 @@ bool page_size_valid(uint32_t s) {
 }  // namespace
 
 std::optional<LmdbMeta> parse_lmdb_meta(const uint8_t* page) {
-    if ((load<uint16_t>(page + kFlagsOffset) & kMetaPageFlag) == 0 ||
-        load<uint32_t>(page + kMagicOffset) != kMagic ||
-        load<uint32_t>(page + kVersionOffset) != kDataVersion)
+    if ((format::load_le<uint16_t>(page + kFlagsOffset) & kMetaPageFlag) == 0 ||
+        format::load_le<uint32_t>(page + kMagicOffset) != kMagic ||
+        format::load_le<uint32_t>(page + kVersionOffset) != kDataVersion)
         return std::nullopt;
     LmdbMeta m;
-    m.page_size = load<uint32_t>(page + kPageSizeOffset);
-    m.last_page = load<uint64_t>(page + kLastPageOffset);
-    m.transaction_id = load<uint64_t>(page + kTransactionIdOffset);
-    m.free_root = load<uint64_t>(page + kFreeRootOffset);
-    m.main_root = load<uint64_t>(page + kMainRootOffset);
-    m.free_depth = load<uint16_t>(page + kFreeDepthOffset);
-    m.main_depth = load<uint16_t>(page + kMainDepthOffset);
+    m.page_size = format::load_le<uint32_t>(page + kPageSizeOffset);
+    m.last_page = format::load_le<uint64_t>(page + kLastPageOffset);
+    m.transaction_id = format::load_le<uint64_t>(page + kTransactionIdOffset);
+    m.free_root = format::load_le<uint64_t>(page + kFreeRootOffset);
+    m.main_root = format::load_le<uint64_t>(page + kMainRootOffset);
+    m.free_depth = format::load_le<uint16_t>(page + kFreeDepthOffset);
+    m.main_depth = format::load_le<uint16_t>(page + kMainDepthOffset);
     return m;
 }
 

@@ -1,10 +1,10 @@
 #include "lmdb_tree_check.h"
 
-#include <cstring>
 #include <string_view>
 #include <vector>
 
 #include "lmdb_meta.h"
+#include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 
 namespace vstore::detail {
@@ -30,13 +30,6 @@ constexpr size_t kDbFlagsOffset = 4, kDbDepthOffset = 6, kDbRootOffset = 40;
 constexpr uint64_t kNoPage = ~uint64_t(0);  // P_INVALID: an empty tree's root
 // LMDB's cursors hold at most 32 pages of a path (CURSOR_STACK).
 constexpr uint16_t kMaxDepth = 32;
-
-template <class T>
-T load(const uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 enum class Tree { kFree, kMain, kDatabase };
 
@@ -88,8 +81,8 @@ class Walker {
         reached_[pgno] = true;
         ++pages_;
         const uint8_t* page = map_ + pgno * meta_.page_size;
-        if (load<uint64_t>(page) != pgno)
-            fail(pgno, "of " + name + " holds the number " + std::to_string(load<uint64_t>(page)));
+        if (format::load_le<uint64_t>(page) != pgno)
+            fail(pgno, "of " + name + " holds the number " + std::to_string(format::load_le<uint64_t>(page)));
         return page;
     }
 
@@ -97,14 +90,14 @@ class Walker {
                    const std::string& name) {
         const uint8_t* page = reach(pgno, name);
         const uint32_t psize = meta_.page_size;
-        const uint16_t flags = load<uint16_t>(page + kPageFlagsOffset) & ~kInMemoryFlags;
+        const uint16_t flags = format::load_le<uint16_t>(page + kPageFlagsOffset) & ~kInMemoryFlags;
         const uint16_t want = level < depth ? kBranch : kLeaf;
         if (flags != want) {
             fail(pgno, "of " + name + " has flags " + std::to_string(flags) + " where a " +
                            (want == kBranch ? "branch" : "leaf") + " page belongs");
         }
-        const uint16_t lower = load<uint16_t>(page + kLowerOffset);
-        const uint16_t upper = load<uint16_t>(page + kUpperOffset);
+        const uint16_t lower = format::load_le<uint16_t>(page + kLowerOffset);
+        const uint16_t upper = format::load_le<uint16_t>(page + kUpperOffset);
         if (lower < kPageHeaderBytes || (lower - kPageHeaderBytes) % 2 != 0 || lower > upper ||
             upper > psize) {
             fail(pgno, "of " + name + " has its free space at " + std::to_string(lower) + " to " +
@@ -114,13 +107,13 @@ class Walker {
         if (flags == kBranch && count == 0)
             fail(pgno, "of " + name + " is a branch page without nodes");
         for (size_t i = 0; i < count; ++i) {
-            const uint16_t at = load<uint16_t>(page + kPageHeaderBytes + 2 * i);
+            const uint16_t at = format::load_le<uint16_t>(page + kPageHeaderBytes + 2 * i);
             if (at < upper || size_t(at) + kNodeHeaderBytes > psize)
                 fail(pgno, "of " + name + " has node " + std::to_string(i) + " outside its page");
             const uint8_t* node = page + at;
-            const uint64_t lo = load<uint16_t>(node), hi = load<uint16_t>(node + 2);
-            const uint16_t node_flags = load<uint16_t>(node + 4);
-            const uint16_t key_bytes = load<uint16_t>(node + 6);
+            const uint64_t lo = format::load_le<uint16_t>(node), hi = format::load_le<uint16_t>(node + 2);
+            const uint16_t node_flags = format::load_le<uint16_t>(node + 4);
+            const uint16_t key_bytes = format::load_le<uint16_t>(node + 6);
             const size_t data_at = size_t(at) + kNodeHeaderBytes + key_bytes;
             if (data_at > psize)
                 fail(pgno, "of " + name + " has node " + std::to_string(i) + " past its page");
@@ -150,7 +143,7 @@ class Walker {
         if (node_flags & kBigData) {
             if (room < 8)
                 fail(pgno, node() + " past its page");
-            data = overflow(load<uint64_t>(data), data_bytes, name);
+            data = overflow(format::load_le<uint64_t>(data), data_bytes, name);
         } else if (data_bytes > room) {
             fail(pgno, node() + " past its page");
         }
@@ -158,28 +151,28 @@ class Walker {
             if (data_bytes != kDbRecordBytes)
                 fail(pgno, node() + " holding a database record of " + std::to_string(data_bytes) +
                                " bytes");
-            if (load<uint16_t>(data + kDbFlagsOffset) != 0) {
+            if (format::load_le<uint16_t>(data + kDbFlagsOffset) != 0) {
                 fail(pgno, node() + ": database '" + std::string(key) + "' has flags " +
-                               std::to_string(load<uint16_t>(data + kDbFlagsOffset)));
+                               std::to_string(format::load_le<uint16_t>(data + kDbFlagsOffset)));
             }
-            tree(load<uint64_t>(data + kDbRootOffset), load<uint16_t>(data + kDbDepthOffset),
+            tree(format::load_le<uint64_t>(data + kDbRootOffset), format::load_le<uint16_t>(data + kDbDepthOffset),
                  Tree::kDatabase, "database '" + std::string(key) + "'");
         } else if (kind == Tree::kFree) {
             // A list of page numbers: its length, then that many.
-            if (data_bytes < 8 || data_bytes != (load<uint64_t>(data) + 1) * 8)
+            if (data_bytes < 8 || data_bytes != (format::load_le<uint64_t>(data) + 1) * 8)
                 fail(pgno, node() + " holding a free-page list of " + std::to_string(data_bytes) +
                                " bytes");
             for (uint64_t j = 1; j * 8 < data_bytes; ++j)
-                free_.push_back(load<uint64_t>(data + j * 8));
+                free_.push_back(format::load_le<uint64_t>(data + j * 8));
         }
     }
 
     // A run of overflow pages from `pgno` holding `data_bytes`; returns where they start.
     const uint8_t* overflow(uint64_t pgno, uint64_t data_bytes, const std::string& name) {
         const uint8_t* page = reach(pgno, name);
-        if ((load<uint16_t>(page + kPageFlagsOffset) & ~kInMemoryFlags) != kOverflow)
+        if ((format::load_le<uint16_t>(page + kPageFlagsOffset) & ~kInMemoryFlags) != kOverflow)
             fail(pgno, "of " + name + " is not an overflow page, though a node says so");
-        const uint64_t run = load<uint32_t>(page + kPagesOffset);
+        const uint64_t run = format::load_le<uint32_t>(page + kPagesOffset);
         if (run == 0 || run > meta_.last_page - pgno + 1 ||
             data_bytes > run * meta_.page_size - kPageHeaderBytes) {
             fail(pgno, "of " + name + " begins a run of " + std::to_string(run) +
