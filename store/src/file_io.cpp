@@ -75,9 +75,15 @@ void sync_directory(const std::string& dir) {
 }
 
 void create_directories_durably(const std::string& dir) {
-    const std::filesystem::path path = std::filesystem::absolute(dir).lexically_normal();
+    std::error_code ec;
+    const std::filesystem::path path = std::filesystem::absolute(dir, ec).lexically_normal();
+    if (ec)
+        throw Error::io("cannot create directory '" + dir + "'", ec.value());
+    // A path whose state cannot be read counts as existing: mkdir below it then names the error.
     std::vector<std::filesystem::path> missing;  // deepest first
-    for (auto p = path; !p.empty() && !std::filesystem::exists(p); p = p.parent_path()) {
+    for (auto p = path; !p.empty() && std::filesystem::status(p, ec).type() ==
+                                          std::filesystem::file_type::not_found;
+         p = p.parent_path()) {
         missing.push_back(p);
         if (p == p.parent_path())
             break;
