@@ -766,3 +766,32 @@ TEST_CASE("a vector option is parsed as a JSON array of numbers", "[inputs]") {
     check_error([&] { parse_vector_json(huge + "]", "--vector"); }, inv,
                 {"--vector: vector has 65537 elements"});
 }
+
+TEST_CASE("operations and snapshots in memory read as the same file would, named as given",
+          "[inputs]") {
+    const std::string ops_text =
+        "{\"id\": \"a\", \"op\": \"Inserted\", \"vector\": [0.5, -2]}\n\n"
+        "{\"id\": 7, \"op\": \"Deleted\"}";
+    std::vector<Operation> ops;
+    read_operations_text(ops_text, "request body", [&](Operation&& op) { ops.push_back(op); });
+    REQUIRE(ops.size() == 2);
+    CHECK(ops[0].vector == std::vector<float>{0.5f, -2.0f});
+    CHECK(ops[1].kind == OpKind::kDelete);
+    CHECK(ops[1].id == "7");
+    CHECK(ops[1].line == 3);
+
+    std::vector<SnapshotItem> items;
+    read_snapshot_text("{\"id\": \"x\", \"vector\": [1]}\n", "body",
+                       [&](SnapshotItem&& item) { items.push_back(item); });
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].where == "body:1");
+
+    size_t seen = 0;
+    read_operations_text("", "body", [&](Operation&&) { ++seen; });
+    read_snapshot_text("", "body", [&](SnapshotItem&&) { ++seen; });
+    CHECK(seen == 0);
+    check_error([] { read_operations_text("{\"id\": \"a\", \"op\": \"Inserted\", \"vector\": [1]}\n"
+                                          "{\"id\": \"b\", \"op\": \"Inserted\", \"vector\": [1, 2]}",
+                                          "body", [](Operation&&) {}); },
+                ErrorCode::kInvalidArgument, {"body:2: ", "vector has 2 elements, but line 1 has 1"});
+}

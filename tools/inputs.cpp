@@ -283,12 +283,11 @@ std::optional<OpKind> op_kind(const std::string& op) {
     return std::nullopt;
 }
 
-// Reads JSON Lines objects, passing each with its line number and "FILE:LINE".
-void read_json_lines(const std::string& path,
-                     const std::function<void(json&&, size_t, const std::string&)>& sink) {
-    const std::string name = display_name(path);
-    File f = open_file(path);
-    LineReader reader(f.get(), name);
+using JsonLineSink = std::function<void(json&&, size_t, const std::string&)>;
+
+// Reads JSON Lines objects from `f`, passing each with its line number and "NAME:LINE".
+void read_json_lines(FILE* f, const std::string& name, const JsonLineSink& sink) {
+    LineReader reader(f, name);
     std::string_view line;
     while (reader.next(line)) {
         if (is_blank(line))
@@ -296,6 +295,22 @@ void read_json_lines(const std::string& path,
         const std::string where = name + ":" + std::to_string(reader.line());
         sink(parse_object_line(line, where), reader.line(), where);
     }
+}
+
+void read_json_lines(const std::string& path, const JsonLineSink& sink) {
+    File f = open_file(path);
+    read_json_lines(f.get(), display_name(path), sink);
+}
+
+// The same from text in memory (an HTTP request's body), named `name` in messages.
+void read_json_lines_text(std::string_view text, const std::string& name,
+                          const JsonLineSink& sink) {
+    if (text.empty())
+        return;  // fmemopen refuses a buffer of size 0
+    File f(::fmemopen(const_cast<char*>(text.data()), text.size(), "r"));
+    if (!f)
+        throw Error::io(name + ": cannot read", errno);
+    read_json_lines(f.get(), name, sink);
 }
 
 // --- .fvecs ---
@@ -571,36 +586,71 @@ Error sqlite_error(int rc, const std::string& where, sqlite3* db) {
     }
 }
 
+// One operation from its JSON Lines object; `same_length` holds the first vector's length.
+Operation to_operation(json&& obj, size_t line, const std::string& where, SameLength& same_length) {
+    Operation op;
+    op.line = line;
+    op.id = to_id(obj, where);
+    const auto op_it = obj.find("op");
+    if (op_it == obj.end())
+        throw invalid(where + ": missing \"op\" (Inserted, Deleted or Replaced)");
+    if (!op_it->is_string())
+        throw invalid(where + ": \"op\" must be a string, not " + a_type(*op_it));
+    const auto kind = op_kind(op_it->get_ref<const std::string&>());
+    if (!kind)
+        throw invalid(where + ": unknown op " + quote_id(op_it->get<std::string>()) +
+                      "; expected Inserted, Deleted, Replaced or Changed");
+    op.kind = *kind;
+    const auto vector_it = obj.find("vector");
+    if (op.kind == OpKind::kDelete) {
+        if (vector_it != obj.end() && !vector_it->is_null())
+            throw invalid(where + ": a Deleted operation takes no \"vector\"");
+    } else {
+        if (vector_it == obj.end())
+            throw invalid(where + ": missing \"vector\" for " +
+                          (op.kind == OpKind::kInsert ? "Inserted" : "Replaced"));
+        op.vector = to_vector(*vector_it, where, "vector");
+        same_length.check(op.vector.size(), where, "line " + std::to_string(line));
+    }
+    return op;
+}
+
+// One item of a JSON Lines snapshot.
+SnapshotItem to_snapshot_item(json&& obj, size_t line, const std::string& where,
+                              SameLength& same_length) {
+    SnapshotItem item;
+    item.id = to_id(obj, where);
+    const auto vector_it = obj.find("vector");
+    if (vector_it == obj.end())
+        throw invalid(where + ": missing \"vector\"");
+    item.vector = to_vector(*vector_it, where, "vector");
+    same_length.check(item.vector.size(), where, "line " + std::to_string(line));
+    item.where = where;
+    return item;
+}
+
 }  // namespace
 
 void read_operations(const std::string& path, const std::function<void(Operation&&)>& sink) {
     SameLength same_length;
     read_json_lines(path, [&](json&& obj, size_t line, const std::string& where) {
-        Operation op;
-        op.line = line;
-        op.id = to_id(obj, where);
-        const auto op_it = obj.find("op");
-        if (op_it == obj.end())
-            throw invalid(where + ": missing \"op\" (Inserted, Deleted or Replaced)");
-        if (!op_it->is_string())
-            throw invalid(where + ": \"op\" must be a string, not " + a_type(*op_it));
-        const auto kind = op_kind(op_it->get_ref<const std::string&>());
-        if (!kind)
-            throw invalid(where + ": unknown op " + quote_id(op_it->get<std::string>()) +
-                          "; expected Inserted, Deleted, Replaced or Changed");
-        op.kind = *kind;
-        const auto vector_it = obj.find("vector");
-        if (op.kind == OpKind::kDelete) {
-            if (vector_it != obj.end() && !vector_it->is_null())
-                throw invalid(where + ": a Deleted operation takes no \"vector\"");
-        } else {
-            if (vector_it == obj.end())
-                throw invalid(where + ": missing \"vector\" for " +
-                              (op.kind == OpKind::kInsert ? "Inserted" : "Replaced"));
-            op.vector = to_vector(*vector_it, where, "vector");
-            same_length.check(op.vector.size(), where, "line " + std::to_string(line));
-        }
-        sink(std::move(op));
+        sink(to_operation(std::move(obj), line, where, same_length));
+    });
+}
+
+void read_operations_text(std::string_view text, const std::string& name,
+                          const std::function<void(Operation&&)>& sink) {
+    SameLength same_length;
+    read_json_lines_text(text, name, [&](json&& obj, size_t line, const std::string& where) {
+        sink(to_operation(std::move(obj), line, where, same_length));
+    });
+}
+
+void read_snapshot_text(std::string_view text, const std::string& name,
+                        const std::function<void(SnapshotItem&&)>& sink) {
+    SameLength same_length;
+    read_json_lines_text(text, name, [&](json&& obj, size_t line, const std::string& where) {
+        sink(to_snapshot_item(std::move(obj), line, where, same_length));
     });
 }
 
@@ -609,15 +659,7 @@ void read_snapshot_file(const std::string& path, const std::function<void(Snapsh
     if (path == "-" || ext == ".jsonl" || ext == ".ndjson" || ext == ".json") {
         SameLength same_length;
         read_json_lines(path, [&](json&& obj, size_t line, const std::string& where) {
-            SnapshotItem item;
-            item.id = to_id(obj, where);
-            const auto vector_it = obj.find("vector");
-            if (vector_it == obj.end())
-                throw invalid(where + ": missing \"vector\"");
-            item.vector = to_vector(*vector_it, where, "vector");
-            same_length.check(item.vector.size(), where, "line " + std::to_string(line));
-            item.where = where;
-            sink(std::move(item));
+            sink(to_snapshot_item(std::move(obj), line, where, same_length));
         });
         return;
     }

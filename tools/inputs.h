@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vstore::cli {
@@ -37,6 +38,11 @@ struct Operation {
 // as soon as it is read, so files of any size stream through.
 void read_operations(const std::string& path, const std::function<void(Operation&&)>& sink);
 
+// The same from JSON Lines text in memory (an HTTP request's body); `name` stands for the file
+// name in messages ("NAME:LINE: ...").
+void read_operations_text(std::string_view text, const std::string& name,
+                          const std::function<void(Operation&&)>& sink);
+
 struct SnapshotItem {
     std::string id;
     std::vector<float> vector;
@@ -49,6 +55,10 @@ struct SnapshotItem {
 //   .npy:   a 2-D C-order float32 little-endian ('<f4') array, ids are the row numbers.
 // Every vector of the file must have the same length. Duplicate ids are left to the caller.
 void read_snapshot_file(const std::string& path, const std::function<void(SnapshotItem&&)>& sink);
+
+// A JSON Lines snapshot from text in memory, as read_operations_text.
+void read_snapshot_text(std::string_view text, const std::string& name,
+                        const std::function<void(SnapshotItem&&)>& sink);
 
 // A snapshot from a SQLite table with columns `id` (TEXT or INTEGER) and `embedding` (a BLOB of
 // little-endian float32), as datasette-faiss and llm store them. The database is opened
