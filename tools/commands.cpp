@@ -10,10 +10,12 @@
 #include <ostream>
 #include <sstream>
 
+#include "apply_operation.h"
 #include "inputs.h"
 #include "json_output.h"
 #include "leftovers.h"
 #include "progress.h"
+#include "records_json.h"
 #include "source.h"
 #include "text.h"
 #include "vstore/pack.h"
@@ -22,8 +24,6 @@
 namespace vstore::cli {
 namespace {
 
-// Keys in the order they are written: {"id", "distance"} as the stream format has them.
-using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
@@ -42,13 +42,6 @@ std::string float_text(float f) {
     return std::string(buf, r.ptr);
 }
 
-json hits_json(const std::vector<SearchHit>& hits) {
-    json a = json::array();
-    for (const auto& h : hits)
-        a.push_back({{"id", h.id}, {"distance", json_distance(h.distance)}});
-    return a;
-}
-
 void print_hits(const std::vector<SearchHit>& hits, std::ostream& out) {
     size_t width = 2;
     for (const auto& h : hits)
@@ -60,33 +53,6 @@ void print_hits(const std::vector<SearchHit>& hits, std::ostream& out) {
         out << std::right << std::setw(4) << i + 1 << "  " << std::left << std::setw(int(width))
             << hits[i].id << "  " << float_text(hits[i].distance) << '\n';
     }
-}
-
-json commit_json(const CommitInfo& c) {
-    return json{{"domain", c.domain},
-                {"commit", c.commit},
-                {"parent", c.parent ? json(*c.parent) : json(nullptr)},
-                {"parent_dropped", c.parent_dropped},
-                {"created", iso_time(c.created_unix_ms)},
-                {"inserted", c.inserted},
-                {"deleted", c.deleted},
-                {"replaced", c.replaced},
-                {"live", c.live_count},
-                {"tombstones", c.tombstone_count},
-                {"compacted", c.compacted},
-                {"graph_file", c.graph_file},
-                {"graph_bytes", c.graph_bytes},
-                {"graph_owner", c.graph_owner ? json(*c.graph_owner) : json(nullptr)},
-                {"graph_owner_dropped", c.owner_dropped}};
-}
-
-json domain_json(const DomainInfo& d) {
-    return json{{"name", d.name},
-                {"dimension", d.dimension},
-                {"metric", format::metric_name(d.metric)},
-                {"m", d.m},
-                {"ef_construction", d.ef_construction},
-                {"created", iso_time(d.created_unix_ms)}};
 }
 
 std::string operation_counts(const CommitInfo& c) {
@@ -112,16 +78,6 @@ bool query_file_holds_many(const std::string& path) {
         ++brackets;
     }
     return brackets == 2;
-}
-
-// Runs `f`, and gives any vstore::Error it throws the place in the input it came from.
-template <typename F>
-void at(const std::string& where, F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        throw Error(e.code(), where + ": " + e.message());
-    }
 }
 
 }  // namespace
@@ -195,26 +151,14 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
         };
         if (!a.ops.empty()) {
             read_operations(a.ops, [&](Operation&& op) {
-                at(a.ops + ":" + std::to_string(op.line), [&] {
-                    switch (op.kind) {
-                        case OpKind::kInsert:
-                            builder.insert(op.id, op.vector);
-                            break;
-                        case OpKind::kDelete:
-                            builder.remove(op.id);
-                            break;
-                        case OpKind::kReplace:
-                            builder.replace(op.id, op.vector);
-                            break;
-                    }
-                });
+                apply_operation(builder, op, a.ops + ":" + std::to_string(op.line));
                 tick();
             });
         } else {
             // An empty snapshot file is an empty set: every id of the parent goes.
             builder.begin_snapshot();
             auto put = [&](SnapshotItem&& item) {
-                at(item.where, [&] { builder.put(item.id, item.vector); });
+                apply_snapshot_item(builder, item);
                 tick();
             };
             if (!a.snapshot.empty())
@@ -351,8 +295,7 @@ int run_duplicates(const DuplicatesArgs& a, const Common& c, std::ostream& out) 
     Progress progress("finding duplicates", c.quiet);
     progress.update("in " + std::to_string(snapshot->size()) + " vectors");
     for (const auto& p : snapshot->duplicates(a.threshold)) {
-        out << json_text(json{{"a", p.a}, {"b", p.b}, {"distance", json_distance(p.distance)}})
-            << '\n';
+        out << json_text(duplicate_json(p)) << '\n';
     }
     return 0;
 }

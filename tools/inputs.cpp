@@ -798,16 +798,22 @@ std::vector<std::vector<float>> read_query_file(const std::string& path) {
         if (n < sizeof buf)
             break;
     }
+    return parse_query_json(text, name).vectors;
+}
+
+QueryVectors parse_query_json(std::string_view text, const std::string& name) {
+    QueryVectors queries;
     const json j = parse_json(text.begin(), text.end(), name, false);
     if (j.is_array() && !j.empty() && j[0].is_array()) {
+        queries.many = true;
         SameLength same_length;
         for (size_t i = 0; i < j.size(); ++i) {
             const std::string where = name + ": query " + std::to_string(i);
-            queries.push_back(to_vector(j[i], where, "vector"));
-            same_length.check(queries.back().size(), where, "query 0");
+            queries.vectors.push_back(to_vector(j[i], where, "vector"));
+            same_length.check(queries.vectors.back().size(), where, "query 0");
         }
     } else {
-        queries.push_back(to_vector(j, name, "vector"));
+        queries.vectors.push_back(to_vector(j, name, "vector"));
     }
     return queries;
 }

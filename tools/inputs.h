@@ -71,6 +71,14 @@ void read_snapshot_sqlite(const std::string& db, const std::string& table,
 // Returns at least one vector; all have the same length.
 std::vector<std::vector<float>> read_query_file(const std::string& path);
 
+// Query vectors in JSON: one array of numbers (one query) or a non-empty array of such arrays
+// (`many`, even when it holds one); `name` prefixes the messages. All have the same length.
+struct QueryVectors {
+    std::vector<std::vector<float>> vectors;
+    bool many = false;
+};
+QueryVectors parse_query_json(std::string_view text, const std::string& name);
+
 // Parses a JSON array of numbers (the --vector '[0.1, ...]' option); `what` names it in errors.
 std::vector<float> parse_vector_json(const std::string& text, const std::string& what);
 

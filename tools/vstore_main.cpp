@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "inspect.h"
+#include "serve_command.h"
 #include "source.h"
 #include "vstore/format/error.h"
 
@@ -241,6 +242,9 @@ int main(int argc, char** argv) {
     add_common(du, common, false);
     du->footer("Example: vstore du ./embeddings --json");
 
+    vstore::serve::ServeOptions serve_options;
+    auto* serve = vstore::serve::add_serve_command(app, serve_options);
+
     // CLI11 would report a mistyped command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-') {
         bool known = false;
@@ -289,6 +293,8 @@ int main(int argc, char** argv) {
             return run_du(du_args, common, out);
         if (*vacuum)
             return run_vacuum(vacuum_args, common, out);
+        if (*serve)
+            return vstore::serve::run_serve(serve_options, std::cerr);
     } catch (const UsageError& e) {
         std::cerr << "vstore: " << e.what() << '\n';
         return 2;

@@ -1,0 +1,406 @@
+#include "server.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "access_token.h"
+#include "inputs.h"
+#include "json_output.h"
+#include "listen_address.h"
+#include "records_json.h"
+
+namespace vstore::serve {
+namespace {
+
+using cli::json;
+using httplib::Request;
+using httplib::Response;
+
+// How a library error answers over HTTP: its status and the code of the error object.
+std::pair<int, std::string_view> http_status(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kNotFound:
+            return {404, "not_found"};
+        case ErrorCode::kInvalidArgument:
+            return {400, "invalid_argument"};
+        case ErrorCode::kConflict:
+            return {409, "conflict"};
+        case ErrorCode::kExhausted:
+            return {429, "exhausted"};
+        case ErrorCode::kCorruption:
+            return {500, "corruption"};
+        case ErrorCode::kIO:
+            return {500, "io"};
+    }
+    return {500, "internal"};
+}
+
+void send_json(Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(cli::json_text(body) + "\n", "application/json");
+}
+
+void send_error(Response& res, int status, std::string_view code, const std::string& message) {
+    send_json(res, status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+// A request's fault that is no library error: a missing or malformed parameter, a limit.
+struct HttpError {
+    int status;
+    std::string code;
+    std::string message;
+};
+
+HttpError bad_request(const std::string& message) { return {400, "invalid_argument", message}; }
+
+// The query parameters of a request, with the messages a caller needs when one is wrong.
+class Params {
+  public:
+    explicit Params(const Request& req) : req_(req) {}
+
+    std::string required(const std::string& name) const {
+        if (!req_.has_param(name.c_str()))
+            throw bad_request("missing query parameter '" + name + "'");
+        return req_.get_param_value(name.c_str());
+    }
+    std::optional<std::string> optional(const std::string& name) const {
+        if (!req_.has_param(name.c_str()))
+            return std::nullopt;
+        return req_.get_param_value(name.c_str());
+    }
+    // A count from 1 to `most`; `fallback` when absent.
+    size_t count(const std::string& name, size_t fallback, size_t most) const {
+        const auto text = optional(name);
+        if (!text)
+            return fallback;
+        size_t value = 0;
+        const auto r = std::from_chars(text->data(), text->data() + text->size(), value);
+        if (r.ec != std::errc() || r.ptr != text->data() + text->size() || value == 0)
+            throw bad_request("query parameter '" + name + "' must be a whole number from 1, not '" +
+                              *text + "'");
+        if (value > most)
+            throw bad_request("query parameter '" + name + "' is " + *text + "; at most " +
+                              std::to_string(most) + " is served (--max-count)");
+        return value;
+    }
+    bool flag(const std::string& name) const {
+        const auto text = optional(name);
+        if (!text)
+            return false;
+        if (*text == "1" || *text == "true")
+            return true;
+        if (*text == "0" || *text == "false")
+            return false;
+        throw bad_request("query parameter '" + name + "' must be 1, true, 0 or false, not '" +
+                          *text + "'");
+    }
+    float distance(const std::string& name) const {
+        const std::string text = required(name);
+        float value = 0;
+        const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !(value >= 0) ||
+            value > 3.4e38f)
+            throw bad_request("query parameter '" + name +
+                              "' must be a distance of 0 or more, not '" + text + "'");
+        return value;
+    }
+
+  private:
+    const Request& req_;
+};
+
+class Service {
+  public:
+    Service(const ServeOptions& options, std::ostream& log)
+        : options_(options),
+          log_(log),
+          store_(Store::open(options.store, store_options())),
+          tasks_(*store_, options.tasks),
+          http_(options.connections) {
+        if (!options.token_file.empty())
+            token_ = read_access_token(options.token_file);
+        routes();
+    }
+
+    DeadlineServer& http() { return http_; }
+    IndexTasks& tasks() { return tasks_; }
+    void log(const std::string& line) {
+        std::lock_guard lock(log_mutex_);
+        log_ << "vstore serve: " << line << std::endl;
+    }
+
+  private:
+    StoreOptions store_options() {
+        StoreOptions o;
+        o.on_crash_leftovers = [this](const CrashLeftovers& removed) {
+            log("removed " + std::to_string(removed.names.size()) +
+                " files that crashed writers left in " + removed.dir);
+        };
+        return o;
+    }
+
+    // Every handler answers JSON, errors included; nothing it throws reaches httplib.
+    template <typename F>
+    httplib::Server::Handler handler(F f) {
+        return [this, f](const Request& req, Response& res) {
+            try {
+                f(req, res);
+            } catch (const HttpError& e) {
+                send_error(res, e.status, e.code, e.message);
+            } catch (const Error& e) {
+                const auto [status, code] = http_status(e.code());
+                send_error(res, status, code, e.message());
+            } catch (const std::bad_alloc&) {
+                send_error(res, 500, "exhausted", "the server ran out of memory for this request");
+            } catch (const std::exception& e) {
+                log(req.method + " " + req.path + ": " + e.what());
+                send_error(res, 500, "internal", e.what());
+            }
+        };
+    }
+
+    void routes() {
+        http_.set_payload_max_length(options_.max_body_bytes);
+        http_.set_pre_routing_handler([this](const Request& req, Response& res) {
+            if (!token_ || req.path == "/healthz")
+                return httplib::Server::HandlerResponse::Unhandled;
+            if (bearer_token_matches(req.get_header_value("Authorization"), *token_))
+                return httplib::Server::HandlerResponse::Unhandled;
+            res.set_header("WWW-Authenticate", "Bearer");
+            send_error(res, 401, "unauthorized",
+                       "this server needs 'Authorization: Bearer <token>' (vstore serve "
+                       "--token-file)");
+            return httplib::Server::HandlerResponse::Handled;
+        });
+        // httplib's own errors (413 for a body over the limit, 404 for an unknown path, 400
+        // for a request it cannot parse) come with an empty body; give them the error object.
+        http_.set_error_handler(httplib::Server::HandlerWithResponse(
+            [this](const Request& req, Response& res) {
+            if (!res.body.empty())
+                return httplib::Server::HandlerResponse::Unhandled;
+            if (res.status == 413)
+                send_error(res, 413, "too_large",
+                           "the request body is over " + std::to_string(options_.max_body_bytes) +
+                               " bytes (--max-body-bytes)");
+            else if (res.status == 404)
+                send_error(res, 404, "not_found", "no endpoint " + req.method + " " + req.path);
+            else
+                send_error(res, res.status, "invalid_argument", "a malformed HTTP request");
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+        http_.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
+            send_error(res, 500, "internal", "the request failed");
+        });
+
+        http_.Get("/healthz", handler([](const Request&, Response& res) {
+                      send_json(res, 200, json{{"status", "ok"}});
+                  }));
+        http_.Get("/domains", handler([this](const Request&, Response& res) {
+                      json list = json::array();
+                      for (const auto& d : store_->domains())
+                          list.push_back(cli::domain_json(d));
+                      send_json(res, 200, list);
+                  }));
+        http_.Get("/log", handler([this](const Request& req, Response& res) {
+                      const Params p(req);
+                      const std::string domain = p.required("domain");
+                      const auto commit = p.optional("commit");
+                      json list = json::array();
+                      for (const auto& c : commit ? store_->log(domain, *commit)
+                                                  : store_->commits(domain))
+                          list.push_back(cli::commit_json(c));
+                      send_json(res, 200, list);
+                  }));
+        http_.Get("/statistics", handler([this](const Request&, Response& res) {
+                      send_json(res, 200, statistics());
+                  }));
+        http_.Post("/index", handler([this](const Request& req, Response& res) { index(req, res); }));
+        http_.Get("/check", handler([this](const Request& req, Response& res) { check(req, res); }));
+        http_.Get("/assign", handler([this](const Request& req, Response& res) {
+                      const Params p(req);
+                      IndexRequest r;
+                      r.domain = p.required("domain");
+                      r.assign_source = p.required("source_commit");
+                      r.commit = p.required("target_commit");
+                      const TaskStatus s = tasks_.wait(tasks_.submit(std::move(r)));
+                      if (s.state != TaskStatus::State::kComplete)
+                          throw Error(s.code, s.message);
+                      send_json(res, 200, cli::commit_json(*s.commit));
+                  }));
+        http_.Post("/search", handler([this](const Request& req, Response& res) { search(req, res); }));
+        http_.Get("/similar", handler([this](const Request& req, Response& res) {
+                      const Params p(req);
+                      const std::string domain = p.required("domain");
+                      const std::string commit = p.required("commit");
+                      const std::string id = p.required("id");
+                      const size_t k = p.count("count", 10, options_.max_count);
+                      const size_t ef = p.count("ef", 0, options_.max_count);
+                      const auto snapshot = store_->open_commit(domain, commit);
+                      send_json(res, 200, cli::hits_json(snapshot->similar(id, k, ef)));
+                  }));
+        http_.Get("/duplicates", handler([this](const Request& req, Response& res) {
+                      const Params p(req);
+                      const std::string domain = p.required("domain");
+                      const std::string commit = p.required("commit");
+                      const float threshold = p.distance("threshold");
+                      const auto snapshot = store_->open_commit(domain, commit);
+                      json list = json::array();
+                      for (const auto& pair : snapshot->duplicates(threshold))
+                          list.push_back(cli::duplicate_json(pair));
+                      send_json(res, 200, list);
+                  }));
+    }
+
+    void index(const Request& req, Response& res) {
+        const Params p(req);
+        IndexRequest r;
+        r.domain = p.required("domain");
+        r.commit = p.required("commit");
+        r.previous = p.optional("previous");
+        r.snapshot = p.flag("snapshot");
+        r.body = req.body;
+        const std::string id = tasks_.submit(std::move(r));
+        send_json(res, 202, json{{"task_id", id}});
+    }
+
+    void check(const Request& req, Response& res) {
+        const std::string id = Params(req).required("task_id");
+        const auto s = tasks_.status(id);
+        if (!s)
+            throw Error::not_found("no task '" + id + "' (unknown, or ended too long ago)");
+        switch (s->state) {
+            case TaskStatus::State::kQueued:
+            case TaskStatus::State::kRunning:
+                send_json(res, 200, json{{"status", "Pending"}, {"percentage", s->percentage}});
+                return;
+            case TaskStatus::State::kComplete:
+                send_json(res, 200, json{{"status", "Complete"}, {"commit", cli::commit_json(*s->commit)}});
+                return;
+            case TaskStatus::State::kError:
+                send_json(res, 200, json{{"status", "Error"},
+                                         {"code", http_status(s->code).second},
+                                         {"message", s->message}});
+                return;
+        }
+    }
+
+    void search(const Request& req, Response& res) {
+        const Params p(req);
+        const std::string domain = p.required("domain");
+        const std::string commit = p.required("commit");
+        const size_t k = p.count("count", 10, options_.max_count);
+        const size_t ef = p.count("ef", 0, options_.max_count);
+        const bool exact = p.flag("exact");
+        const auto first = req.body.find_first_not_of(" \t\r\n");
+        if (first != std::string::npos && req.body[first] == '{')
+            throw bad_request("request body: a text query needs an embedder, and this server "
+                              "has none (vstore serve --embed-command)");
+        const cli::QueryVectors queries = cli::parse_query_json(req.body, "request body");
+        if (queries.vectors.size() > options_.max_queries)
+            throw HttpError{413, "too_large",
+                            "request body: " + std::to_string(queries.vectors.size()) +
+                                " query vectors; at most " + std::to_string(options_.max_queries) +
+                                " are served in one request (--max-queries)"};
+        const auto snapshot = store_->open_commit(domain, commit);
+        json answers = json::array();
+        for (size_t i = 0; i < queries.vectors.size(); ++i) {
+            try {
+                const auto hits = exact ? snapshot->search_exact(queries.vectors[i], k)
+                                        : snapshot->search(queries.vectors[i], k, ef);
+                answers.push_back(cli::hits_json(hits));
+            } catch (const Error& e) {
+                throw Error(e.code(), queries.many ? "request body: query " + std::to_string(i) +
+                                                         ": " + e.message()
+                                                   : "request body: " + e.message());
+            }
+        }
+        send_json(res, 200, queries.many ? answers : answers[0]);
+    }
+
+    json statistics() {
+        const IndexPoolStats pool = store_->index_pool_stats();
+        const TaskCounts t = tasks_.counts();
+        return json{{"index_pool",
+                     {{"commits", pool.commits},
+                      {"bytes", pool.bytes},
+                      {"loads", pool.loads},
+                      {"hits", pool.hits},
+                      {"evictions", pool.evictions}}},
+                    {"tasks",
+                     {{"queued", t.queued},
+                      {"running", t.running},
+                      {"completed", t.completed},
+                      {"failed", t.failed}}}};
+    }
+
+    ServeOptions options_;
+    std::ostream& log_;
+    std::mutex log_mutex_;
+    std::unique_ptr<Store> store_;
+    IndexTasks tasks_;
+    DeadlineServer http_;
+    std::optional<std::string> token_;
+};
+
+}  // namespace
+
+int run_serve(const ServeOptions& options, std::ostream& log) {
+    const ListenAddress address = parse_listen_address(options.listen);
+    if (options.token_file.empty() && !address.loopback)
+        throw Error::invalid_argument(
+            "--listen " + options.listen +
+            " is not a loopback address: a server others can reach needs --token-file");
+
+    // SIGTERM and SIGINT go to one thread that waits for them; every other thread, those
+    // httplib and the store start included, inherits the mask and never sees them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    Service service(options, log);
+    DeadlineServer& http = service.http();
+    const unsigned threads =
+        options.threads ? options.threads : std::max(8u, std::thread::hardware_concurrency());
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    int port = address.port;
+    if (port == 0)
+        port = http.bind_to_any_port(address.host);
+    else if (!http.bind_to_port(address.host, port))
+        port = -1;
+    if (port <= 0)
+        throw Error::invalid_argument("--listen " + options.listen +
+                                      ": cannot listen there (in use, or not this machine's)");
+
+    std::thread signal_waiter([&] {
+        int signal = 0;
+        sigwait(&stop_signals, &signal);
+        service.log(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                    ": stopping; requests being served finish, the running index task is "
+                    "abandoned before its commit");
+        http.begin_shutdown();
+        service.tasks().shutdown();
+        http.stop();
+    });
+    service.log("listening on http://" + address.url_host + ":" + std::to_string(port));
+    const bool served = http.listen_after_bind();
+    if (!served) {
+        // The accept loop failed on its own: wake the waiter so that it stops the rest.
+        pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    }
+    signal_waiter.join();
+    service.log(served ? "stopped" : "stopped: the listening socket failed");
+    return served ? 0 : 1;
+}
+
+}  // namespace vstore::serve
