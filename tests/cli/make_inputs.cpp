@@ -28,7 +28,8 @@
 //   expected_snap2.json   {"jsonl"|"sqlite"|"fvecs"|"npy"|"ops2"|"ops2_rows":
 //                          {"inserted", "deleted", "replaced", "live"}}
 //   changes.json          {"deleted": [ids], "replaced": [ids], "inserted_first": "1500", ...}
-//   queries.fvecs, queries.npy  20 query vectors;  query.json: the first one as a JSON array
+//   queries.fvecs, queries.npy  20 query vectors;  query.json: the first one as a JSON array,
+//                               queries.json: all 20 as a JSON array of arrays
 //   dups.jsonl            ops: Inserted dupA and dupB with the very same vector
 //   empty.jsonl, empty.fvecs, empty.npy (shape (0, 8)), empty.db (an empty table embeddings)
 //                         the empty set, in every snapshot format
@@ -358,6 +359,10 @@ void make(uint64_t seed) {
     write_fvecs("queries.fvecs", queries);
     write_npy("queries.npy", queries);
     write_text("query.json", json_vec(queries[0]) + "\n");
+    std::string all_queries = "[";
+    for (size_t i = 0; i < queries.size(); ++i)
+        all_queries += (i ? ",\n " : "") + json_vec(queries[i]);
+    write_text("queries.json", all_queries + "]\n");
 
     // Two identical vectors, far from the clusters.
     {

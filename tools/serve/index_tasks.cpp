@@ -225,8 +225,8 @@ void IndexTasks::build(Task& task) {
         held += id.size() + floats * sizeof(float);
         if (held > limits_.max_memory_bytes)
             throw Error::exhausted(where + ": the task holds more than " +
-                                   std::to_string(limits_.max_memory_bytes >> 20) +
-                                   " MiB of vectors and ids (--max-index-memory)");
+                                   std::to_string(limits_.max_memory_bytes) +
+                                   " bytes of vectors and ids (--max-index-memory)");
         if (line % 1024 == 0)
             set_percentage(task.id, 90.0 * static_cast<double>(line) / static_cast<double>(lines));
     };

@@ -33,7 +33,7 @@ CLI::App* add_serve_command(CLI::App& app, ServeOptions& o) {
         ->check(CLI::Range(size_t(1), size_t(1) << 24));
     cmd->add_option("--max-queued-tasks", o.tasks.max_queued,
                     "Index tasks that may wait behind the running one (default 8); more: 429")
-        ->check(CLI::Range(size_t(0), size_t(1) << 16));
+        ->check(CLI::Range(size_t(1), size_t(1) << 16));
     cmd->add_option("--max-index-memory", o.tasks.max_memory_bytes,
                     "Most vector and id bytes one index task may hold, e.g. 2G (default 1G)")
         ->transform(CLI::AsSizeValue(false));

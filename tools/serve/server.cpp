@@ -151,7 +151,55 @@ class Service {
     // Every handler answers JSON, errors included; nothing it throws reaches httplib.
     template <typename F>
     httplib::Server::Handler handler(F f) {
-        return [this, f](const Request& req, Response& res) {
+        return [this, f](const Request& req, Response& res) { answer(req, res, f); };
+    }
+    // A POST handler: it gets the request's body as it is, whatever its Content-Type says.
+    // (httplib would read an application/x-www-form-urlencoded body, which is what curl -d
+    // sends, into the query parameters, and refuse one over 8 KiB.)
+    template <typename F>
+    httplib::Server::HandlerWithContentReader body_handler(F f) {
+        return [this, f](const Request& req, Response& res, const httplib::ContentReader& reader) {
+            answer(req, res, [&](const Request& r, Response& s) { f(r, s, read_body(req, reader)); });
+        };
+    }
+
+    std::string read_body(const Request& req, const httplib::ContentReader& reader) {
+        if (req.is_multipart_form_data())
+            throw bad_request("a multipart/form-data body is not served; send the JSON itself");
+        std::string body;
+        bool too_large = false;
+        const bool read = reader([&](const char* data, size_t n) {
+            if (body.size() + n > options_.max_body_bytes) {
+                too_large = true;
+                return false;
+            }
+            body.append(data, n);
+            return true;
+        });
+        // A Content-Length over the limit makes httplib skip the body without handing any of it
+        // to the receiver.
+        if (too_large || (!read && declared_length(req) > options_.max_body_bytes))
+            throw too_large_body();
+        if (!read)
+            throw bad_request("the request body could not be read whole");
+        return body;
+    }
+
+    static uint64_t declared_length(const Request& req) {
+        const std::string text = req.get_header_value("Content-Length");
+        uint64_t length = 0;
+        std::from_chars(text.data(), text.data() + text.size(), length);
+        return length;
+    }
+
+    HttpError too_large_body() const {
+        return {413, "too_large",
+                "the request body is over " + std::to_string(options_.max_body_bytes) +
+                    " bytes (--max-body-bytes)"};
+    }
+
+    template <typename F>
+    void answer(const Request& req, Response& res, F&& f) {
             try {
                 f(req, res);
             } catch (const HttpError& e) {
@@ -165,7 +213,6 @@ class Service {
                 log(req.method + " " + req.path + ": " + e.what());
                 send_error(res, 500, "internal", e.what());
             }
-        };
     }
 
     void routes() {
@@ -187,10 +234,10 @@ class Service {
             [this](const Request& req, Response& res) {
             if (!res.body.empty())
                 return httplib::Server::HandlerResponse::Unhandled;
-            if (res.status == 413)
-                send_error(res, 413, "too_large",
-                           "the request body is over " + std::to_string(options_.max_body_bytes) +
-                               " bytes (--max-body-bytes)");
+            if (res.status == 413) {
+                const HttpError e = too_large_body();
+                send_error(res, e.status, e.code, e.message);
+            }
             else if (res.status == 404)
                 send_error(res, 404, "not_found", "no endpoint " + req.method + " " + req.path);
             else
@@ -206,24 +253,35 @@ class Service {
                   }));
         http_.Get("/domains", handler([this](const Request&, Response& res) {
                       json list = json::array();
-                      for (const auto& d : store_->domains())
-                          list.push_back(cli::domain_json(d));
+                      for (const auto& d : store_->domains()) {
+                          json j = cli::domain_json(d);
+                          j["commits"] = store_->commits(d.name).size();
+                          list.push_back(std::move(j));
+                      }
                       send_json(res, 200, list);
                   }));
         http_.Get("/log", handler([this](const Request& req, Response& res) {
                       const Params p(req);
                       const std::string domain = p.required("domain");
                       const auto commit = p.optional("commit");
+                      std::vector<CommitInfo> commits;
+                      if (commit) {
+                          commits = store_->log(domain, *commit);
+                      } else {
+                          commits = store_->commits(domain);
+                          sort_newest_first(commits);
+                      }
                       json list = json::array();
-                      for (const auto& c : commit ? store_->log(domain, *commit)
-                                                  : store_->commits(domain))
+                      for (const auto& c : commits)
                           list.push_back(cli::commit_json(c));
                       send_json(res, 200, list);
                   }));
         http_.Get("/statistics", handler([this](const Request&, Response& res) {
                       send_json(res, 200, statistics());
                   }));
-        http_.Post("/index", handler([this](const Request& req, Response& res) { index(req, res); }));
+        http_.Post("/index", body_handler([this](const Request& req, Response& res, std::string&& body) {
+                       index(req, res, std::move(body));
+                   }));
         http_.Get("/check", handler([this](const Request& req, Response& res) { check(req, res); }));
         http_.Get("/assign", handler([this](const Request& req, Response& res) {
                       const Params p(req);
@@ -236,7 +294,9 @@ class Service {
                           throw Error(s.code, s.message);
                       send_json(res, 200, cli::commit_json(*s.commit));
                   }));
-        http_.Post("/search", handler([this](const Request& req, Response& res) { search(req, res); }));
+        http_.Post("/search", body_handler([this](const Request& req, Response& res, std::string&& body) {
+                       search(req, res, body);
+                   }));
         http_.Get("/similar", handler([this](const Request& req, Response& res) {
                       const Params p(req);
                       const std::string domain = p.required("domain");
@@ -260,14 +320,14 @@ class Service {
                   }));
     }
 
-    void index(const Request& req, Response& res) {
+    void index(const Request& req, Response& res, std::string&& body) {
         const Params p(req);
         IndexRequest r;
         r.domain = p.required("domain");
         r.commit = p.required("commit");
         r.previous = p.optional("previous");
         r.snapshot = p.flag("snapshot");
-        r.body = req.body;
+        r.body = std::move(body);
         const std::string id = tasks_.submit(std::move(r));
         send_json(res, 202, json{{"task_id", id}});
     }
@@ -293,18 +353,18 @@ class Service {
         }
     }
 
-    void search(const Request& req, Response& res) {
+    void search(const Request& req, Response& res, const std::string& body) {
         const Params p(req);
         const std::string domain = p.required("domain");
         const std::string commit = p.required("commit");
         const size_t k = p.count("count", 10, options_.max_count);
         const size_t ef = p.count("ef", 0, options_.max_count);
         const bool exact = p.flag("exact");
-        const auto first = req.body.find_first_not_of(" \t\r\n");
-        if (first != std::string::npos && req.body[first] == '{')
+        const auto first = body.find_first_not_of(" \t\r\n");
+        if (first != std::string::npos && body[first] == '{')
             throw bad_request("request body: a text query needs an embedder, and this server "
                               "has none (vstore serve --embed-command)");
-        const cli::QueryVectors queries = cli::parse_query_json(req.body, "request body");
+        const cli::QueryVectors queries = cli::parse_query_json(body, "request body");
         if (queries.vectors.size() > options_.max_queries)
             throw HttpError{413, "too_large",
                             "request body: " + std::to_string(queries.vectors.size()) +
