@@ -472,3 +472,36 @@ TEST_CASE("pool mode and both replace strategies give the same exact answers",
         }
     }
 }
+
+TEST_CASE("vector_file_stats names each vector file a reader has open, with its pool", "[store]") {
+    test::TempDir dir;
+    const auto data = test::random_vectors(300, 8, 21);
+    {
+        auto store = Store::create(dir.file("s"));
+        store->create_domain("d", {.dimension = 8});
+        commit_first_rows(*store, data, 300, 8);
+    }
+    for (auto mode : {ServingMode::kMapped, ServingMode::kPool}) {
+        INFO((mode == ServingMode::kPool ? "pool" : "mapped"));
+        StoreOptions o;
+        o.mode = mode;
+        o.pool_budget_bytes = 8 * 4096;
+        auto store = Store::open(dir.file("s"), o);
+        CHECK(store->vector_file_stats().empty());
+        const auto snapshot = store->open_commit("d", "c1");
+        snapshot->search_exact(row(data, 7, 8), 3);
+        const auto stats = store->vector_file_stats();
+        REQUIRE(stats.size() == 1);
+        CHECK(stats[0].domain == "d");
+        CHECK(stats[0].file == store->domain("d").vector_file);
+        CHECK(stats[0].mode == mode);
+        CHECK(stats[0].vectors == 300);
+        if (mode == ServingMode::kPool) {
+            CHECK(stats[0].pool.frame_count == 8);
+            CHECK(stats[0].pool.misses > 0);
+        } else {
+            CHECK(stats[0].pool.frame_count == 0);
+            CHECK(stats[0].pool.misses == 0);
+        }
+    }
+}

@@ -382,4 +382,16 @@ IndexPoolStats Store::index_pool_stats() const {
     return impl_->pool_stats;
 }
 
+std::vector<VectorFileStats> Store::vector_file_stats() const {
+    std::lock_guard lock(impl_->files_mutex);
+    std::vector<VectorFileStats> all;
+    for (const auto& [domain, file] : impl_->files) {
+        if (!file)
+            continue;
+        all.push_back({domain, std::filesystem::path(file->path()).filename().string(),
+                       file->mode(), file->size(), file->pool_stats()});
+    }
+    return all;
+}
+
 }  // namespace vstore

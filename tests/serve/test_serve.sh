@@ -201,6 +201,10 @@ index_task Error "domain=d&commit=bad&previous=c2" "$I/bad_len.jsonl"
 jq_check '.code == "invalid_argument" and (.message | test("request body:2: "))' "$T/body" "bad body's task"
 index_task Error "domain=d&commit=bad&previous=c2" "$I/conflict.jsonl"
 jq_check '.code == "conflict"' "$T/body" "a conflicting body's task"
+# Two index tasks and one assignment completed, two tasks failed.
+http 200 GET /statistics
+jq_check '.tasks.completed == 3 and .tasks.failed == 2 and .tasks.queued == 0
+    and .index_pool.commits >= 1 and (.vector_files[0].mode == "mapped")' "$T/body" "statistics"
 "$VSTORE" log "$S" --domain d --json >"$T/log.after"
 cmp -s "$T/log.before" "$T/log.after" || fail "failed requests changed the log"
 stop_server
@@ -213,6 +217,19 @@ http_error 413 too_large "max-queries" POST "/search?domain=d&commit=c2" \
 head -c 4000 "$I/ops2.jsonl" | sed '$d' >"$T/small-ops.jsonl"
 index_task Error "domain=d&commit=mem&previous=c1" "$T/small-ops.jsonl"
 jq_check '.code == "exhausted" and (.message | test("max-index-memory"))' "$T/body" "memory bound"
+stop_server
+
+# ---- statistics, in pool mode ----------------------------------------------------------------
+start_server "$S" --mode pool --pool-budget 64K
+http 200 POST "/search?domain=d&commit=c2&count=10" --data-binary "@$I/queries.json"
+"$VSTORE" search "$S" --domain d --commit c2 --vector-file "$I/queries.json" -k 10 --json >"$T/cli.json"
+same_json "$T/body" "$T/cli.json" "search in pool mode"
+http 200 GET /statistics
+jq_check '.index_pool.commits == 1 and .index_pool.loads == 1
+    and (.vector_files | length) == 1 and .vector_files[0].domain == "d"
+    and .vector_files[0].mode == "pool" and .vector_files[0].pool.frames == 16
+    and .vector_files[0].pool.misses > 0 and .tasks == {"queued": 0, "running": 0, "completed": 0, "failed": 0}' \
+    "$T/body" "statistics in pool mode"
 stop_server
 
 # ---- a client that sends one byte at a time is cut off ---------------------------------------

@@ -21,6 +21,13 @@ CLI::App* add_serve_command(CLI::App& app, ServeOptions& o) {
     cmd->add_option("--token-file", o.token_file,
                     "Require 'Authorization: Bearer <token>', the token the file's first line "
                     "holds (needed for a non-loopback --listen)");
+    cmd->add_option("--mode", o.mode, "How vector files are served: mapped or pool (default mapped)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, ServingMode>{{"mapped", ServingMode::kMapped},
+                                               {"pool", ServingMode::kPool}}));
+    cmd->add_option("--pool-budget", o.pool_budget_bytes,
+                    "Memory of each vector file's buffer pool in pool mode, e.g. 1G (default 256M)")
+        ->transform(CLI::AsSizeValue(false));
     cmd->add_option("--threads", o.threads, "Request threads (default: max(8, cores))")
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--max-body-bytes", o.max_body_bytes,

@@ -141,6 +141,8 @@ class Service {
   private:
     StoreOptions store_options() {
         StoreOptions o;
+        o.mode = options_.mode;
+        o.pool_budget_bytes = options_.pool_budget_bytes;
         o.on_crash_leftovers = [this](const CrashLeftovers& removed) {
             log("removed " + std::to_string(removed.names.size()) +
                 " files that crashed writers left in " + removed.dir);
@@ -389,12 +391,28 @@ class Service {
     json statistics() {
         const IndexPoolStats pool = store_->index_pool_stats();
         const TaskCounts t = tasks_.counts();
+        json files = json::array();
+        for (const auto& f : store_->vector_file_stats()) {
+            files.push_back({{"domain", f.domain},
+                             {"file", f.file},
+                             {"mode", f.mode == ServingMode::kPool ? "pool" : "mapped"},
+                             {"vectors", f.vectors},
+                             {"pool",
+                              {{"frames", f.pool.frame_count},
+                               {"frame_bytes", f.pool.frame_bytes},
+                               {"allocated_frames", f.pool.allocated_frames},
+                               {"pinned_frames", f.pool.pinned_frames},
+                               {"hits", f.pool.hits},
+                               {"misses", f.pool.misses},
+                               {"evictions", f.pool.evictions}}}});
+        }
         return json{{"index_pool",
                      {{"commits", pool.commits},
                       {"bytes", pool.bytes},
                       {"loads", pool.loads},
                       {"hits", pool.hits},
                       {"evictions", pool.evictions}}},
+                    {"vector_files", files},
                     {"tasks",
                      {{"queued", t.queued},
                       {"running", t.running},

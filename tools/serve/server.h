@@ -17,6 +17,8 @@ struct ServeOptions {
     std::string store;
     std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
     std::string token_file;                 // empty: no authentication (loopback only)
+    ServingMode mode = ServingMode::kMapped;  // how vector files are served
+    size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
     unsigned threads = 0;                   // request threads; 0: max(8, cores)
     size_t max_body_bytes = size_t(256) << 20;
     size_t max_queries = 1024;  // query vectors in one POST /search

@@ -104,6 +104,15 @@ struct IndexPoolStats {
     uint64_t evictions = 0;
 };
 
+// A domain's vector file as this Store serves it: open once a commit of the domain is.
+struct VectorFileStats {
+    std::string domain;
+    std::string file;  // file name inside the store directory
+    ServingMode mode = ServingMode::kMapped;
+    uint64_t vectors = 0;    // durable vectors, as far as the reader knows
+    BufferPoolStats pool;    // pool mode's frames and traffic; all zero in mapped mode
+};
+
 // One commit of a domain, loaded: immutable, shareable across threads.
 class Snapshot {
   public:
@@ -263,6 +272,8 @@ class Store {
     std::shared_ptr<const Snapshot> open_commit(const std::string& domain,
                                                 const std::string& commit);
     IndexPoolStats index_pool_stats() const;
+    // The vector files open for reading, by domain name.
+    std::vector<VectorFileStats> vector_file_stats() const;
 
   private:
     friend class CommitBuilder;
