@@ -21,7 +21,7 @@
 
 using namespace vstore;
 using namespace vstore::embed;
-using Catch::Matchers::Contains;
+using vstore::test::check_error;
 using vstore::test::TempDir;
 
 namespace {
@@ -48,22 +48,6 @@ std::vector<std::vector<float>> direct_answer(const std::vector<std::string>& te
     REQUIRE(::pclose(p) == 0);
     const auto answer = nlohmann::json::parse(out);
     return answer.at("vectors").get<std::vector<std::vector<float>>>();
-}
-
-// Runs `f`, which must throw a vstore::Error of `code` whose message holds every part.
-void check_error(const std::function<void()>& f, ErrorCode code,
-                 const std::vector<std::string>& parts) {
-    try {
-        f();
-    } catch (const Error& e) {
-        INFO("message: " << e.what());
-        CHECK(e.code() == code);
-        for (const auto& part : parts)
-            CHECK_THAT(e.message(), Contains(part));
-        CHECK(std::string(e.what()).find('\n') == std::string::npos);
-        return;
-    }
-    FAIL("no vstore::Error was thrown");
 }
 
 // No child of this process is a zombie: every one the embedder started was reaped. (Reaps

@@ -22,6 +22,7 @@
 using namespace vstore;
 using namespace vstore::cli;
 using Catch::Matchers::Contains;
+using vstore::test::check_error;
 using vstore::test::TempDir;
 
 namespace {
@@ -122,22 +123,6 @@ std::vector<float> binary_values() {
     v.push_back(std::numeric_limits<float>::infinity());
     v.push_back(-std::numeric_limits<float>::infinity());
     return v;
-}
-
-// Runs `f`, which must throw a vstore::Error of `code` whose one-line message holds every part.
-void check_error(const std::function<void()>& f, ErrorCode code,
-                 const std::vector<std::string>& parts) {
-    try {
-        f();
-    } catch (const Error& e) {
-        INFO("message: " << e.what());
-        CHECK(e.code() == code);
-        for (const auto& part : parts)
-            CHECK_THAT(e.message(), Contains(part));
-        CHECK(std::string(e.what()).find('\n') == std::string::npos);
-        return;
-    }
-    FAIL("no vstore::Error was thrown");
 }
 
 std::vector<Operation> all_operations(const std::string& path) {
