@@ -22,6 +22,7 @@
 using namespace vstore;
 using namespace vstore::cli;
 using Catch::Matchers::Contains;
+using vstore::test::check_error;
 using vstore::test::TempDir;
 
 namespace {
@@ -122,22 +123,6 @@ std::vector<float> binary_values() {
     v.push_back(std::numeric_limits<float>::infinity());
     v.push_back(-std::numeric_limits<float>::infinity());
     return v;
-}
-
-// Runs `f`, which must throw a vstore::Error of `code` whose one-line message holds every part.
-void check_error(const std::function<void()>& f, ErrorCode code,
-                 const std::vector<std::string>& parts) {
-    try {
-        f();
-    } catch (const Error& e) {
-        INFO("message: " << e.what());
-        CHECK(e.code() == code);
-        for (const auto& part : parts)
-            CHECK_THAT(e.message(), Contains(part));
-        CHECK(std::string(e.what()).find('\n') == std::string::npos);
-        return;
-    }
-    FAIL("no vstore::Error was thrown");
 }
 
 std::vector<Operation> all_operations(const std::string& path) {
@@ -360,6 +345,13 @@ TEST_CASE("each malformed operation is rejected with its file and line", "[input
          "vector has 2 elements, but line 1 has 3"},
         {R"({"id": "b", "op": "Replaced", "vector": [1, 2, 3, 4]})",
          "vector has 4 elements, but line 1 has 3"},
+        {R"({"id": "b", "op": "Inserted", "vector": [1, 2, 3], "string": "b"})",
+         "give either \"vector\" or \"string\""},
+        {R"({"id": "b", "op": "Inserted", "string": 3})", "\"string\" must be a string"},
+        {R"({"id": "b", "op": "Inserted", "string": null})", "\"string\" must be a string"},
+        {R"({"id": "b", "op": "Replaced", "string": ""})", "\"string\" is empty"},
+        {R"({"id": "b", "op": "Deleted", "string": "b"})", "takes no \"string\""},
+        {"{\"id\": \"b\", \"op\": \"Inserted\", \"string\": \"\xff\"}", "malformed JSON"},
     };
     for (const auto& [line, expected] : cases) {
         INFO("line 3: " << line);
@@ -420,6 +412,9 @@ TEST_CASE("a malformed JSON Lines snapshot is rejected with its file and line", 
     const std::vector<std::pair<std::string, std::string>> cases = {
         {R"({"id": "b", "vector": [1, 2)", "malformed JSON"},
         {R"({"id": "b"})", "missing \"vector\""},
+        {R"({"id": "b", "vector": [1, 2], "string": "b"})", "not both"},
+        {R"({"id": "b", "vector": null, "string": "b"})", "not both"},
+        {R"({"id": "b", "string": ["b"]})", "\"string\" must be a string"},
         {R"({"vector": [1, 2]})", "missing \"id\""},
         {R"({"id": true, "vector": [1, 2]})", "\"id\" must be a string or an integer"},
         {R"({"id": "b", "vector": [1, {}]})", "vector[1] is an object"},
@@ -794,4 +789,34 @@ TEST_CASE("operations and snapshots in memory read as the same file would, named
                                           "{\"id\": \"b\", \"op\": \"Inserted\", \"vector\": [1, 2]}",
                                           "body", [](Operation&&) {}); },
                 ErrorCode::kInvalidArgument, {"body:2: ", "vector has 2 elements, but line 1 has 1"});
+}
+
+TEST_CASE("operations and snapshot items may carry a text to embed instead of a vector",
+          "[inputs]") {
+    // Texts have no length, so the vectors' length check skips them: line 3 is checked against
+    // line 1.
+    std::vector<Operation> ops;
+    read_operations_text(
+        "{\"id\": \"a\", \"op\": \"Inserted\", \"vector\": [1, 2]}\n"
+        "{\"id\": \"b\", \"op\": \"Inserted\", \"string\": \"caf\\u00e9 au lait\"}\n"
+        "{\"id\": \"c\", \"op\": \"Changed\", \"string\": \"x\"}\n"
+        "{\"id\": \"d\", \"op\": \"Replaced\", \"vector\": [3, 4]}\n",
+        "body", [&](Operation&& op) { ops.push_back(std::move(op)); });
+    REQUIRE(ops.size() == 4);
+    CHECK(!ops[0].text);
+    CHECK(ops[1].text == "caf\xC3\xA9 au lait");
+    CHECK(ops[1].vector.empty());
+    CHECK(ops[1].kind == OpKind::kInsert);
+    CHECK(ops[2].text == "x");
+    CHECK(ops[2].kind == OpKind::kReplace);
+    CHECK(ops[3].vector == std::vector<float>{3, 4});
+
+    std::vector<SnapshotItem> items;
+    read_snapshot_text("{\"id\": 1, \"string\": \"one\"}\n{\"id\": 2, \"vector\": [1]}\n", "body",
+                       [&](SnapshotItem&& item) { items.push_back(std::move(item)); });
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].text == "one");
+    CHECK(items[0].vector.empty());
+    CHECK(items[0].where == "body:1");
+    CHECK(!items[1].text);
 }

@@ -125,6 +125,22 @@ inline std::set<std::string> files_in(const std::string& dir) {
     return names;
 }
 
+// Runs `f`, which must throw a vstore::Error of `code` whose one-line message holds every part.
+inline void check_error(const std::function<void()>& f, ErrorCode code,
+                        const std::vector<std::string>& parts) {
+    try {
+        f();
+    } catch (const Error& e) {
+        INFO("message: " << e.what());
+        CHECK(e.code() == code);
+        for (const auto& part : parts)
+            CHECK_THAT(e.message(), Catch::Matchers::Contains(part));
+        CHECK(std::string(e.what()).find('\n') == std::string::npos);
+        return;
+    }
+    FAIL("no vstore::Error was thrown");
+}
+
 // The category of the vstore::Error that `fn` throws, and its message; the test fails when
 // `fn` throws none.
 inline ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {

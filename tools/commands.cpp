@@ -11,7 +11,9 @@
 #include <sstream>
 
 #include "apply_operation.h"
+#include "embed_command.h"
 #include "inputs.h"
+#include "item_embedder.h"
 #include "json_output.h"
 #include "leftovers.h"
 #include "progress.h"
@@ -80,6 +82,21 @@ bool query_file_holds_many(const std::string& path) {
     return brackets == 2;
 }
 
+// The embedder of --embed-command, or null when none was given. The command starts with the
+// first text to embed.
+std::unique_ptr<embed::EmbedCommand> make_embedder(const EmbedArgs& a) {
+    if (a.command.empty())
+        return nullptr;
+    if (!(a.timeout_seconds > 0) || a.timeout_seconds > 1e6)
+        throw UsageError("--embed-timeout must be a number of seconds above 0");
+    if (a.batch_size == 0)
+        throw UsageError("--embed-batch-size must be at least 1");
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
+        std::chrono::duration<double>(a.timeout_seconds));
+    return std::make_unique<embed::EmbedCommand>(
+        a.command, embed::EmbedOptions{.timeout = timeout, .batch_size = a.batch_size});
+}
+
 }  // namespace
 
 int run_init(const std::string& store, std::ostream& out) {
@@ -139,6 +156,7 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
         throw UsageError("--table goes with --sqlite");
 
     const auto t0 = Clock::now();
+    const auto embedder = make_embedder(a.embed);
     auto store = Store::open(a.store, store_options(c));
     auto builder = store->begin_commit(a.domain, a.commit, a.parent);
     uint64_t items = 0;
@@ -150,21 +168,27 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
                                 (a.ops.empty() ? " vectors" : " operations"));
         };
         if (!a.ops.empty()) {
-            read_operations(a.ops, [&](Operation&& op) {
+            // Operations with a text wait for their batch's vectors, and keep their order.
+            const std::string name = a.ops == "-" ? "<stdin>" : a.ops;
+            embed::OperationEmbedder ops(embedder.get(), name, [&](Operation&& op) {
                 apply_operation(builder, op, a.ops + ":" + std::to_string(op.line));
                 tick();
             });
+            read_operations(a.ops, [&](Operation&& op) { ops.add(std::move(op)); });
+            ops.finish();
         } else {
             // An empty snapshot file is an empty set: every id of the parent goes.
             builder.begin_snapshot();
-            auto put = [&](SnapshotItem&& item) {
+            embed::SnapshotEmbedder put(embedder.get(), [&](SnapshotItem&& item) {
                 apply_snapshot_item(builder, item);
                 tick();
-            };
+            });
+            const auto add = [&](SnapshotItem&& item) { put.add(std::move(item)); };
             if (!a.snapshot.empty())
-                read_snapshot_file(a.snapshot, put);
+                read_snapshot_file(a.snapshot, add);
             else
-                read_snapshot_sqlite(a.sqlite, a.table, put);
+                read_snapshot_sqlite(a.sqlite, a.table, add);
+            put.finish();
         }
     }
     const double read_seconds = seconds_since(t0);
@@ -230,11 +254,20 @@ int run_assign(const AssignArgs& a, const Common& c, std::ostream& out) {
 }
 
 int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
-    const int given = a.vector.has_value() + !a.vector_file.empty() + a.id.has_value();
+    const int given =
+        a.vector.has_value() + !a.vector_file.empty() + a.id.has_value() + a.text.has_value();
     if (given != 1)
-        throw UsageError("give the query as exactly one of --vector, --vector-file and --id");
+        throw UsageError(
+            "give the query as exactly one of --vector, --vector-file, --id and --text");
     if (a.k == 0)
         throw UsageError("-k must be at least 1");
+    if (a.text && a.embed.command.empty())
+        throw UsageError("--text needs --embed-command, the command that turns it into a vector");
+    if (!a.text && !a.embed.command.empty())
+        throw UsageError("--embed-command goes with --text");
+    const auto embedder = make_embedder(a.embed);
+    if (a.text)
+        at("--text", [&] { embed::check_text(*a.text); });
     const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
     const auto snapshot = s.open_commit(a.domain, a.commit);
     std::vector<std::vector<float>> queries;
@@ -242,8 +275,10 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         queries.push_back(parse_vector_json(*a.vector, "--vector"));
     else if (!a.vector_file.empty())
         queries = read_query_file(a.vector_file);
-    else
+    else if (a.id)
         queries.push_back(snapshot->vector(*a.id));
+    else
+        queries = embedder->embed({*a.text});
     std::vector<std::vector<SearchHit>> results;
     for (size_t i = 0; i < queries.size(); ++i) {
         auto run = [&] {

@@ -37,6 +37,13 @@ struct DomainCreateArgs {
 int run_domain_create(const DomainCreateArgs& a, const Common& c, std::ostream& out);
 int run_domain_list(const std::string& source, const Common& c, std::ostream& out);
 
+// --embed-command and its settings: how texts become vectors (spec/embed-command.md).
+struct EmbedArgs {
+    std::string command;          // empty: none given
+    double timeout_seconds = 30;  // --embed-timeout, for each request
+    size_t batch_size = 64;       // --embed-batch-size
+};
+
 struct IndexArgs {
     std::string store, domain, commit;
     std::optional<std::string> parent;
@@ -44,6 +51,7 @@ struct IndexArgs {
     std::string snapshot;  // --snapshot FILE (the whole set: .jsonl, .fvecs, .npy)
     std::string sqlite;    // --sqlite DB --table T (the whole set)
     std::string table;
+    EmbedArgs embed;  // for operations and snapshot items with a "string"
 };
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out);
 
@@ -64,6 +72,8 @@ struct SearchArgs : ReadArgs {
     std::optional<std::string> vector;  // --vector '[...]'
     std::string vector_file;            // --vector-file FILE
     std::optional<std::string> id;      // --id X: the stored vector of X
+    std::optional<std::string> text;    // --text T: the vector of T, from --embed-command
+    EmbedArgs embed;
     size_t k = 10;
     size_t ef = 0;
     bool exact = false;

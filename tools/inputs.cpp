@@ -586,6 +586,22 @@ Error sqlite_error(int rc, const std::string& where, sqlite3* db) {
     }
 }
 
+// The "string" of an object, the text to embed, if it has one: a non-empty string, and never
+// beside a "vector". (nlohmann's parser has checked that it is UTF-8.)
+std::optional<std::string> text_of(json& obj, const std::string& where) {
+    const auto it = obj.find("string");
+    if (it == obj.end())
+        return std::nullopt;
+    if (obj.contains("vector"))
+        throw invalid(where + ": give either \"vector\" or \"string\" (a text to embed), not both");
+    if (!it->is_string())
+        throw invalid(where + ": \"string\" must be a string (a text to embed), not " +
+                      a_type(*it));
+    if (it->get_ref<const std::string&>().empty())
+        throw invalid(where + ": \"string\" is empty; there is no text to embed");
+    return std::move(it->get_ref<std::string&>());
+}
+
 // One operation from its JSON Lines object; `same_length` holds the first vector's length.
 Operation to_operation(json&& obj, size_t line, const std::string& where, SameLength& same_length) {
     Operation op;
@@ -605,10 +621,16 @@ Operation to_operation(json&& obj, size_t line, const std::string& where, SameLe
     if (op.kind == OpKind::kDelete) {
         if (vector_it != obj.end() && !vector_it->is_null())
             throw invalid(where + ": a Deleted operation takes no \"vector\"");
+        if (const auto string_it = obj.find("string");
+            string_it != obj.end() && !string_it->is_null())
+            throw invalid(where + ": a Deleted operation takes no \"string\"");
+    } else if (auto text = text_of(obj, where)) {
+        op.text = std::move(text);
     } else {
         if (vector_it == obj.end())
             throw invalid(where + ": missing \"vector\" for " +
-                          (op.kind == OpKind::kInsert ? "Inserted" : "Replaced"));
+                          (op.kind == OpKind::kInsert ? "Inserted" : "Replaced") +
+                          " (or a \"string\" to embed)");
         op.vector = to_vector(*vector_it, where, "vector");
         same_length.check(op.vector.size(), where, "line " + std::to_string(line));
     }
@@ -620,12 +642,16 @@ SnapshotItem to_snapshot_item(json&& obj, size_t line, const std::string& where,
                               SameLength& same_length) {
     SnapshotItem item;
     item.id = to_id(obj, where);
+    item.where = where;
+    if (auto text = text_of(obj, where)) {
+        item.text = std::move(text);
+        return item;
+    }
     const auto vector_it = obj.find("vector");
     if (vector_it == obj.end())
-        throw invalid(where + ": missing \"vector\"");
+        throw invalid(where + ": missing \"vector\" (or a \"string\" to embed)");
     item.vector = to_vector(*vector_it, where, "vector");
     same_length.check(item.vector.size(), where, "line " + std::to_string(line));
-    item.where = where;
     return item;
 }
 
@@ -664,7 +690,8 @@ void read_snapshot_file(const std::string& path, const std::function<void(Snapsh
         return;
     }
     const auto row_sink = [&](uint64_t row, std::vector<float>&& v) {
-        sink({std::to_string(row), std::move(v), path + ": row " + std::to_string(row)});
+        sink({std::to_string(row), std::move(v), path + ": row " + std::to_string(row),
+              std::nullopt});
     };
     if (ext == ".fvecs")
         return read_fvecs(path, row_sink);
@@ -816,6 +843,11 @@ QueryVectors parse_query_json(std::string_view text, const std::string& name) {
         queries.vectors.push_back(to_vector(j, name, "vector"));
     }
     return queries;
+}
+
+std::vector<float> json_to_vector(const json& j, const std::string& where,
+                                  const std::string& name) {
+    return to_vector(j, where, name);
 }
 
 std::vector<float> parse_vector_json(const std::string& text, const std::string& what) {

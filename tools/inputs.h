@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,19 +25,24 @@ enum class OpKind { kInsert, kDelete, kReplace };
 struct Operation {
     OpKind kind;
     std::string id;
-    std::vector<float> vector;  // empty for kDelete
+    std::vector<float> vector;  // empty for kDelete, and until `text` is embedded
     size_t line = 0;            // 1-based line in the source, for error messages
+    // The text to embed instead of a vector ("string"), for an insert or a replace. A caller
+    // that embeds it fills in `vector` (tools/embed/item_embedder.h).
+    std::optional<std::string> text;
 };
 
 // Operations in JSON Lines, one object a line:
 //   {"id": "...", "op": "Inserted", "vector": [...]}
 //   {"id": "...", "op": "Deleted"}
 //   {"id": "...", "op": "Replaced", "vector": [...]}
-// "Changed" means Replaced; the lower-case "insert", "delete", "replace", "inserted", "deleted",
-// "replaced" and "changed" are accepted too. "id" is a non-empty string or a JSON integer (taken
-// as its decimal string). Other keys are ignored. Blank lines are skipped. Every vector of the
-// file must have the same length. `path` "-" reads standard input. Each operation goes to `sink`
-// as soon as it is read, so files of any size stream through.
+// An Inserted or Replaced operation may carry "string": "TEXT" (seed 002's name), a non-empty
+// text to embed, instead of "vector"; both at once is an error. "Changed" means Replaced; the
+// lower-case "insert", "delete", "replace", "inserted", "deleted", "replaced" and "changed" are
+// accepted too. "id" is a non-empty string or a JSON integer (taken as its decimal string). Other
+// keys are ignored. Blank lines are skipped. Every vector of the file must have the same length
+// (texts are not vectors yet, and are not counted). `path` "-" reads standard input. Each operation
+// goes to `sink` as soon as it is read, so files of any size stream through.
 void read_operations(const std::string& path, const std::function<void(Operation&&)>& sink);
 
 // The same from JSON Lines text in memory (an HTTP request's body); `name` stands for the file
@@ -47,10 +54,13 @@ struct SnapshotItem {
     std::string id;
     std::vector<float> vector;
     std::string where;  // "FILE:LINE" or "FILE: row N", for error messages by the caller
+    // A JSON Lines item's "string", the text to embed instead of a vector (`vector` empty then).
+    std::optional<std::string> text;
 };
 
 // A whole snapshot of (id, vector), the format chosen by the extension of `path`:
-//   .jsonl, .ndjson, .json or "-": JSON Lines {"id": ..., "vector": [...]}, id as above;
+//   .jsonl, .ndjson, .json or "-": JSON Lines {"id": ..., "vector": [...]}, id as above, or
+//                                   {"id": ..., "string": "TEXT"} (a text to embed);
 //   .fvecs: ids are the row numbers "0", "1", ...;
 //   .npy:   a 2-D C-order float32 little-endian ('<f4') array, ids are the row numbers.
 // Every vector of the file must have the same length. Duplicate ids are left to the caller.
@@ -81,5 +91,11 @@ QueryVectors parse_query_json(std::string_view text, const std::string& name);
 
 // Parses a JSON array of numbers (the --vector '[0.1, ...]' option); `what` names it in errors.
 std::vector<float> parse_vector_json(const std::string& text, const std::string& what);
+
+// A parsed JSON array of 1 to kMaxInputDimension numbers as floats, each within the float range.
+// Errors are Error(kInvalidArgument) "WHERE: NAME ..." ("WHERE: NAME[3] is a string, not a
+// number").
+std::vector<float> json_to_vector(const nlohmann::json& j, const std::string& where,
+                                  const std::string& name);
 
 }  // namespace vstore::cli

@@ -43,6 +43,19 @@ void add_read_args(CLI::App* cmd, ReadArgs& a, Common& c) {
     add_pack_bound(cmd, c.max_unpacked);
 }
 
+// --embed-command and its settings, for the commands that turn texts into vectors.
+void add_embed_args(CLI::App* cmd, EmbedArgs& a) {
+    cmd->add_option("--embed-command", a.command,
+                    "A shell command that embeds texts: reads {\"texts\": [...]} lines on stdin, "
+                    "answers {\"vectors\": [[...], ...]} lines on stdout (spec/embed-command.md)");
+    cmd->add_option("--embed-timeout", a.timeout_seconds,
+                    "Seconds the embed command may take to answer one request (default 30)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--embed-batch-size", a.batch_size,
+                    "Most texts the embed command gets in one request (default 64)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,17 +111,18 @@ int main(int argc, char** argv) {
     index->add_option("--commit", index_args.commit, "Id of the new commit, e.g. a git hash")
         ->required();
     index->add_option("--parent", index_args.parent, "The commit it builds on (none: a root)");
-    index->add_option(
-        "--ops", index_args.ops,
-        "JSON Lines of {\"id\", \"op\": Inserted|Deleted|Replaced, \"vector\"}; - for "
-        "stdin");
+    index->add_option("--ops", index_args.ops,
+                      "JSON Lines of {\"id\", \"op\": Inserted|Deleted|Replaced, \"vector\"} "
+                      "(or \"string\": a text to embed, with --embed-command); - for stdin");
     index->add_option("--snapshot", index_args.snapshot,
-                      "The whole set of this commit: .jsonl ({\"id\", \"vector\"}), .fvecs or .npy "
-                      "(ids are row numbers); vstore works out what changed since --parent");
+                      "The whole set of this commit: .jsonl ({\"id\", \"vector\"} or {\"id\", "
+                      "\"string\"}), .fvecs or .npy (ids are row numbers); vstore works out what "
+                      "changed since --parent");
     index->add_option(
         "--sqlite", index_args.sqlite,
         "The whole set from a SQLite database (columns id, embedding as float32 blob)");
     index->add_option("--table", index_args.table, "The table of --sqlite");
+    add_embed_args(index, index_args.embed);
     add_common(index, common, true);
     index->footer(
         "Examples:\n"
@@ -116,7 +130,9 @@ int main(int argc, char** argv) {
         "      --parent $(git rev-parse HEAD^) --ops changes.jsonl\n"
         "  vstore index ./embeddings --domain docs --commit c2 --parent c1 --snapshot all.npy\n"
         "  vstore index ./embeddings --domain docs --commit c3 --parent c2 --sqlite llm.db "
-        "--table embeddings");
+        "--table embeddings\n"
+        "  vstore index ./embeddings --domain docs --commit c4 --parent c3 --ops texts.jsonl \\\n"
+        "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
     AssignArgs assign_args;
     auto* assign = app.add_subcommand(
@@ -133,19 +149,26 @@ int main(int argc, char** argv) {
         "      --target $(git rev-parse HEAD)");
 
     SearchArgs search_args;
-    auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector");
+    auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector or text");
     add_read_args(search, search_args, common);
     search->add_option("--vector", search_args.vector, "The query as a JSON array");
     search->add_option("--vector-file", search_args.vector_file,
                        "A file with one JSON array, or .fvecs for many queries");
     search->add_option("--id", search_args.id, "Query with the stored vector of this id");
+    search->add_option("--text", search_args.text,
+                       "Query with the vector of this text, from --embed-command");
+    add_embed_args(search, search_args.embed);
     search->add_option("-k", search_args.k, "Neighbours to return (default 10)");
     search->add_option("--ef", search_args.ef, "Search breadth (default max(k, 64))");
     search->add_flag("--exact", search_args.exact, "Scan every vector instead of the graph");
     add_common(search, common, false);
     search->footer(
-        "Example: vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' "
-        "-k 5 --json");
+        "Give exactly one of --vector, --vector-file, --id and --text.\n"
+        "Examples:\n"
+        "  vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' "
+        "-k 5 --json\n"
+        "  vstore search ./embeddings --domain docs --commit c2 --text 'packing a commit' \\\n"
+        "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
     SimilarArgs similar_args;
     auto* similar = app.add_subcommand("similar", "The neighbours of a stored item, not itself");
