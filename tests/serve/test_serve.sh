@@ -2,12 +2,14 @@
 # HTTP tests of `vstore serve`: a real server on an ephemeral loopback port, driven by curl.
 # Every endpoint is checked against the command line's answers for the same store; then the
 # errors and their codes, authentication, the body, query and queue limits, a client that
-# sends one byte at a time, 8 concurrent search clients while an index task runs, and SIGTERM
-# during an index task followed by a restart.
-# Usage: test_serve.sh VSTORE MAKE_INPUTS
+# sends one byte at a time, 8 concurrent search clients while an index task runs, SIGTERM
+# during an index task followed by a restart, and text in through the test embedder (and
+# embedders that exit, hang or answer garbage).
+# Usage: test_serve.sh VSTORE MAKE_INPUTS TEST_EMBEDDER
 set -u
 VSTORE=$1
 MAKE_INPUTS=$2
+EMBEDDER=$3
 T=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -302,6 +304,54 @@ http 200 POST "/search?domain=d&commit=c2&count=10" --data-binary "@$I/queries.j
 same_json "$T/body" "$T/expected.json" "c2 after the restart"
 "$VSTORE" inspect "$S" --verify >"$T/verify.out" 2>&1 || fail "inspect --verify after the restart: $(tail -5 "$T/verify.out")"
 stop_server
+
+# ---- text in: operations with a "string", and {"text": ...} queries ---------------------------
+"$VSTORE" domain create "$S" t --dim 64 >/dev/null
+EMBED="'$EMBEDDER' --dimension 64"
+text() { echo "doc $1 about topic $(($1 % 5)) and word$1"; }
+for i in $(seq 0 39); do
+    jq -cn --arg id "doc-$i" --arg t "$(text "$i")" '{id: $id, op: "Inserted", string: $t}'
+done >"$T/text-ops.jsonl"
+start_server "$S" --embed-command "$EMBED" --embed-batch-size 8
+index_task Complete "domain=t&commit=t1" "$T/text-ops.jsonl"
+jq_check '.commit.inserted == 40 and .commit.live == 40' "$T/body" "text operations"
+for i in 0 13 39; do
+    http 200 POST "/search?domain=t&commit=t1&count=3" --data-binary "$(jq -cn --arg t "$(text "$i")" '{text: $t}')"
+    jq_check ".[0].id == \"doc-$i\" and .[0].distance == 0 and length == 3" "$T/body" "text search of doc-$i"
+done
+Q="topic 2 and other words"
+http 200 POST "/search?domain=t&commit=t1&count=5" --data-binary "$(jq -cn --arg t "$Q" '{text: $t}')"
+cp "$T/body" "$T/by-text.json"
+"$VSTORE" search "$S" --domain t --commit t1 --text "$Q" --embed-command "$EMBED" -k 5 --json >"$T/cli.json"
+same_json "$T/by-text.json" "$T/cli.json" "text search against the CLI's"
+jq -cn --arg t "$(text 3) changed" '{id: "doc-3", op: "Changed", string: $t}' >"$T/text-ops2.jsonl"
+echo '{"id": "doc-4", "op": "Deleted"}' >>"$T/text-ops2.jsonl"
+index_task Complete "domain=t&commit=t2&previous=t1" "$T/text-ops2.jsonl"
+jq_check '.commit.replaced == 1 and .commit.deleted == 1 and .commit.live == 39' "$T/body" "text changes"
+# A text that is not UTF-8 is no JSON string; an empty one is no text.
+http_error 400 invalid_argument "UTF-8" POST "/search?domain=t&commit=t1" --data-binary $'{"text": "\xff"}'
+http_error 400 invalid_argument "request body: text: " POST "/search?domain=t&commit=t1" --data-binary '{"text": ""}'
+http_error 400 invalid_argument '{"text"' POST "/search?domain=t&commit=t1" --data-binary '{"txt": "a"}'
+stop_server
+# Without an embedder, a text operation fails its task and a text query is refused.
+start_server "$S"
+index_task Error "domain=t&commit=t3&previous=t2" "$T/text-ops2.jsonl"
+jq_check '.code == "invalid_argument" and (.message | test("request body:1: .*embed"))' "$T/body" "text without embedder"
+http_error 400 invalid_argument "embed-command" POST "/search?domain=t&commit=t1" --data-binary '{"text": "a"}'
+stop_server
+# Embedders that fail: each fails its task or query with a message naming the command, commits
+# nothing, and the server keeps serving.
+for misbehaviour in "--exit-after 0" "--hang-after 0" "--garbage" "--wrong-count"; do
+    start_server "$S" --embed-command "'$EMBEDDER' --dimension 64 $misbehaviour" --embed-timeout 0.5
+    index_task Error "domain=t&commit=t3&previous=t2" "$T/text-ops2.jsonl"
+    jq_check '.code == "io" and (.message | test("embed command"))' "$T/body" "embedder $misbehaviour: task"
+    http_error 500 io "embed command" POST "/search?domain=t&commit=t1" --data-binary '{"text": "a"}'
+    http 200 POST "/search?domain=d&commit=c2&count=10" --data-binary "@$I/queries.json"
+    same_json "$T/body" "$T/expected.json" "vector search beside embedder $misbehaviour"
+    stop_server
+done
+"$VSTORE" log "$S" --domain t --json | jq -e 'map(.commit) | index("t3") == null' >/dev/null ||
+    fail "a failed embedder's task committed t3"
 
 # ---- the listen address --------------------------------------------------------------------
 expect 1 "$VSTORE" serve "$S" --listen 0.0.0.0:0

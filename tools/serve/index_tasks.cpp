@@ -5,6 +5,7 @@
 
 #include "apply_operation.h"
 #include "inputs.h"
+#include "item_embedder.h"
 
 namespace vstore::serve {
 namespace {
@@ -37,8 +38,9 @@ std::string commit_name(const std::string& domain, const std::string& commit) {
 
 }  // namespace
 
-IndexTasks::IndexTasks(Store& store, const IndexTaskLimits& limits)
-    : store_(store), limits_(limits), worker_([this] { run(); }) {}
+IndexTasks::IndexTasks(Store& store, const IndexTaskLimits& limits,
+                       embed::EmbedCommand* embedder)
+    : store_(store), limits_(limits), embedder_(embedder), worker_([this] { run(); }) {}
 
 IndexTasks::~IndexTasks() { shutdown(); }
 
@@ -230,19 +232,25 @@ void IndexTasks::build(Task& task) {
         if (line % 1024 == 0)
             set_percentage(task.id, 90.0 * static_cast<double>(line) / static_cast<double>(lines));
     };
+    // Items reach the commit once their texts are embedded, so that the memory bound counts
+    // the vectors the embedder made.
     if (r.snapshot) {
         builder.begin_snapshot();
         size_t items = 0;
-        cli::read_snapshot_text(r.body, name, [&](cli::SnapshotItem&& item) {
+        embed::SnapshotEmbedder put(embedder_, [&](cli::SnapshotItem&& item) {
             step(item.where, ++items, item.id, item.vector.size());
             cli::apply_snapshot_item(builder, item);
         });
+        cli::read_snapshot_text(r.body, name, [&](cli::SnapshotItem&& item) { put.add(std::move(item)); });
+        put.finish();
     } else {
-        cli::read_operations_text(r.body, name, [&](cli::Operation&& op) {
+        embed::OperationEmbedder ops(embedder_, name, [&](cli::Operation&& op) {
             const std::string where = name + ":" + std::to_string(op.line);
             step(where, op.line, op.id, op.vector.size());
             cli::apply_operation(builder, op, where);
         });
+        cli::read_operations_text(r.body, name, [&](cli::Operation&& op) { ops.add(std::move(op)); });
+        ops.finish();
     }
     task.request.body = std::string();  // the body's memory goes before the graph is built
     set_percentage(task.id, 90);

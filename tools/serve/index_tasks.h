@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "embed_command.h"
 #include "vstore/store.h"
 
 namespace vstore::serve {
@@ -50,7 +51,8 @@ struct TaskCounts {
 
 class IndexTasks {
   public:
-    IndexTasks(Store& store, const IndexTaskLimits& limits);
+    // `embedder` (null: none) turns the texts of operations and snapshot items into vectors.
+    IndexTasks(Store& store, const IndexTaskLimits& limits, embed::EmbedCommand* embedder);
     ~IndexTasks();  // as shutdown(): the running task is abandoned, never half committed
     IndexTasks(const IndexTasks&) = delete;
     IndexTasks& operator=(const IndexTasks&) = delete;
@@ -85,6 +87,7 @@ class IndexTasks {
 
     Store& store_;
     IndexTaskLimits limits_;
+    embed::EmbedCommand* embedder_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     mutable std::condition_variable ended_;

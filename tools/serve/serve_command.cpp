@@ -30,6 +30,14 @@ CLI::App* add_serve_command(CLI::App& app, ServeOptions& o) {
         ->transform(CLI::AsSizeValue(false));
     cmd->add_option("--threads", o.threads, "Request threads (default: max(8, cores))")
         ->check(CLI::Range(1u, 1024u));
+    cmd->add_option("--embed-command", o.embed_command,
+                    "A command that turns texts into vectors (spec/embed-command.md), for text "
+                    "operations and {\"text\": ...} queries");
+    add_seconds(cmd, "--embed-timeout", o.embed.timeout,
+                "Seconds the embed command has to answer one batch");
+    cmd->add_option("--embed-batch-size", o.embed.batch_size,
+                    "Most texts sent to the embed command at once (default 64)")
+        ->check(CLI::Range(size_t(1), size_t(1) << 16));
     cmd->add_option("--max-body-bytes", o.max_body_bytes,
                     "Largest request body, e.g. 64M (default 256M); larger: 413")
         ->transform(CLI::AsSizeValue(false));

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "access_token.h"
+#include "apply_operation.h"
 #include "inputs.h"
 #include "json_output.h"
 #include "listen_address.h"
@@ -124,7 +125,10 @@ class Service {
         : options_(options),
           log_(log),
           store_(Store::open(options.store, store_options())),
-          tasks_(*store_, options.tasks),
+          embedder_(options.embed_command.empty()
+                        ? nullptr
+                        : std::make_unique<embed::EmbedCommand>(options.embed_command, options.embed)),
+          tasks_(*store_, options.tasks, embedder_.get()),
           http_(options.connections) {
         if (!options.token_file.empty())
             token_ = read_access_token(options.token_file);
@@ -363,10 +367,9 @@ class Service {
         const size_t ef = p.count("ef", 0, options_.max_count);
         const bool exact = p.flag("exact");
         const auto first = body.find_first_not_of(" \t\r\n");
-        if (first != std::string::npos && body[first] == '{')
-            throw bad_request("request body: a text query needs an embedder, and this server "
-                              "has none (vstore serve --embed-command)");
-        const cli::QueryVectors queries = cli::parse_query_json(body, "request body");
+        const cli::QueryVectors queries = first != std::string::npos && body[first] == '{'
+                                              ? text_query(body)
+                                              : cli::parse_query_json(body, "request body");
         if (queries.vectors.size() > options_.max_queries)
             throw HttpError{413, "too_large",
                             "request body: " + std::to_string(queries.vectors.size()) +
@@ -386,6 +389,30 @@ class Service {
             }
         }
         send_json(res, 200, queries.many ? answers : answers[0]);
+    }
+
+    // {"text": "..."}: the query is the embedder's vector for the text.
+    cli::QueryVectors text_query(const std::string& body) {
+        json j;
+        try {
+            j = json::parse(body);
+        } catch (const json::exception& e) {
+            throw bad_request("request body: malformed JSON: " + std::string(e.what()));
+        }
+        const auto text = j.find("text");
+        if (!j.is_object() || j.size() != 1 || text == j.end() || !text->is_string())
+            throw bad_request("request body: an object must be {\"text\": \"...\"}; a vector "
+                              "query is a JSON array of numbers");
+        if (!embedder_)
+            throw bad_request("request body: a text query needs an embedder, and this server "
+                              "has none (vstore serve --embed-command)");
+        const std::string& t = text->get_ref<const std::string&>();
+        cli::QueryVectors q;
+        cli::at("request body: text", [&] {
+            embed::check_text(t);
+            q.vectors = embedder_->embed({t});
+        });
+        return q;
     }
 
     json statistics() {
@@ -424,6 +451,7 @@ class Service {
     std::ostream& log_;
     std::mutex log_mutex_;
     std::unique_ptr<Store> store_;
+    std::unique_ptr<embed::EmbedCommand> embedder_;  // shared by the index tasks and searches
     IndexTasks tasks_;
     DeadlineServer http_;
     std::optional<std::string> token_;

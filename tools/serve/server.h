@@ -9,6 +9,7 @@
 #include <string>
 
 #include "connection_deadlines.h"
+#include "embed_command.h"
 #include "index_tasks.h"
 
 namespace vstore::serve {
@@ -20,6 +21,8 @@ struct ServeOptions {
     ServingMode mode = ServingMode::kMapped;  // how vector files are served
     size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
     unsigned threads = 0;                   // request threads; 0: max(8, cores)
+    std::string embed_command;              // empty: no text operations or text queries
+    embed::EmbedOptions embed;
     size_t max_body_bytes = size_t(256) << 20;
     size_t max_queries = 1024;  // query vectors in one POST /search
     size_t max_count = 10'000;  // k of /search and /similar, and ef
