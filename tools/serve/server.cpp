@@ -229,6 +229,9 @@ class Service {
             if (bearer_token_matches(req.get_header_value("Authorization"), *token_))
                 return httplib::Server::HandlerResponse::Unhandled;
             res.set_header("WWW-Authenticate", "Bearer");
+            // The body, if any, is never read: the client must not send another request on
+            // this connection after it.
+            res.set_header("Connection", "close");
             send_error(res, 401, "unauthorized",
                        "this server needs 'Authorization: Bearer <token>' (vstore serve "
                        "--token-file)");
