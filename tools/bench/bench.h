@@ -190,6 +190,10 @@ TimedCommit commit_changes(vstore::Store& store, const std::string& commit,
 
 SearchFn vstore_searcher(const vstore::Snapshot& snapshot, size_t k, size_t ef);
 
+// A copy of a store directory (replacing what is at `to`) without its lock files, so that it
+// can be opened beside the original: LMDB allows one environment per directory in a process.
+void copy_store(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // ---- The chain of small commits (sections chain and lifecycle) ---------------------------
 
 // One commit of a chain: labels deleted, and (label, vector) inserted or replaced.

@@ -25,19 +25,6 @@ vstore::StoreOptions options_with(bool checked) {
     return o;
 }
 
-// A copy of a store directory without its lock files: LMDB allows one environment per
-// directory in a process, so each side of the comparison opens a copy of its own.
-void copy_store(const std::filesystem::path& from, const std::filesystem::path& to) {
-    std::filesystem::remove_all(to);
-    std::filesystem::create_directories(to);
-    for (const auto& e : std::filesystem::directory_iterator(from)) {
-        const std::string name = e.path().filename().string();
-        if (name == "catalog-lock" || name == "writer.lock" || !e.is_regular_file())
-            continue;
-        std::filesystem::copy_file(e.path(), to / name);
-    }
-}
-
 struct OpenRun {
     double open = 0;          // Store::open + open_commit
     double first_search = 0;  // graph, k=10, ef=64
@@ -73,6 +60,7 @@ void section_checks(SectionContext& context) {
     const Vectors& queries = *pair.queries;
     const std::filesystem::path checked_dir = config.scratch_dir / "checks-checked";
     const std::filesystem::path unchecked_dir = config.scratch_dir / "checks-unchecked";
+    // LMDB allows one environment per directory in a process: each side opens a copy.
     copy_store(pair.vstore.dir, checked_dir);
     copy_store(pair.vstore.dir, unchecked_dir);
     // Many short rounds rather than a few long ones: on a shared machine the median of the
