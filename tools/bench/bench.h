@@ -364,6 +364,7 @@ void section_content(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
 void section_checks(SectionContext& context);
+void section_serve(SectionContext& context);
 void section_growth(SectionContext& context);
 
 // The pool section's measurement in a child process of its own, so that its peak resident
