@@ -244,6 +244,17 @@ double resident_fraction(const std::filesystem::path& file);  // by mincore
 // Single-thread and multi-thread streaming-read bandwidth over a buffer, bytes/s (best pass).
 double read_bandwidth(uint64_t buffer_bytes, unsigned threads);
 
+// The median of `values` (the upper one of an even count; 0 when empty), and of one member
+// of each of `runs`.
+double median_of(std::vector<double> values);
+template <typename Run>
+double median_of(const std::vector<Run>& runs, double Run::*member) {
+    std::vector<double> values;
+    for (const Run& r : runs)
+        values.push_back(r.*member);
+    return median_of(std::move(values));
+}
+
 // Runs fn(i) for i in [0, n) on `threads` threads.
 void parallel_for(uint64_t n, unsigned threads, const std::function<void(uint64_t)>& fn);
 

@@ -10,11 +10,6 @@ namespace bench {
 
 namespace {
 
-double median_of(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
-
 std::string ms(double seconds) {
     return fixed(seconds * 1000, seconds < 0.01 ? 3 : 1);
 }
@@ -80,12 +75,6 @@ void section_checks(SectionContext& context) {
             checked_open.push_back(open_run(checked_dir, true, query));
         }
     }
-    auto phase = [](const std::vector<OpenRun>& runs, double OpenRun::*member) {
-        std::vector<double> v;
-        for (const auto& r : runs)
-            v.push_back(r.*member);
-        return median_of(v);
-    };
 
     // Search QPS: one store each, opened once; every measurement repeats its queries for at
     // least half a second, and the sides take turns in each round.
@@ -188,13 +177,13 @@ void section_checks(SectionContext& context) {
            "(ms) |\n|---|---:|---:|---:|---:|\n";
     for (const auto& [name, runs] : {std::pair{"checked", &checked_open},
                                      std::pair{"unchecked", &unchecked_open}}) {
-        out << "| " << name << " | " << ms(phase(*runs, &OpenRun::open)) << " | "
-            << ms(phase(*runs, &OpenRun::first_search)) << " | "
-            << ms(phase(*runs, &OpenRun::first_exact)) << " | "
-            << ms(phase(*runs, &OpenRun::second_exact)) << " |\n";
+        out << "| " << name << " | " << ms(median_of(*runs, &OpenRun::open)) << " | "
+            << ms(median_of(*runs, &OpenRun::first_search)) << " | "
+            << ms(median_of(*runs, &OpenRun::first_exact)) << " | "
+            << ms(median_of(*runs, &OpenRun::second_exact)) << " |\n";
     }
-    const double check_all = phase(checked_open, &OpenRun::first_exact) -
-                             phase(unchecked_open, &OpenRun::first_exact);
+    const double check_all = median_of(checked_open, &OpenRun::first_exact) -
+                             median_of(unchecked_open, &OpenRun::first_exact);
     out << "\nChecking all " << with_commas(pair.base->rows) << " vectors costs about "
         << ms(check_all) << " ms here ("
         << fixed(check_all * 1e9 / double(pair.base->rows), 0)

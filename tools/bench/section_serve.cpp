@@ -58,8 +58,8 @@ class ServerProcess {
         // The server inherits none of this process's stores' descriptors.
         posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
         const std::string binary_text = binary.string(), store_text = store.string();
-        const char* argv[] = {binary_text.c_str(), "serve", store_text.c_str(), "--listen",
-                              "127.0.0.1:0", nullptr};
+        const char* argv[] = {binary_text.c_str(), "serve",       store_text.c_str(),
+                              "--listen",          "127.0.0.1:0", nullptr};
         const int spawned = posix_spawn(&pid_, binary_text.c_str(), &actions, nullptr,
                                         const_cast<char* const*>(argv), environ);
         posix_spawn_file_actions_destroy(&actions);
@@ -85,7 +85,8 @@ class ServerProcess {
         }
         lock.unlock();
         if (!ready || port_ <= 0) {
-            const std::string why = ready ? "did not say where it listens" : "did not start in 60 s";
+            const std::string why =
+                ready ? "did not say where it listens" : "did not start in 60 s";
             kill_now();
             throw std::runtime_error("serve: vstore serve " + why + "; it wrote: " + output());
         }
@@ -104,9 +105,10 @@ class ServerProcess {
         pid_ = -1;
         reader_.join();
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            throw std::runtime_error("serve: vstore serve did not exit with 0 on SIGTERM (wait "
-                                     "status " + std::to_string(status) + "); it wrote: " +
-                                     output());
+            throw std::runtime_error(
+                "serve: vstore serve did not exit with 0 on SIGTERM (wait "
+                "status " +
+                std::to_string(status) + "); it wrote: " + output());
     }
 
   private:
@@ -193,7 +195,8 @@ class SearchClient {
         const auto res =
             client_.Post(path_, {{"Accept-Encoding", "identity"}}, body, "application/json");
         if (!res)
-            throw std::runtime_error("serve: POST " + path_ + " failed: " + httplib::to_string(res.error()));
+            throw std::runtime_error("serve: POST " + path_ +
+                                     " failed: " + httplib::to_string(res.error()));
         if (res->status != 200 && res->status != 202)
             throw std::runtime_error("serve: POST " + path_ + " answered " +
                                      std::to_string(res->status) + ": " + res->body);
@@ -268,8 +271,8 @@ Measurement measure(unsigned threads, const MeasureSpec& spec,
                 auto& mine = latencies[t];
                 mine.reserve(spec.per_thread);
                 starts[t] = Clock::now();
-                for (uint64_t i = 0; i < spec.per_thread || seconds_since(starts[t]) < spec.min_seconds;
-                     ++i) {
+                for (uint64_t i = 0;
+                     i < spec.per_thread || seconds_since(starts[t]) < spec.min_seconds; ++i) {
                     const auto before = Clock::now();
                     search((offset + i) % spec.query_count);
                     mine.push_back(seconds_since(before));
@@ -300,23 +303,12 @@ Measurement measure(unsigned threads, const MeasureSpec& spec,
     return m;
 }
 
-double median_of(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
-
 // Each figure the median of the rounds' (which need not all come from one round).
 Measurement median_measurement(const std::vector<Measurement>& rounds) {
-    auto median_by = [&](double Measurement::*member) {
-        std::vector<double> v;
-        for (const Measurement& m : rounds)
-            v.push_back(m.*member);
-        return median_of(v);
-    };
     Measurement m;
-    m.qps = median_by(&Measurement::qps);
-    m.p50_ms = median_by(&Measurement::p50_ms);
-    m.p99_ms = median_by(&Measurement::p99_ms);
+    m.qps = median_of(rounds, &Measurement::qps);
+    m.p50_ms = median_of(rounds, &Measurement::p50_ms);
+    m.p99_ms = median_of(rounds, &Measurement::p99_ms);
     m.started = rounds.front().started;
     m.ended = rounds.back().ended;
     for (const Measurement& r : rounds)
@@ -326,13 +318,15 @@ Measurement median_measurement(const std::vector<Measurement>& rounds) {
 
 struct Row {
     unsigned threads = 0;
-    Measurement http, local;  // medians of the rounds
-    double ratio = 0;         // HTTP / in-process QPS: the median of the rounds' ratios
+    Measurement http, local;        // medians of the rounds
+    double ratio = 0;               // HTTP / in-process QPS: the median of the rounds' ratios
     double started = 0, ended = 0;  // the first round's start, the last's end
-    std::string task_status;  // /check's status after the row's measurements, under load
+    std::string task_status;        // /check's status after the row's measurements, under load
 };
 
-std::string ms(double value) { return fixed(value, value < 1 ? 3 : 2); }
+std::string ms(double value) {
+    return fixed(value, value < 1 ? 3 : 2);
+}
 
 std::string table(const std::vector<Row>& rows, bool under_load) {
     std::ostringstream out;
@@ -343,9 +337,8 @@ std::string table(const std::vector<Row>& rows, bool under_load) {
     for (const Row& r : rows) {
         out << "| " << r.threads << " | " << fixed(r.http.qps, 0) << " | " << ms(r.http.p50_ms)
             << " | " << ms(r.http.p99_ms) << " | " << fixed(r.local.qps, 0) << " | "
-            << ms(r.local.p50_ms) << " | " << ms(r.local.p99_ms) << " | "
-            << fixed(r.ratio, 2) << " |"
-            << (under_load ? " " + r.task_status + " |" : "") << "\n";
+            << ms(r.local.p50_ms) << " | " << ms(r.local.p99_ms) << " | " << fixed(r.ratio, 2)
+            << " |" << (under_load ? " " + r.task_status + " |" : "") << "\n";
     }
     return out.str();
 }
@@ -503,9 +496,8 @@ void section_serve(SectionContext& context) {
     snapshot.reset();
     store.reset();
     std::filesystem::remove_all(dir);
-    const bool within_task = std::all_of(loaded.begin(), loaded.end(), [](const Row& r) {
-        return r.task_status == "Pending";
-    });
+    const bool within_task = std::all_of(loaded.begin(), loaded.end(),
+                                         [](const Row& r) { return r.task_status == "Pending"; });
 
     std::ostringstream out;
     out << "## Serve: search over HTTP beside in-process search (" << pair.name << ")\n\n"
@@ -527,13 +519,12 @@ void section_serve(SectionContext& context) {
            "the median of its rounds (the two sides taking turns), the ratio the median of the "
            "rounds' ratios.\n\n"
         << "Idle server, " << idle_rounds << " rounds:\n\n"
-        << table(idle, false)
-        << "\nWhile the server runs an index task: a snapshot of " << with_commas(pair.base->rows)
-        << " vectors (" << bytes_text(body_bytes)
+        << table(idle, false) << "\nWhile the server runs an index task: a snapshot of "
+        << with_commas(pair.base->rows) << " vectors (" << bytes_text(body_bytes)
         << " of JSON Lines) as the first commit of a second domain, submitted at "
         << fixed(submitted, 1) << " s into the section; its graph build began at "
-        << fixed(building, 1) << " s and the task completed at " << fixed(task_ended, 1)
-        << " s (" << fixed(task_ended - submitted, 1) << " s in all). The measurements ran from "
+        << fixed(building, 1) << " s and the task completed at " << fixed(task_ended, 1) << " s ("
+        << fixed(task_ended - submitted, 1) << " s in all). The measurements ran from "
         << fixed(loaded.front().started, 1) << " to " << fixed(loaded.back().ended, 1) << " s, "
         << (within_task ? "within the task: `/check` said Pending after each row."
                         : "**not all within the task**: see `/check` after each row.")
@@ -548,18 +539,19 @@ void section_serve(SectionContext& context) {
         const double x = r.ratio;
         worst = figures.empty() ? x : std::min(worst, x);
         figures += (figures.empty() ? "" : ", ") + std::to_string(r.threads) + ": " +
-                   fixed(r.http.qps, 0) + " vs " + fixed(r.local.qps, 0) + " QPS, " +
-                   fixed(x, 2) + "×";
+                   fixed(r.http.qps, 0) + " vs " + fixed(r.local.qps, 0) + " QPS, " + fixed(x, 2) +
+                   "×";
     }
     context.report.add_target(
         {"search over HTTP ≥ 0.7× in-process Snapshot::search QPS (" + pair.name +
              ", k = 10, 1, 2 and 8 clients, idle server)",
-         figures, worst >= 0.7,
-         "lowest " + fixed(worst, 2) + "× (0.7× asked)",
-         worst >= 0.7 ? "" :
-         "each HTTP query adds parsing the request and its 784 numbers, formatting the answer, "
-         "and a round trip through the kernel to another process's thread; on a machine with "
-         "few cores the clients' own threads take CPU from the server as well"});
+         figures, worst >= 0.7, "lowest " + fixed(worst, 2) + "× (0.7× asked)",
+         worst >= 0.7
+             ? ""
+             : "each HTTP query adds parsing the request and its 784 numbers, formatting the "
+               "answer, "
+               "and a round trip through the kernel to another process's thread; on a machine with "
+               "few cores the clients' own threads take CPU from the server as well"});
 }
 
 }  // namespace bench
