@@ -190,6 +190,10 @@ TimedCommit commit_changes(vstore::Store& store, const std::string& commit,
 
 SearchFn vstore_searcher(const vstore::Snapshot& snapshot, size_t k, size_t ef);
 
+// A copy of a store directory (replacing what is at `to`) without its lock files, so that it
+// can be opened beside the original: LMDB allows one environment per directory in a process.
+void copy_store(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // ---- The chain of small commits (sections chain and lifecycle) ---------------------------
 
 // One commit of a chain: labels deleted, and (label, vector) inserted or replaced.
@@ -239,6 +243,17 @@ double resident_fraction(const std::filesystem::path& file);  // by mincore
 
 // Single-thread and multi-thread streaming-read bandwidth over a buffer, bytes/s (best pass).
 double read_bandwidth(uint64_t buffer_bytes, unsigned threads);
+
+// The median of `values` (the upper one of an even count; 0 when empty), and of one member
+// of each of `runs`.
+double median_of(std::vector<double> values);
+template <typename Run>
+double median_of(const std::vector<Run>& runs, double Run::*member) {
+    std::vector<double> values;
+    for (const Run& r : runs)
+        values.push_back(r.*member);
+    return median_of(std::move(values));
+}
 
 // Runs fn(i) for i in [0, n) on `threads` threads.
 void parallel_for(uint64_t n, unsigned threads, const std::function<void(uint64_t)>& fn);
@@ -360,6 +375,7 @@ void section_content(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
 void section_checks(SectionContext& context);
+void section_serve(SectionContext& context);
 void section_growth(SectionContext& context);
 
 // The pool section's measurement in a child process of its own, so that its peak resident

@@ -54,6 +54,17 @@ SearchFn vstore_searcher(const vstore::Snapshot& snapshot, size_t k, size_t ef) 
     };
 }
 
+void copy_store(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::filesystem::remove_all(to);
+    std::filesystem::create_directories(to);
+    for (const auto& e : std::filesystem::directory_iterator(from)) {
+        const std::string name = e.path().filename().string();
+        if (name == "catalog-lock" || name == "writer.lock" || !e.is_regular_file())
+            continue;
+        std::filesystem::copy_file(e.path(), to / name);
+    }
+}
+
 // ---- Fixtures ----------------------------------------------------------------------------
 
 Fixtures::Fixtures(const Config& config) : config_(config) {}

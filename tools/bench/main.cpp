@@ -42,6 +42,9 @@ const std::vector<Section> kSections = {
     {"exact", "exact search vs FAISS IndexFlatL2 and bandwidth", section_exact},
     {"checks", "mapped mode's first-use vector checks: search QPS and open, checked vs unchecked",
      section_checks},
+    {"serve", "vstore serve: search QPS and p50/p99 over HTTP vs in-process at 1, 2 and 8 "
+              "clients, idle and during an index task",
+     section_serve},
     {"replace", "the two replace strategies", section_replace},
     {"growth", "synthetic sets of growing size, l2 and cosine", section_growth},
 };

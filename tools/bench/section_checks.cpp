@@ -10,11 +10,6 @@ namespace bench {
 
 namespace {
 
-double median_of(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
-
 std::string ms(double seconds) {
     return fixed(seconds * 1000, seconds < 0.01 ? 3 : 1);
 }
@@ -23,19 +18,6 @@ vstore::StoreOptions options_with(bool checked) {
     vstore::StoreOptions o = store_options(1);
     o.verify_mapped_vectors = checked;
     return o;
-}
-
-// A copy of a store directory without its lock files: LMDB allows one environment per
-// directory in a process, so each side of the comparison opens a copy of its own.
-void copy_store(const std::filesystem::path& from, const std::filesystem::path& to) {
-    std::filesystem::remove_all(to);
-    std::filesystem::create_directories(to);
-    for (const auto& e : std::filesystem::directory_iterator(from)) {
-        const std::string name = e.path().filename().string();
-        if (name == "catalog-lock" || name == "writer.lock" || !e.is_regular_file())
-            continue;
-        std::filesystem::copy_file(e.path(), to / name);
-    }
 }
 
 struct OpenRun {
@@ -73,6 +55,7 @@ void section_checks(SectionContext& context) {
     const Vectors& queries = *pair.queries;
     const std::filesystem::path checked_dir = config.scratch_dir / "checks-checked";
     const std::filesystem::path unchecked_dir = config.scratch_dir / "checks-unchecked";
+    // LMDB allows one environment per directory in a process: each side opens a copy.
     copy_store(pair.vstore.dir, checked_dir);
     copy_store(pair.vstore.dir, unchecked_dir);
     // Many short rounds rather than a few long ones: on a shared machine the median of the
@@ -92,12 +75,6 @@ void section_checks(SectionContext& context) {
             checked_open.push_back(open_run(checked_dir, true, query));
         }
     }
-    auto phase = [](const std::vector<OpenRun>& runs, double OpenRun::*member) {
-        std::vector<double> v;
-        for (const auto& r : runs)
-            v.push_back(r.*member);
-        return median_of(v);
-    };
 
     // Search QPS: one store each, opened once; every measurement repeats its queries for at
     // least half a second, and the sides take turns in each round.
@@ -200,13 +177,13 @@ void section_checks(SectionContext& context) {
            "(ms) |\n|---|---:|---:|---:|---:|\n";
     for (const auto& [name, runs] : {std::pair{"checked", &checked_open},
                                      std::pair{"unchecked", &unchecked_open}}) {
-        out << "| " << name << " | " << ms(phase(*runs, &OpenRun::open)) << " | "
-            << ms(phase(*runs, &OpenRun::first_search)) << " | "
-            << ms(phase(*runs, &OpenRun::first_exact)) << " | "
-            << ms(phase(*runs, &OpenRun::second_exact)) << " |\n";
+        out << "| " << name << " | " << ms(median_of(*runs, &OpenRun::open)) << " | "
+            << ms(median_of(*runs, &OpenRun::first_search)) << " | "
+            << ms(median_of(*runs, &OpenRun::first_exact)) << " | "
+            << ms(median_of(*runs, &OpenRun::second_exact)) << " |\n";
     }
-    const double check_all = phase(checked_open, &OpenRun::first_exact) -
-                             phase(unchecked_open, &OpenRun::first_exact);
+    const double check_all = median_of(checked_open, &OpenRun::first_exact) -
+                             median_of(unchecked_open, &OpenRun::first_exact);
     out << "\nChecking all " << with_commas(pair.base->rows) << " vectors costs about "
         << ms(check_all) << " ms here ("
         << fixed(check_all * 1e9 / double(pair.base->rows), 0)

@@ -17,11 +17,6 @@ namespace bench {
 
 namespace {
 
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
-
 struct OpenTimes {
     double open_store = 0, open_commit = 0, first_search = 0;
     double total() const { return open_store + open_commit + first_search; }
@@ -196,17 +191,11 @@ void measure_open(SectionContext& context, BuiltPair& pair, bool npm_peers) {
     }
     const bool cold_ok = resident_after < 0.05;
 
-    auto phase = [](const auto& runs, auto member) {
-        std::vector<double> v;
-        for (const auto& r : runs)
-            v.push_back(r.*member);
-        return median(v);
-    };
     auto totals = [](const auto& runs) {
         std::vector<double> v;
         for (const auto& r : runs)
             v.push_back(r.total());
-        return median(v);
+        return median_of(std::move(v));
     };
 
     std::ostringstream out;
@@ -238,11 +227,12 @@ void measure_open(SectionContext& context, BuiltPair& pair, bool npm_peers) {
            "vstore total (ms) | hnswlib loadIndex (ms) | first query (ms) | hnswlib total (ms) "
            "| vstore / hnswlib |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     auto row = [&](const std::string& state, const auto& v, const auto& h) {
-        out << "| " << state << " | " << ms(phase(v, &OpenTimes::open_store)) << " | "
-            << ms(phase(v, &OpenTimes::open_commit)) << " | "
-            << ms(phase(v, &OpenTimes::first_search)) << " | " << ms(totals(v)) << " | "
-            << ms(phase(h, &LoadTimes::load)) << " | " << ms(phase(h, &LoadTimes::first_query))
-            << " | " << ms(totals(h)) << " | " << ratio(totals(v), totals(h)) << " |\n";
+        out << "| " << state << " | " << ms(median_of(v, &OpenTimes::open_store)) << " | "
+            << ms(median_of(v, &OpenTimes::open_commit)) << " | "
+            << ms(median_of(v, &OpenTimes::first_search)) << " | " << ms(totals(v)) << " | "
+            << ms(median_of(h, &LoadTimes::load)) << " | "
+            << ms(median_of(h, &LoadTimes::first_query)) << " | " << ms(totals(h)) << " | "
+            << ratio(totals(v), totals(h)) << " |\n";
     };
     row("warm", vstore_warm, hnswlib_warm);
     if (cold_ok)
@@ -277,12 +267,12 @@ void measure_open(SectionContext& context, BuiltPair& pair, bool npm_peers) {
                             const auto& u) {
             out << "| " << state << " | " << ms(totals(v)) << " |";
             if (with_hnswlib08)
-                out << " " << ms(phase(h08, &LoadTimes::load)) << " | "
-                    << ms(phase(h08, &LoadTimes::first_query)) << " | " << ms(totals(h08)) << " | "
-                    << ratio(totals(v), totals(h08)) << " |";
+                out << " " << ms(median_of(h08, &LoadTimes::load)) << " | "
+                    << ms(median_of(h08, &LoadTimes::first_query)) << " | " << ms(totals(h08))
+                    << " | " << ratio(totals(v), totals(h08)) << " |";
             if (with_usearch)
-                out << " " << ms(phase(u, &LoadTimes::load)) << " | "
-                    << ms(phase(u, &LoadTimes::first_query)) << " | " << ms(totals(u)) << " | "
+                out << " " << ms(median_of(u, &LoadTimes::load)) << " | "
+                    << ms(median_of(u, &LoadTimes::first_query)) << " | " << ms(totals(u)) << " | "
                     << ratio(totals(v), totals(u)) << " |";
             out << "\n";
         };

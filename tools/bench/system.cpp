@@ -34,6 +34,11 @@ void progress(const std::string& section, const std::string& message) {
     std::fflush(stderr);
 }
 
+double median_of(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values.empty() ? 0 : values[values.size() / 2];
+}
+
 void parallel_for(uint64_t n, unsigned threads, const std::function<void(uint64_t)>& fn) {
     threads = std::max(
         1u, std::min<unsigned>(threads, static_cast<unsigned>(std::min<uint64_t>(n, 1024))));
