@@ -69,15 +69,24 @@ class DeadlineStream final : public httplib::Stream {
     bool is_writable() const override { return wait_until(fd_, POLLOUT, write_deadline()); }
 
     ssize_t read(char* ptr, size_t size) override {
+        // A read after a write (the body after "100 Continue") ends that write's response.
+        write_deadline_.reset();
         if (!has_buffered()) {
-            if (!wait_until(fd_, POLLIN, read_deadline_))
+            // Read first and wait only when nothing has come yet (a request usually has): one
+            // system call, not two, per read.
+            ssize_t got = -1;
+            while (Clock::now() < read_deadline_ &&
+                   (got = ::recv(fd_, buffer_, sizeof buffer_, MSG_DONTWAIT)) < 0) {
+                if (errno == EINTR)
+                    continue;
+                if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+                    !wait_until(fd_, POLLIN, read_deadline_))
+                    return -1;
+            }
+            if (Clock::now() >= read_deadline_)
                 return -1;
-            ssize_t got;
-            do {
-                got = ::recv(fd_, buffer_, sizeof buffer_, 0);
-            } while (got < 0 && errno == EINTR);
-            if (got <= 0)
-                return got;
+            if (got == 0)
+                return 0;
             pos_ = 0;
             end_ = static_cast<size_t>(got);
         }
@@ -88,13 +97,18 @@ class DeadlineStream final : public httplib::Stream {
     }
 
     ssize_t write(const char* ptr, size_t size) override {
-        if (!wait_until(fd_, POLLOUT, write_deadline()))
-            return -1;
-        ssize_t sent;
-        do {
-            sent = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-        } while (sent < 0 && errno == EINTR);
-        return sent;
+        const auto deadline = write_deadline();
+        for (;;) {
+            if (Clock::now() >= deadline)
+                return -1;
+            const ssize_t sent = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (sent >= 0)
+                return sent;
+            if (errno == EINTR)
+                continue;
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_until(fd_, POLLOUT, deadline))
+                return -1;
+        }
     }
 
     void get_remote_ip_and_port(std::string& ip, int& port) const override {

@@ -171,8 +171,9 @@ void IndexTasks::run() {
             }
             task = std::move(queue_.front());
             queue_.pop_front();
-            running_ = task.request;
-            running_->body.clear();
+            running_.emplace();
+            running_->domain = task.request.domain;
+            running_->commit = task.request.commit;
             --counts_.queued;
             ++counts_.running;
             statuses_[task.id].state = TaskStatus::State::kRunning;

@@ -28,7 +28,7 @@ CLI::App* add_serve_command(CLI::App& app, ServeOptions& o) {
     cmd->add_option("--pool-budget", o.pool_budget_bytes,
                     "Memory of each vector file's buffer pool in pool mode, e.g. 1G (default 256M)")
         ->transform(CLI::AsSizeValue(false));
-    cmd->add_option("--threads", o.threads, "Request threads (default: max(8, cores))")
+    cmd->add_option("--threads", o.threads, "Request threads, one per open connection (default: 32, or 4 per core if more)")
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--embed-command", o.embed_command,
                     "A command that turns texts into vectors (spec/embed-command.md), for text "

@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <charconv>
 #include <fstream>
 #include <mutex>
@@ -480,7 +482,7 @@ int run_serve(const ServeOptions& options, std::ostream& log) {
     Service service(options, log);
     DeadlineServer& http = service.http();
     const unsigned threads =
-        options.threads ? options.threads : std::max(8u, std::thread::hardware_concurrency());
+        options.threads ? options.threads : std::max(32u, 4 * std::thread::hardware_concurrency());
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     int port = address.port;
     if (port == 0)
@@ -491,18 +493,26 @@ int run_serve(const ServeOptions& options, std::ostream& log) {
         throw Error::invalid_argument("--listen " + options.listen +
                                       ": cannot listen there (in use, or not this machine's)");
 
+    std::atomic<bool> accept_loop_ended{false};
     std::thread signal_waiter([&] {
         int signal = 0;
         sigwait(&stop_signals, &signal);
-        service.log(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                    ": stopping; requests being served finish, the running index task is "
-                    "abandoned before its commit");
+        if (!accept_loop_ended)
+            service.log(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                        ": stopping; requests being served finish, the running index task is "
+                        "abandoned before its commit");
         http.begin_shutdown();
         service.tasks().shutdown();
-        http.stop();
+        // stop() does nothing before the accept loop has started: a signal that comes that
+        // early is repeated until the loop has seen it.
+        while (!accept_loop_ended) {
+            http.stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     });
     service.log("listening on http://" + address.url_host + ":" + std::to_string(port));
     const bool served = http.listen_after_bind();
+    accept_loop_ended = true;
     if (!served) {
         // The accept loop failed on its own: wake the waiter so that it stops the rest.
         pthread_kill(signal_waiter.native_handle(), SIGTERM);

@@ -20,7 +20,7 @@ struct ServeOptions {
     std::string token_file;                 // empty: no authentication (loopback only)
     ServingMode mode = ServingMode::kMapped;  // how vector files are served
     size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
-    unsigned threads = 0;                   // request threads; 0: max(8, cores)
+    unsigned threads = 0;                   // request threads; 0: max(32, 4 per core)
     std::string embed_command;              // empty: no text operations or text queries
     embed::EmbedOptions embed;
     size_t max_body_bytes = size_t(256) << 20;
