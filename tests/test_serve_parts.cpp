@@ -59,8 +59,8 @@ TEST_CASE("serve: the token file's first line is the token", "[serve]") {
     CHECK(read_access_token(write("  abc-123 \r\nsecond line\n")) == "abc-123");
     test::check_error([&] { read_access_token(write("\n")); }, ErrorCode::kInvalidArgument,
                       {"no token"});
-    test::check_error([&] { read_access_token(write("two words\n")); },
-                      ErrorCode::kInvalidArgument, {"printable ASCII"});
+    test::check_error([&] { read_access_token(write("two words\n")); }, ErrorCode::kInvalidArgument,
+                      {"printable ASCII"});
     test::check_error([&] { read_access_token(dir.file("missing")); }, ErrorCode::kNotFound,
                       {"missing"});
 }

@@ -18,14 +18,16 @@ std::string read_access_token(const std::string& path) {
     std::getline(in, line);
     const auto first = line.find_first_not_of(" \t\r");
     const auto last = line.find_last_not_of(" \t\r");
-    const std::string token = first == std::string::npos ? "" : line.substr(first, last - first + 1);
+    const std::string token =
+        first == std::string::npos ? "" : line.substr(first, last - first + 1);
     if (token.empty())
         throw Error::invalid_argument("--token-file " + path + ": the first line holds no token");
     for (const char c : token) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u >= 0x7f)
-            throw Error::invalid_argument("--token-file " + path +
-                                          ": the token may hold only printable ASCII without spaces");
+            throw Error::invalid_argument(
+                "--token-file " + path +
+                ": the token may hold only printable ASCII without spaces");
     }
     return token;
 }

@@ -153,8 +153,8 @@ bool DeadlineServer::wait_for_request(int fd) const {
             return false;
         pollfd p{fd, POLLIN, 0};
         const auto slice = std::min<Clock::duration>(kSlice, idle_until - now);
-        const int r =
-            ::poll(&p, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(slice).count()));
+        const int r = ::poll(
+            &p, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(slice).count()));
         if (r > 0)
             return true;  // data, or the peer's close, which the read then sees
         if (r < 0 && errno != EINTR)

@@ -38,11 +38,12 @@ std::string commit_name(const std::string& domain, const std::string& commit) {
 
 }  // namespace
 
-IndexTasks::IndexTasks(Store& store, const IndexTaskLimits& limits,
-                       embed::EmbedCommand* embedder)
+IndexTasks::IndexTasks(Store& store, const IndexTaskLimits& limits, embed::EmbedCommand* embedder)
     : store_(store), limits_(limits), embedder_(embedder), worker_([this] { run(); }) {}
 
-IndexTasks::~IndexTasks() { shutdown(); }
+IndexTasks::~IndexTasks() {
+    shutdown();
+}
 
 std::string IndexTasks::submit(IndexRequest&& request) {
     const DomainInfo domain = store_.domain(request.domain);  // kNotFound names the domain
@@ -74,8 +75,7 @@ std::string IndexTasks::submit(IndexRequest&& request) {
     if (request.previous && !exists(*request.previous) && !queued(*request.previous))
         throw Error::not_found("previous " + commit_name(domain.name, *request.previous) +
                                " neither exists nor is queued to be indexed");
-    if (request.assign_source && !exists(*request.assign_source) &&
-        !queued(*request.assign_source))
+    if (request.assign_source && !exists(*request.assign_source) && !queued(*request.assign_source))
         throw Error::not_found("source " + commit_name(domain.name, *request.assign_source) +
                                " neither exists nor is queued to be indexed");
     if (queue_.size() >= limits_.max_queued)
@@ -242,7 +242,8 @@ void IndexTasks::build(Task& task) {
             step(item.where, ++items, item.id, item.vector.size());
             cli::apply_snapshot_item(builder, item);
         });
-        cli::read_snapshot_text(r.body, name, [&](cli::SnapshotItem&& item) { put.add(std::move(item)); });
+        cli::read_snapshot_text(r.body, name,
+                                [&](cli::SnapshotItem&& item) { put.add(std::move(item)); });
         put.finish();
     } else {
         embed::OperationEmbedder ops(embedder_, name, [&](cli::Operation&& op) {
@@ -250,7 +251,8 @@ void IndexTasks::build(Task& task) {
             step(where, op.line, op.id, op.vector.size());
             cli::apply_operation(builder, op, where);
         });
-        cli::read_operations_text(r.body, name, [&](cli::Operation&& op) { ops.add(std::move(op)); });
+        cli::read_operations_text(r.body, name,
+                                  [&](cli::Operation&& op) { ops.add(std::move(op)); });
         ops.finish();
     }
     task.request.body = std::string();  // the body's memory goes before the graph is built

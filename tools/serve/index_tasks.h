@@ -31,16 +31,16 @@ struct IndexRequest {
 };
 
 struct IndexTaskLimits {
-    size_t max_queued = 8;                      // tasks waiting behind the running one
+    size_t max_queued = 8;                          // tasks waiting behind the running one
     uint64_t max_memory_bytes = uint64_t(1) << 30;  // vectors and ids one task may hold
-    size_t finished_kept = 10'000;              // statuses of ended tasks kept for /check
+    size_t finished_kept = 10'000;                  // statuses of ended tasks kept for /check
 };
 
 struct TaskStatus {
     enum class State { kQueued, kRunning, kComplete, kError };
     State state = State::kQueued;
-    double percentage = 0;          // of kQueued and kRunning
-    std::optional<CommitInfo> commit;  // of kComplete
+    double percentage = 0;                         // of kQueued and kRunning
+    std::optional<CommitInfo> commit;              // of kComplete
     ErrorCode code = ErrorCode::kInvalidArgument;  // of kError
     std::string message;                           // of kError
 };

@@ -7,7 +7,10 @@ namespace {
 void add_seconds(CLI::App* cmd, const std::string& name, std::chrono::milliseconds& field,
                  const std::string& help) {
     cmd->add_option_function<double>(
-           name, [&field](double s) { field = std::chrono::milliseconds(static_cast<long long>(s * 1000)); },
+           name,
+           [&field](double s) {
+               field = std::chrono::milliseconds(static_cast<long long>(s * 1000));
+           },
            help + " (default " + std::to_string(field.count() / 1000) + ")")
         ->check(CLI::Range(0.001, 86400.0));
 }
@@ -15,20 +18,23 @@ void add_seconds(CLI::App* cmd, const std::string& name, std::chrono::millisecon
 }  // namespace
 
 CLI::App* add_serve_command(CLI::App& app, ServeOptions& o) {
-    auto* cmd = app.add_subcommand("serve", "Serve a store over HTTP (TerminusDB's semantic indexer API)");
+    auto* cmd =
+        app.add_subcommand("serve", "Serve a store over HTTP (TerminusDB's semantic indexer API)");
     cmd->add_option("STORE", o.store, "The store")->required();
-    cmd->add_option("--listen", o.listen, "HOST:PORT to listen on; port 0 picks one (default 127.0.0.1:8080)");
+    cmd->add_option("--listen", o.listen,
+                    "HOST:PORT to listen on; port 0 picks one (default 127.0.0.1:8080)");
     cmd->add_option("--token-file", o.token_file,
                     "Require 'Authorization: Bearer <token>', the token the file's first line "
                     "holds (needed for a non-loopback --listen)");
-    cmd->add_option("--mode", o.mode, "How vector files are served: mapped or pool (default mapped)")
-        ->transform(CLI::CheckedTransformer(
-            std::map<std::string, ServingMode>{{"mapped", ServingMode::kMapped},
-                                               {"pool", ServingMode::kPool}}));
+    cmd->add_option("--mode", o.mode,
+                    "How vector files are served: mapped or pool (default mapped)")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, ServingMode>{
+            {"mapped", ServingMode::kMapped}, {"pool", ServingMode::kPool}}));
     cmd->add_option("--pool-budget", o.pool_budget_bytes,
                     "Memory of each vector file's buffer pool in pool mode, e.g. 1G (default 256M)")
         ->transform(CLI::AsSizeValue(false));
-    cmd->add_option("--threads", o.threads, "Request threads, one per open connection (default: 32, or 4 per core if more)")
+    cmd->add_option("--threads", o.threads,
+                    "Request threads, one per open connection (default: 32, or 4 per core if more)")
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--embed-command", o.embed_command,
                     "A command that turns texts into vectors (spec/embed-command.md), for text "

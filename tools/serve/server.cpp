@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <ostream>
@@ -63,7 +63,9 @@ struct HttpError {
     std::string message;
 };
 
-HttpError bad_request(const std::string& message) { return {400, "invalid_argument", message}; }
+HttpError bad_request(const std::string& message) {
+    return {400, "invalid_argument", message};
+}
 
 // The query parameters of a request, with the messages a caller needs when one is wrong.
 class Params {
@@ -88,8 +90,8 @@ class Params {
         size_t value = 0;
         const auto r = std::from_chars(text->data(), text->data() + text->size(), value);
         if (r.ec != std::errc() || r.ptr != text->data() + text->size() || value == 0)
-            throw bad_request("query parameter '" + name + "' must be a whole number from 1, not '" +
-                              *text + "'");
+            throw bad_request("query parameter '" + name +
+                              "' must be a whole number from 1, not '" + *text + "'");
         if (value > most)
             throw bad_request("query parameter '" + name + "' is " + *text + "; at most " +
                               std::to_string(most) + " is served (--max-count)");
@@ -127,9 +129,9 @@ class Service {
         : options_(options),
           log_(log),
           store_(Store::open(options.store, store_options())),
-          embedder_(options.embed_command.empty()
-                        ? nullptr
-                        : std::make_unique<embed::EmbedCommand>(options.embed_command, options.embed)),
+          embedder_(options.embed_command.empty() ? nullptr
+                                                  : std::make_unique<embed::EmbedCommand>(
+                                                        options.embed_command, options.embed)),
           tasks_(*store_, options.tasks, embedder_.get()),
           http_(options.connections) {
         if (!options.token_file.empty())
@@ -167,7 +169,8 @@ class Service {
     template <typename F>
     httplib::Server::HandlerWithContentReader body_handler(F f) {
         return [this, f](const Request& req, Response& res, const httplib::ContentReader& reader) {
-            answer(req, res, [&](const Request& r, Response& s) { f(r, s, read_body(req, reader)); });
+            answer(req, res,
+                   [&](const Request& r, Response& s) { f(r, s, read_body(req, reader)); });
         };
     }
 
@@ -208,19 +211,19 @@ class Service {
 
     template <typename F>
     void answer(const Request& req, Response& res, F&& f) {
-            try {
-                f(req, res);
-            } catch (const HttpError& e) {
-                send_error(res, e.status, e.code, e.message);
-            } catch (const Error& e) {
-                const auto [status, code] = http_status(e.code());
-                send_error(res, status, code, e.message());
-            } catch (const std::bad_alloc&) {
-                send_error(res, 500, "exhausted", "the server ran out of memory for this request");
-            } catch (const std::exception& e) {
-                log(req.method + " " + req.path + ": " + e.what());
-                send_error(res, 500, "internal", e.what());
-            }
+        try {
+            f(req, res);
+        } catch (const HttpError& e) {
+            send_error(res, e.status, e.code, e.message);
+        } catch (const Error& e) {
+            const auto [status, code] = http_status(e.code());
+            send_error(res, status, code, e.message());
+        } catch (const std::bad_alloc&) {
+            send_error(res, 500, "exhausted", "the server ran out of memory for this request");
+        } catch (const std::exception& e) {
+            log(req.method + " " + req.path + ": " + e.what());
+            send_error(res, 500, "internal", e.what());
+        }
     }
 
     void routes() {
@@ -241,20 +244,19 @@ class Service {
         });
         // httplib's own errors (413 for a body over the limit, 404 for an unknown path, 400
         // for a request it cannot parse) come with an empty body; give them the error object.
-        http_.set_error_handler(httplib::Server::HandlerWithResponse(
-            [this](const Request& req, Response& res) {
-            if (!res.body.empty())
-                return httplib::Server::HandlerResponse::Unhandled;
-            if (res.status == 413) {
-                const HttpError e = too_large_body();
-                send_error(res, e.status, e.code, e.message);
-            }
-            else if (res.status == 404)
-                send_error(res, 404, "not_found", "no endpoint " + req.method + " " + req.path);
-            else
-                send_error(res, res.status, "invalid_argument", "a malformed HTTP request");
-            return httplib::Server::HandlerResponse::Handled;
-        }));
+        http_.set_error_handler(
+            httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
+                if (!res.body.empty())
+                    return httplib::Server::HandlerResponse::Unhandled;
+                if (res.status == 413) {
+                    const HttpError e = too_large_body();
+                    send_error(res, e.status, e.code, e.message);
+                } else if (res.status == 404)
+                    send_error(res, 404, "not_found", "no endpoint " + req.method + " " + req.path);
+                else
+                    send_error(res, res.status, "invalid_argument", "a malformed HTTP request");
+                return httplib::Server::HandlerResponse::Handled;
+            }));
         http_.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
             send_error(res, 500, "internal", "the request failed");
         });
@@ -290,10 +292,12 @@ class Service {
         http_.Get("/statistics", handler([this](const Request&, Response& res) {
                       send_json(res, 200, statistics());
                   }));
-        http_.Post("/index", body_handler([this](const Request& req, Response& res, std::string&& body) {
+        http_.Post("/index",
+                   body_handler([this](const Request& req, Response& res, std::string&& body) {
                        index(req, res, std::move(body));
                    }));
-        http_.Get("/check", handler([this](const Request& req, Response& res) { check(req, res); }));
+        http_.Get("/check",
+                  handler([this](const Request& req, Response& res) { check(req, res); }));
         http_.Get("/assign", handler([this](const Request& req, Response& res) {
                       const Params p(req);
                       IndexRequest r;
@@ -305,9 +309,8 @@ class Service {
                           throw Error(s.code, s.message);
                       send_json(res, 200, cli::commit_json(*s.commit));
                   }));
-        http_.Post("/search", body_handler([this](const Request& req, Response& res, std::string&& body) {
-                       search(req, res, body);
-                   }));
+        http_.Post("/search", body_handler([this](const Request& req, Response& res,
+                                                  std::string&& body) { search(req, res, body); }));
         http_.Get("/similar", handler([this](const Request& req, Response& res) {
                       const Params p(req);
                       const std::string domain = p.required("domain");
@@ -354,12 +357,14 @@ class Service {
                 send_json(res, 200, json{{"status", "Pending"}, {"percentage", s->percentage}});
                 return;
             case TaskStatus::State::kComplete:
-                send_json(res, 200, json{{"status", "Complete"}, {"commit", cli::commit_json(*s->commit)}});
+                send_json(res, 200,
+                          json{{"status", "Complete"}, {"commit", cli::commit_json(*s->commit)}});
                 return;
             case TaskStatus::State::kError:
-                send_json(res, 200, json{{"status", "Error"},
-                                         {"code", http_status(s->code).second},
-                                         {"message", s->message}});
+                send_json(res, 200,
+                          json{{"status", "Error"},
+                               {"code", http_status(s->code).second},
+                               {"message", s->message}});
                 return;
         }
     }
@@ -406,11 +411,13 @@ class Service {
         }
         const auto text = j.find("text");
         if (!j.is_object() || j.size() != 1 || text == j.end() || !text->is_string())
-            throw bad_request("request body: an object must be {\"text\": \"...\"}; a vector "
-                              "query is a JSON array of numbers");
+            throw bad_request(
+                "request body: an object must be {\"text\": \"...\"}; a vector "
+                "query is a JSON array of numbers");
         if (!embedder_)
-            throw bad_request("request body: a text query needs an embedder, and this server "
-                              "has none (vstore serve --embed-command)");
+            throw bad_request(
+                "request body: a text query needs an embedder, and this server "
+                "has none (vstore serve --embed-command)");
         const std::string& t = text->get_ref<const std::string&>();
         cli::QueryVectors q;
         cli::at("request body: text", [&] {

@@ -16,12 +16,12 @@ namespace vstore::serve {
 
 struct ServeOptions {
     std::string store;
-    std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
-    std::string token_file;                 // empty: no authentication (loopback only)
-    ServingMode mode = ServingMode::kMapped;  // how vector files are served
+    std::string listen = "127.0.0.1:8080";         // HOST:PORT; port 0 picks a free one
+    std::string token_file;                        // empty: no authentication (loopback only)
+    ServingMode mode = ServingMode::kMapped;       // how vector files are served
     size_t pool_budget_bytes = size_t(256) << 20;  // per vector file, in pool mode
-    unsigned threads = 0;                   // request threads; 0: max(32, 4 per core)
-    std::string embed_command;              // empty: no text operations or text queries
+    unsigned threads = 0;                          // request threads; 0: max(32, 4 per core)
+    std::string embed_command;                     // empty: no text operations or text queries
     embed::EmbedOptions embed;
     size_t max_body_bytes = size_t(256) << 20;
     size_t max_queries = 1024;  // query vectors in one POST /search
