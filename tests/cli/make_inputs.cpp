@@ -535,7 +535,8 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    if (argc < 2 || argc > 3) {
+    // A DIR that starts with '-' is an unknown option (say --help), not a folder to fill.
+    if (argc < 2 || argc > 3 || argv[1][0] == '-') {
         std::fprintf(stderr, "usage: vstore-make-inputs DIR [SEED]\n");
         return 2;
     }
