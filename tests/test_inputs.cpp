@@ -12,10 +12,13 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "inputs.h"
+#include "number_arrays.h"
 #include "test_support.h"
 #include "vstore/format/error.h"
 
@@ -785,10 +788,14 @@ TEST_CASE("operations and snapshots in memory read as the same file would, named
     read_operations_text("", "body", [&](Operation&&) { ++seen; });
     read_snapshot_text("", "body", [&](SnapshotItem&&) { ++seen; });
     CHECK(seen == 0);
-    check_error([] { read_operations_text("{\"id\": \"a\", \"op\": \"Inserted\", \"vector\": [1]}\n"
-                                          "{\"id\": \"b\", \"op\": \"Inserted\", \"vector\": [1, 2]}",
-                                          "body", [](Operation&&) {}); },
-                ErrorCode::kInvalidArgument, {"body:2: ", "vector has 2 elements, but line 1 has 1"});
+    check_error(
+        [] {
+            read_operations_text(
+                "{\"id\": \"a\", \"op\": \"Inserted\", \"vector\": [1]}\n"
+                "{\"id\": \"b\", \"op\": \"Inserted\", \"vector\": [1, 2]}",
+                "body", [](Operation&&) {});
+        },
+        ErrorCode::kInvalidArgument, {"body:2: ", "vector has 2 elements, but line 1 has 1"});
 }
 
 TEST_CASE("operations and snapshot items may carry a text to embed instead of a vector",
@@ -819,4 +826,82 @@ TEST_CASE("operations and snapshot items may carry a text to embed instead of a 
     CHECK(items[0].vector.empty());
     CHECK(items[0].where == "body:1");
     CHECK(!items[1].text);
+}
+
+TEST_CASE("the fast scanner of query arrays accepts only what the JSON parser reads the same",
+          "[inputs]") {
+    // Accepted: the floats are what the slow path (nlohmann::json, then double to float) makes.
+    const auto one =
+        scan_number_arrays(" [0.25, -1, 1e-3, -0.0, -0, 0, 5E+2, 3.4028234e38 ]\n", 100);
+    REQUIRE(one);
+    CHECK_FALSE(one->nested);
+    REQUIRE(one->arrays.size() == 1);
+    // "-0" is the integer 0 to nlohmann::json, so +0.0; "-0.0" keeps its sign.
+    CHECK(same_bits(one->arrays[0], {0.25f, -1.0f, 0.001f, -0.0f, 0.0f, 0.0f, 500.0f, FLT_MAX}));
+    const auto two = scan_number_arrays("[[1,2],\n [3.5, -4]]", 100);
+    REQUIRE(two);
+    CHECK(two->nested);
+    REQUIRE(two->arrays.size() == 2);
+    CHECK(two->arrays[1] == std::vector<float>{3.5f, -4.0f});
+    // A double that is not a float rounds once to double and then to float, as the slow path.
+    CHECK(same_bits(scan_number_arrays("[0.1000000000000000055511151231257827]", 1)->arrays[0],
+                    {0.1f}));
+
+    // Refused, so that the slow path names the error (or, for the last ones, reads it).
+    for (const char* text :
+         {"",        "[]",      "[[]]",    "[1,]",         "[,1]",    "[1 2]",    "[01]",
+          "[.5]",    "[1.]",    "[+1]",    "[-]",          "[1e]",    "[1e+]",    "[inf]",
+          "[nan]",   "[NaN]",   "[0x10]",  "[1e39]",       "[-1e39]", "[1e400]",  "[[1,2],[3]]",
+          "[[1],2]", "[1,[2]]", "[[[1]]]", "{\"a\": [1]}", "[1] x",   "[1]]",     "[\"1\"]",
+          "[true]",  "[null]",  "[1",      "[[1],",        "1",       "[1e-400]", "[ 1 ]\v"}) {
+        INFO(text);
+        CHECK_FALSE(scan_number_arrays(text, 100));
+    }
+    CHECK_FALSE(scan_number_arrays("[1, 2, 3]", 2));
+    CHECK(scan_number_arrays("[1, 2]", 2));
+}
+
+TEST_CASE("queries read as fast as scanned and the slow way are the same", "[inputs]") {
+    // Random arrays (within +-2^119, so in the float range) written as JSON in every number
+    // form; parse_query_json takes the fast path on each, and the floats must be nlohmann's.
+    std::mt19937_64 rng(7);
+    for (int round = 0; round < 200; ++round) {
+        const size_t rows = 1 + rng() % 3, dim = 1 + rng() % 40;
+        std::string text = rows > 1 || rng() % 2 ? "[" : "";
+        const bool nested = !text.empty();
+        for (size_t r = 0; r < rows; ++r) {
+            text += r ? ", [" : "[";
+            for (size_t i = 0; i < dim; ++i) {
+                char buf[64];
+                const double x = std::ldexp(static_cast<double>(rng() % 2000000) - 1e6,
+                                            static_cast<int>(rng() % 200) - 100);
+                const char* formats[] = {"%.17g", "%g", "%.3e", "%.0f", "%.9E"};
+                std::snprintf(buf, sizeof buf, formats[rng() % 5], x);
+                if (i)
+                    text += ',';
+                if (rng() % 4 == 0)
+                    text += " \n";
+                text += buf;
+            }
+            text += "]";
+            if (!nested)
+                break;
+        }
+        if (nested)
+            text += "]";
+        INFO(text);
+        const auto fast = scan_number_arrays(text, kMaxInputDimension);
+        const auto slow = nlohmann::json::parse(text);
+        const auto floats = [](const nlohmann::json& a) {
+            std::vector<float> v;
+            for (const auto& x : a)
+                v.push_back(static_cast<float>(x.get<double>()));
+            return v;
+        };
+        REQUIRE(fast);
+        REQUIRE(fast->nested == nested);
+        for (size_t r = 0; r < fast->arrays.size(); ++r)
+            CHECK(same_bits(fast->arrays[r], floats(nested ? slow[r] : slow)));
+        CHECK(parse_query_json(text, "q").vectors == fast->arrays);
+    }
 }

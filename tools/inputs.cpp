@@ -1,5 +1,7 @@
 #include "inputs.h"
 
+#include "number_arrays.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -28,9 +30,6 @@ using nlohmann::json;
 
 static_assert(std::endian::native == std::endian::little,
               ".fvecs, .npy '<f4' and SQLite embeddings are read as native little-endian floats");
-
-// The smallest magnitude that rounds to infinity as a float: FLT_MAX plus half its ulp.
-constexpr double kFloatOverflow = 0x1.ffffffp127;
 
 // A .npy header longer than this is not one numpy wrote.
 constexpr uint64_t kMaxNpyHeader = 1 << 20;
@@ -830,6 +829,11 @@ std::vector<std::vector<float>> read_query_file(const std::string& path) {
 
 QueryVectors parse_query_json(std::string_view text, const std::string& name) {
     QueryVectors queries;
+    if (auto fast = scan_number_arrays(text, kMaxInputDimension)) {
+        queries.many = fast->nested;
+        queries.vectors = std::move(fast->arrays);
+        return queries;
+    }
     const json j = parse_json(text.begin(), text.end(), name, false);
     if (j.is_array() && !j.empty() && j[0].is_array()) {
         queries.many = true;

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "bench.h"
+#include "one_write_client.h"
 
 extern char** environ;
 
@@ -179,13 +180,14 @@ void append_json_vector(std::string& out, const float* v, uint32_t dim) {
     out += ']';
 }
 
-// The keep-alive connection of one client. It asks for answers as they are: httplib's client
-// would otherwise offer brotli and gzip, and the server would compress every answer. It sends
-// without Nagle's delay, as curl does: httplib writes a request's headers and body apart, and
-// the body would wait for the server's delayed ACK of the headers (40 ms).
-class SearchClient {
+// The connection that starts the index task and watches it (the searches go through
+// OneWriteClient). It asks for answers as they are: httplib's client would otherwise offer
+// brotli and gzip, and the server would compress every answer. It sends without Nagle's delay,
+// as curl does: httplib writes a request's headers and body apart, and the body would wait for
+// the server's delayed ACK of the headers (40 ms).
+class ControlClient {
   public:
-    SearchClient(int port, std::string path, bool keep_alive = true)
+    ControlClient(int port, std::string path, bool keep_alive = true)
         : client_(kLoopback, port), path_(std::move(path)) {
         client_.set_keep_alive(keep_alive);
         client_.set_tcp_nodelay(true);
@@ -392,9 +394,9 @@ void section_serve(SectionContext& context) {
         append_json_vector(bodies[q], queries.row(q), dim);
     const std::string path = search_path();
     const auto http_searcher = [&]() -> QueryFn {
-        auto client = std::make_shared<SearchClient>(server.port(), path);
-        return [client, &bodies](uint64_t q) {
-            if (client->post(bodies[q]).size() < 2)
+        auto client = std::make_shared<OneWriteClient>(kLoopback, server.port());
+        return [client, &bodies, &path](uint64_t q) {
+            if (client->post(path, bodies[q]).size() < 2)
                 throw std::runtime_error("serve: an empty answer");
         };
     };
@@ -407,9 +409,9 @@ void section_serve(SectionContext& context) {
 
     // The two sides answer the same: ids in the same order for every query measured.
     {
-        SearchClient client(server.port(), path);
+        OneWriteClient client(kLoopback, server.port());
         for (uint64_t q = 0; q < spec.query_count; ++q) {
-            const json answer = json::parse(client.post(bodies[q]));
+            const json answer = json::parse(client.post(path, bodies[q]));
             const auto hits = snapshot->search({queries.row(q), dim}, kCount);
             bool same = answer.size() == hits.size();
             for (size_t i = 0; same && i < hits.size(); ++i)
@@ -460,7 +462,7 @@ void section_serve(SectionContext& context) {
     // The control client closes its connection after each request: the server serves one
     // connection per request thread, and an idle keep-alive one would hold a thread that the
     // 8 clients need.
-    SearchClient control(server.port(), "/index?domain=" + kLoadDomain + "&commit=load&snapshot=1",
+    ControlClient control(server.port(), "/index?domain=" + kLoadDomain + "&commit=load&snapshot=1",
                          false);
     std::string body = snapshot_body(*pair.base);
     const uint64_t body_bytes = body.size();
@@ -504,7 +506,9 @@ void section_serve(SectionContext& context) {
         << "`vstore serve` (the `vstore` binary, a child process on 127.0.0.1, its default 8 "
            "request threads) serves a copy of the store; the same copy is opened in this process "
            "with the options the server opens it with, so both sides search the same files. "
-           "Each client is a thread with its own keep-alive `httplib::Client` sending `POST "
+           "Each client is a thread with its own keep-alive connection (tools/bench/one_write_client.h: "
+           "each request in one write, as curl, Go's net/http and Python's http.client send a "
+           "small body) sending `POST "
         << path
         << "` with one query vector as a JSON array (the answers over HTTP were checked to be "
            "the in-process answers, id for id, for all "

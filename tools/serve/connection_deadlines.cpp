@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string>
 
 namespace vstore::serve {
 namespace {
@@ -52,7 +53,12 @@ bool address_text(const sockaddr_storage& addr, std::string& ip, int& port) {
 
 // One connection's socket as httplib reads and writes it: buffered reads (httplib's line
 // reader asks for one byte at a time) that fail once the request's deadline has passed, and
-// writes that fail once the response's has.
+// buffered writes that fail once the response's has.
+//
+// Writes are held until the response is whole (flush()), or until kWriteBuffer bytes are
+// waiting, or until the next read (the body after "100 Continue"). httplib writes a response's
+// headers and its body apart; sent apart, each wakes the client, which on loopback cost more
+// than a small request's own work (vstore serve's profile: 68 % of its time in the kernel).
 class DeadlineStream final : public httplib::Stream {
   public:
     DeadlineStream(int fd, const ConnectionLimits& limits) : fd_(fd), limits_(limits) {}
@@ -69,6 +75,8 @@ class DeadlineStream final : public httplib::Stream {
     bool is_writable() const override { return wait_until(fd_, POLLOUT, write_deadline()); }
 
     ssize_t read(char* ptr, size_t size) override {
+        if (!flush())
+            return -1;
         // A read after a write (the body after "100 Continue") ends that write's response.
         write_deadline_.reset();
         if (!has_buffered()) {
@@ -97,18 +105,34 @@ class DeadlineStream final : public httplib::Stream {
     }
 
     ssize_t write(const char* ptr, size_t size) override {
-        const auto deadline = write_deadline();
-        for (;;) {
-            if (Clock::now() >= deadline)
-                return -1;
-            const ssize_t sent = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (sent >= 0)
-                return sent;
+        write_deadline();  // the response's clock starts at its first byte, sent or not
+        pending_.append(ptr, size);
+        if (pending_.size() >= kWriteBuffer && !flush())
+            return -1;
+        return static_cast<ssize_t>(size);
+    }
+
+    // Sends what write() holds; false when the response's deadline passes first or the
+    // connection fails.
+    bool flush() {
+        size_t sent_so_far = 0;
+        while (sent_so_far < pending_.size()) {
+            if (Clock::now() >= write_deadline())
+                return false;
+            const ssize_t sent = ::send(fd_, pending_.data() + sent_so_far,
+                                        pending_.size() - sent_so_far, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (sent >= 0) {
+                sent_so_far += static_cast<size_t>(sent);
+                continue;
+            }
             if (errno == EINTR)
                 continue;
-            if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_until(fd_, POLLOUT, deadline))
-                return -1;
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+                !wait_until(fd_, POLLOUT, write_deadline()))
+                return false;
         }
+        pending_.clear();
+        return true;
     }
 
     void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -126,6 +150,8 @@ class DeadlineStream final : public httplib::Stream {
     socket_t socket() const override { return fd_; }
 
   private:
+    static constexpr size_t kWriteBuffer = 64 * 1024;
+
     // The response's clock starts at its first write, so that the time a handler takes (a
     // search, say) counts against neither deadline.
     Clock::time_point write_deadline() const {
@@ -140,6 +166,7 @@ class DeadlineStream final : public httplib::Stream {
     mutable std::optional<Clock::time_point> write_deadline_;
     char buffer_[16384];
     size_t pos_ = 0, end_ = 0;
+    std::string pending_;  // written, not yet sent
 };
 
 }  // namespace
@@ -176,7 +203,7 @@ bool DeadlineServer::process_and_close_socket(socket_t sock) {
         stream.start_request();
         const bool last = served + 1 == limits_.keep_alive_max_requests || closing_;
         bool connection_closed = false;
-        ok = process_request(stream, last, connection_closed, nullptr);
+        ok = process_request(stream, last, connection_closed, nullptr) && stream.flush();
         if (!ok || connection_closed || last)
             break;
     }
