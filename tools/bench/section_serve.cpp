@@ -463,7 +463,7 @@ void section_serve(SectionContext& context) {
     // connection per request thread, and an idle keep-alive one would hold a thread that the
     // 8 clients need.
     ControlClient control(server.port(), "/index?domain=" + kLoadDomain + "&commit=load&snapshot=1",
-                         false);
+                          false);
     std::string body = snapshot_body(*pair.base);
     const uint64_t body_bytes = body.size();
     const double submitted = seconds_since(section_start);
@@ -506,7 +506,8 @@ void section_serve(SectionContext& context) {
         << "`vstore serve` (the `vstore` binary, a child process on 127.0.0.1, its default 8 "
            "request threads) serves a copy of the store; the same copy is opened in this process "
            "with the options the server opens it with, so both sides search the same files. "
-           "Each client is a thread with its own keep-alive connection (tools/bench/one_write_client.h: "
+           "Each client is a thread with its own keep-alive connection "
+           "(tools/bench/one_write_client.h: "
            "each request in one write, as curl, Go's net/http and Python's http.client send a "
            "small body) sending `POST "
         << path
@@ -556,13 +557,15 @@ void section_serve(SectionContext& context) {
              ? ""
              : "with few clients a query over HTTP is bound by its latency, not the server's CPU: "
                "the search waits for the request to cross the loopback to a server thread and "
-               "the answer to come back (two wake-ups of sleeping threads), and for the " +
-                   std::to_string(dim) + " numbers of its JSON body to be parsed (p50 " +
+               "the answer to come back, two wake-ups of threads whose cores had nothing else to "
+               "do (p50 " +
                    ms(one.http.p50_ms) + " ms against " + ms(one.local.p50_ms) +
-                   " ms in-process at 1 client); with more clients than cores those waits "
-                   "overlap other queries' searches. What would shorten it (not measured here): a "
-                   "binary float32 query body, or many queries in one request (POST /search "
-                   "takes up to 1,024)"});
+                   " ms in-process at 1 client). On a virtual machine an idle core's wake-up is "
+                   "slow and varies from run to run; while an index task keeps the cores busy the "
+                   "same client comes closer (the table of the index task). Parsing the body and "
+                   "writing the answer are no longer the cost (a flat-array scanner, one write a "
+                   "response). What would shorten it: many queries in one request (POST /search "
+                   "takes up to 1,024), which pays the round trip once for all"});
 }
 
 }  // namespace bench
