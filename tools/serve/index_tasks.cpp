@@ -131,6 +131,10 @@ void IndexTasks::shutdown() {
 
 void IndexTasks::set_status(const std::string& id, TaskStatus status) {
     std::lock_guard lock(mutex_);
+    set_status_locked(id, std::move(status));
+}
+
+void IndexTasks::set_status_locked(const std::string& id, TaskStatus status) {
     const bool ended =
         status.state == TaskStatus::State::kComplete || status.state == TaskStatus::State::kError;
     statuses_[id] = std::move(status);
@@ -161,12 +165,11 @@ void IndexTasks::run() {
                     s.state = TaskStatus::State::kError;
                     s.code = ErrorCode::kExhausted;
                     s.message = "the server stopped before the task ran";
-                    statuses_[dropped.id] = s;
+                    set_status_locked(dropped.id, std::move(s));
                 }
                 counts_.failed += queue_.size();
                 counts_.queued -= queue_.size();
                 queue_.clear();
-                ended_.notify_all();
                 return;
             }
             task = std::move(queue_.front());

@@ -83,6 +83,9 @@ class IndexTasks {
     void run();
     void build(Task& task);
     void set_status(const std::string& id, TaskStatus status);
+    // The same with mutex_ held. An ended status wakes wait() and joins the finished ones, of
+    // which only the newest limits_.finished_kept are kept.
+    void set_status_locked(const std::string& id, TaskStatus status);
     void set_percentage(const std::string& id, double percentage);
 
     Store& store_;
