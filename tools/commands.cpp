@@ -147,13 +147,18 @@ int run_domain_list(const std::string& source, const Common& c, std::ostream& ou
 }
 
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
-    const int sources = !a.ops.empty() + !a.snapshot.empty() + !a.sqlite.empty();
+    const int sources =
+        !a.ops.empty() + !a.snapshot.empty() + !a.sqlite.empty() + !a.llm_db.empty();
     if (sources != 1)
-        throw UsageError("give exactly one of --ops, --snapshot and --sqlite");
+        throw UsageError("give exactly one of --ops, --snapshot, --sqlite and --llm-db");
     if (!a.sqlite.empty() && a.table.empty())
         throw UsageError("--sqlite needs --table");
     if (a.sqlite.empty() && !a.table.empty())
         throw UsageError("--table goes with --sqlite");
+    if (!a.llm_db.empty() && a.collection.empty())
+        throw UsageError("--llm-db needs --collection");
+    if (a.llm_db.empty() && !a.collection.empty())
+        throw UsageError("--collection goes with --llm-db");
 
     const auto t0 = Clock::now();
     const auto embedder = make_embedder(a.embed);
@@ -186,8 +191,10 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
             const auto add = [&](SnapshotItem&& item) { put.add(std::move(item)); };
             if (!a.snapshot.empty())
                 read_snapshot_file(a.snapshot, add);
-            else
+            else if (!a.sqlite.empty())
                 read_snapshot_sqlite(a.sqlite, a.table, add);
+            else
+                read_snapshot_llm(a.llm_db, a.collection, add);
             put.finish();
         }
     }

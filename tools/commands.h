@@ -51,6 +51,8 @@ struct IndexArgs {
     std::string snapshot;  // --snapshot FILE (the whole set: .jsonl, .fvecs, .npy)
     std::string sqlite;    // --sqlite DB --table T (the whole set)
     std::string table;
+    std::string llm_db;  // --llm-db DB --collection NAME (one collection of llm's database)
+    std::string collection;
     EmbedArgs embed;  // for operations and snapshot items with a "string"
 };
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out);

@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
     domain_list->footer("Example: vstore domain list ./embeddings --json");
 
     IndexArgs index_args;
-    auto* index = app.add_subcommand(
-        "index",
-        "Make a commit from operations (--ops) or from the whole current set (--snapshot)");
+    auto* index = app.add_subcommand("index",
+                                     "Make a commit from operations (--ops) or from the whole "
+                                     "current set (--snapshot, --sqlite, --llm-db)");
     index->add_option("STORE", index_args.store, "The store")->required();
     index->add_option("--domain", index_args.domain, "Domain")->required();
     index->add_option("--commit", index_args.commit, "Id of the new commit, e.g. a git hash")
@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
         "--sqlite", index_args.sqlite,
         "The whole set from a SQLite database (columns id, embedding as float32 blob)");
     index->add_option("--table", index_args.table, "The table of --sqlite");
+    index->add_option("--llm-db", index_args.llm_db,
+                      "The whole set from one collection of an llm embeddings database "
+                      "(tables collections and embeddings); other collections may share ids");
+    index->add_option("--collection", index_args.collection, "The collection of --llm-db, by name");
     add_embed_args(index, index_args.embed);
     add_common(index, common, true);
     index->footer(
@@ -131,6 +135,8 @@ int main(int argc, char** argv) {
         "  vstore index ./embeddings --domain docs --commit c2 --parent c1 --snapshot all.npy\n"
         "  vstore index ./embeddings --domain docs --commit c3 --parent c2 --sqlite llm.db "
         "--table embeddings\n"
+        "  vstore index ./embeddings --domain llm-docs --commit c2 --parent c1 \\\n"
+        "      --llm-db ~/.config/io.datasette.llm/embeddings.db --collection docs\n"
         "  vstore index ./embeddings --domain docs --commit c4 --parent c3 --ops texts.jsonl \\\n"
         "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
@@ -167,6 +173,8 @@ int main(int argc, char** argv) {
         "Examples:\n"
         "  vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' "
         "-k 5 --json\n"
+        "  vstore search ./embeddings --domain docs --domain notes --commit c2 --commit c7 \\\n"
+        "      --vector '[0.1, 0.2, 0.3]' --json   (each hit names its domain and commit)\n"
         "  vstore search ./embeddings --domain docs --commit c2 --text 'packing a commit' \\\n"
         "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
