@@ -70,10 +70,14 @@ struct ReadArgs {
     std::optional<std::string> domain, commit;
 };
 
-struct SearchArgs : ReadArgs {
+// Search one commit, or several domains at once: --domain repeated, with one --commit for all
+// of them or one per --domain in the same order (search_many).
+struct SearchArgs {
+    std::string source;  // a store or a pack
+    std::vector<std::string> domains, commits;
     std::optional<std::string> vector;  // --vector '[...]'
     std::string vector_file;            // --vector-file FILE
-    std::optional<std::string> id;      // --id X: the stored vector of X
+    std::optional<std::string> id;      // --id X: the stored vector of X (in the first domain)
     std::optional<std::string> text;    // --text T: the vector of T, from --embed-command
     EmbedArgs embed;
     size_t k = 10;

@@ -155,8 +155,23 @@ int main(int argc, char** argv) {
         "      --target $(git rev-parse HEAD)");
 
     SearchArgs search_args;
-    auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector or text");
-    add_read_args(search, search_args, common);
+    auto* search = app.add_subcommand(
+        "search", "The nearest neighbours of a query vector or text, in one domain or several");
+    search
+        ->add_option("SOURCE", search_args.source,
+                     "A store directory, or a pack (directory, .tar.xz, .tar.zst)")
+        ->required();
+    search
+        ->add_option("--domain", search_args.domains,
+                     "Domain (default: the only one); repeat to search several domains of a "
+                     "store at once, of one dimension and metric")
+        ->allow_extra_args(false);
+    search
+        ->add_option("--commit", search_args.commits,
+                     "Commit (required for a store; a pack has one); one for all the "
+                     "domains, or repeated: one per --domain, in the same order")
+        ->allow_extra_args(false);
+    add_pack_bound(search, common.max_unpacked);
     search->add_option("--vector", search_args.vector, "The query as a JSON array");
     search->add_option("--vector-file", search_args.vector_file,
                        "A file with one JSON array, or .fvecs for many queries");
@@ -233,7 +248,8 @@ int main(int argc, char** argv) {
     pack->footer("Example: vstore pack ./embeddings --domain docs --commit c2 docs-c2.tar.xz");
 
     DropArgs drop_args;
-    auto* drop = app.add_subcommand("drop", "Drop commits of a domain; the others answer as before");
+    auto* drop =
+        app.add_subcommand("drop", "Drop commits of a domain; the others answer as before");
     drop->add_option("STORE", drop_args.store, "The store")->required();
     drop->add_option("--domain", drop_args.domain, "Domain")->required();
     drop->add_option("--commit", drop_args.commits, "A commit to drop (repeat for more)")
@@ -252,7 +268,8 @@ int main(int argc, char** argv) {
     gc->add_option("--keep", gc_args.keep_files,
                    "A file of commit ids to keep, one a line (e.g. branch heads and tags)")
         ->check(CLI::ExistingFile);
-    gc->add_flag("--dry-run", gc_args.dry_run, "Say what would go and what it frees; change nothing");
+    gc->add_flag("--dry-run", gc_args.dry_run,
+                 "Say what would go and what it frees; change nothing");
     add_common(gc, common, false);
     gc->footer(
         "Example: git for-each-ref --format='%(objectname)' refs/heads refs/tags > keep.txt\n"
