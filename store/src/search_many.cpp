@@ -17,13 +17,15 @@ std::string name_of(const Snapshot& s) {
 void check_mergeable(std::span<const std::shared_ptr<const Snapshot>> snapshots) {
     if (snapshots.empty())
         throw Error::invalid_argument("search_many needs at least one snapshot to search");
-    std::set<std::pair<std::string, std::string>> seen;
     for (size_t i = 0; i < snapshots.size(); ++i) {
         if (!snapshots[i])
             throw Error::invalid_argument("search_many: snapshot " + std::to_string(i) +
                                           " is null");
-        const Snapshot& s = *snapshots[i];
-        const Snapshot& first = *snapshots[0];
+    }
+    const Snapshot& first = *snapshots[0];
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& snapshot : snapshots) {
+        const Snapshot& s = *snapshot;
         if (s.domain().dimension != first.domain().dimension) {
             throw Error::invalid_argument(
                 name_of(s) + " has " + std::to_string(s.domain().dimension) + " dimensions, but " +

@@ -26,7 +26,9 @@ struct MultiHit {
 // ordered by domain, then id, then commit, so that the answer never depends on the order of
 // `snapshots`. Each snapshot answers as its own search(query, k, ef) does (exact for small
 // sets, through its graph otherwise), so distances compare across them: they must share one
-// dimension and one metric. Fewer than k hits when the snapshots hold fewer live items.
+// dimension and one metric. Fewer than k hits when the snapshots hold fewer live items. Which
+// of a snapshot's items tied at its own k-th distance it returns is its search's choice
+// (spec/search.md); the merge orders what they return.
 // Error(kInvalidArgument) for no snapshots, a null one, the same commit of a domain twice, two
 // snapshots whose dimension or metric differ (naming both domains and commits), and for a
 // query that search() refuses.
