@@ -200,6 +200,57 @@ class TestDb {
     sqlite3* db_ = nullptr;
 };
 
+std::vector<SnapshotItem> llm_snapshot_of(const std::string& db, const std::string& collection) {
+    std::vector<SnapshotItem> items;
+    read_snapshot_llm(db, collection,
+                      [&](SnapshotItem&& item) { items.push_back(std::move(item)); });
+    return items;
+}
+
+// The schema llm's embeddings migrations leave (llm/embeddings_migrations.py, m001 to m005).
+constexpr const char* kLlmSchema = R"(
+CREATE TABLE [collections] (
+   [id] INTEGER PRIMARY KEY,
+   [name] TEXT,
+   [model] TEXT
+);
+CREATE UNIQUE INDEX [idx_collections_name] ON [collections] ([name]);
+CREATE TABLE "embeddings" (
+   [collection_id] INTEGER REFERENCES [collections]([id]),
+   [id] TEXT,
+   [embedding] BLOB,
+   [content] TEXT,
+   [content_blob] BLOB,
+   [content_hash] BLOB,
+   [metadata] TEXT,
+   [updated] INTEGER,
+   PRIMARY KEY ([collection_id], [id])
+);
+CREATE INDEX [idx_embeddings_content_hash] ON [embeddings] ([content_hash]);
+)";
+
+// Adds a row of llm's embeddings table; a null `blob` binds NULL.
+void insert_llm_row(const std::string& path, int64_t collection_id, const std::string& id,
+                    const std::string* blob) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "INSERT INTO embeddings (collection_id, id, embedding, content, "
+                               "metadata, updated) VALUES (?, ?, ?, 'text of ' || ?2, '{}', 0)",
+                               -1, &s, nullptr) == SQLITE_OK);
+    sqlite3_bind_int64(s, 1, collection_id);
+    sqlite3_bind_text(s, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (blob != nullptr)
+        sqlite3_bind_blob(s, 3, blob->data(), static_cast<int>(blob->size()), SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 3);
+    const int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_DONE);
+}
+
 // Makes standard input read `path` for the scope's lifetime.
 class StdinFrom {
   public:
@@ -687,6 +738,138 @@ TEST_CASE("a SQLite database is opened read-only", "[inputs]") {
     check_error([&] { sqlite_snapshot_of(path, "t; DROP TABLE t; --"); },
                 ErrorCode::kInvalidArgument, {"no such table"});
     const auto items = sqlite_snapshot_of(path, "t");
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].vector == std::vector<float>{1.0f, 2.0f});
+    CHECK(test::read_file(path) == before);
+}
+
+// --- llm's embeddings databases ---
+
+TEST_CASE("an llm collection is read alone, though other collections share its ids", "[inputs]") {
+    TempDir dir;
+    const std::string path = dir.file("embeddings.db");
+    const auto values = test::random_vectors(5, 3, 7);
+    std::vector<std::vector<float>> v;
+    for (size_t i = 0; i < 5; ++i)
+        v.emplace_back(values.begin() + 3 * i, values.begin() + 3 * (i + 1));
+    {
+        TestDb db(path);
+        db.exec(kLlmSchema);
+        db.exec("INSERT INTO collections VALUES (1, 'docs', 'ada-002'), (7, 'notes', '3-small')");
+    }
+    const std::string b0 = float_bytes(v[0]), b1 = float_bytes(v[1]), b2 = float_bytes(v[2]),
+                      b3 = float_bytes(v[3]), b4 = float_bytes(v[4]);
+    insert_llm_row(path, 1, "item-1", &b1);
+    insert_llm_row(path, 1, "item-0", &b0);
+    insert_llm_row(path, 7, "item-0", &b2);
+    insert_llm_row(path, 7, "other", &b3);
+    insert_llm_row(path, 7, "item-1", &b4);
+
+    const auto docs = llm_snapshot_of(path, "docs");
+    REQUIRE(docs.size() == 2);
+    CHECK(docs[0].id == "item-0");  // in id order
+    CHECK(same_bits(docs[0].vector, v[0]));
+    CHECK(docs[1].id == "item-1");
+    CHECK(same_bits(docs[1].vector, v[1]));
+    CHECK_THAT(docs[1].where,
+               Contains(path) && Contains("collection \"docs\"") && Contains("id \"item-1\""));
+
+    const auto notes = llm_snapshot_of(path, "notes");
+    REQUIRE(notes.size() == 3);
+    CHECK(notes[0].id == "item-0");
+    CHECK(same_bits(notes[0].vector, v[2]));
+    CHECK(notes[1].id == "item-1");
+    CHECK(same_bits(notes[1].vector, v[4]));
+    CHECK(notes[2].id == "other");
+    CHECK(same_bits(notes[2].vector, v[3]));
+}
+
+TEST_CASE("an unknown llm collection is not found, naming those there are", "[inputs]") {
+    TempDir dir;
+    const std::string path = dir.file("embeddings.db");
+    {
+        TestDb db(path);
+        db.exec(kLlmSchema);
+    }
+    check_error([&] { llm_snapshot_of(path, "docs"); }, ErrorCode::kNotFound,
+                {path, "no collection \"docs\"", "it holds no collections"});
+    {
+        TestDb db(path);
+        db.exec("INSERT INTO collections VALUES (1, 'notes', 'm'), (2, 'code', 'm')");
+    }
+    check_error([&] { llm_snapshot_of(path, "docs"); }, ErrorCode::kNotFound,
+                {path, "no collection \"docs\"", "its collections are \"code\", \"notes\""});
+    // A collection without rows is an empty set, which a snapshot commit reads as "delete all".
+    CHECK(llm_snapshot_of(path, "code").empty());
+}
+
+TEST_CASE("a malformed llm database is rejected naming database, collection and id", "[inputs]") {
+    TempDir dir;
+    const auto inv = ErrorCode::kInvalidArgument;
+
+    const std::string no_tables = dir.file("plain.db");
+    {
+        TestDb db(no_tables);
+        db.exec("CREATE TABLE embeddings (id, embedding)");
+    }
+    check_error([&] { llm_snapshot_of(no_tables, "docs"); }, inv,
+                {no_tables, "not an llm embeddings database", "no table 'collections'"});
+
+    const std::string path = dir.file("embeddings.db");
+    {
+        TestDb db(path);
+        db.exec(kLlmSchema);
+        db.exec(
+            "INSERT INTO collections VALUES (1, 'odd', 'm'), (2, 'mixed', 'm'), "
+            "(3, 'null', 'm'), (4, 'text', 'm'), (5, 'good', 'm')");
+    }
+    const std::string four = float_bytes({1, 2, 3, 4}), three = float_bytes({1, 2, 3});
+    const std::string ten(10, '\0');
+    insert_llm_row(path, 1, "a", &four);
+    insert_llm_row(path, 1, "b", &ten);
+    insert_llm_row(path, 2, "a", &four);
+    insert_llm_row(path, 2, "b", &three);
+    insert_llm_row(path, 3, "a", nullptr);
+    {
+        TestDb db(path);
+        db.exec("INSERT INTO embeddings (collection_id, id, embedding) VALUES (4, 'a', '[1, 2]')");
+    }
+    insert_llm_row(path, 5, "a", &three);
+    check_error([&] { llm_snapshot_of(path, "odd"); }, inv,
+                {path, "collection \"odd\": id \"b\"", "10 bytes, not a multiple of 4"});
+    check_error(
+        [&] { llm_snapshot_of(path, "mixed"); }, inv,
+        {path, "collection \"mixed\": id \"b\"", "embedding has 3 floats, but id \"a\" has 4"});
+    check_error([&] { llm_snapshot_of(path, "null"); }, inv,
+                {path, "collection \"null\": id \"a\"", "embedding is NULL"});
+    check_error([&] { llm_snapshot_of(path, "text"); }, inv,
+                {path, "collection \"text\": id \"a\"", "must be a BLOB"});
+    // The other collections of the same database read, so the errors came from their rows.
+    CHECK(llm_snapshot_of(path, "good").size() == 1);
+    CHECK(llm_snapshot_of(path, "good")[0].vector == std::vector<float>{1, 2, 3});
+
+    const std::string missing = dir.file("missing.db");
+    check_error([&] { llm_snapshot_of(missing, "docs"); }, ErrorCode::kNotFound, {missing});
+    CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("an llm database is opened read-only", "[inputs]") {
+    TempDir dir;
+    const std::string path = dir.file("embeddings.db");
+    {
+        TestDb db(path);
+        db.exec(kLlmSchema);
+        db.exec("INSERT INTO collections VALUES (1, 'docs', 'm')");
+    }
+    const std::string blob = float_bytes({1, 2});
+    insert_llm_row(path, 1, "a", &blob);
+    const auto before = test::read_file(path);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read,
+                                 std::filesystem::perm_options::replace);
+    // A collection name that would be SQL if it were not bound as a value.
+    check_error([&] { llm_snapshot_of(path, "docs'; DROP TABLE embeddings; --"); },
+                ErrorCode::kNotFound, {"its collections are \"docs\""});
+    const auto items = llm_snapshot_of(path, "docs");
     REQUIRE(items.size() == 1);
     CHECK(items[0].vector == std::vector<float>{1.0f, 2.0f});
     CHECK(test::read_file(path) == before);

@@ -21,6 +21,7 @@
 #include "source.h"
 #include "text.h"
 #include "vstore/pack.h"
+#include "vstore/search_many.h"
 #include "vstore/store.h"
 
 namespace vstore::cli {
@@ -54,6 +55,50 @@ void print_hits(const std::vector<SearchHit>& hits, std::ostream& out) {
     for (size_t i = 0; i < hits.size(); ++i) {
         out << std::right << std::setw(4) << i + 1 << "  " << std::left << std::setw(int(width))
             << hits[i].id << "  " << float_text(hits[i].distance) << '\n';
+    }
+}
+
+// The hits of several domains: rank, domain, commit, id, distance.
+void print_hits(const std::vector<MultiHit>& hits, std::ostream& out) {
+    size_t domain_width = 6, commit_width = 6, id_width = 2;
+    for (const auto& h : hits) {
+        domain_width = std::max(domain_width, h.domain.size());
+        commit_width = std::max(commit_width, h.commit.size());
+        id_width = std::max(id_width, h.id.size());
+    }
+    out << std::right << std::setw(4) << "rank"
+        << "  " << std::left << std::setw(int(domain_width)) << "domain"
+        << "  " << std::setw(int(commit_width)) << "commit"
+        << "  " << std::setw(int(id_width)) << "id"
+        << "  distance\n";
+    for (size_t i = 0; i < hits.size(); ++i) {
+        out << std::right << std::setw(4) << i + 1 << "  " << std::left
+            << std::setw(int(domain_width)) << hits[i].domain << "  "
+            << std::setw(int(commit_width)) << hits[i].commit << "  " << std::setw(int(id_width))
+            << hits[i].id << "  " << float_text(hits[i].distance) << '\n';
+    }
+}
+
+// Writes the results of every query: as JSON, one array of hits for one query (or a file that
+// holds one), else an array of them; as text, a table a query.
+template <typename Hit>
+void write_results(const std::vector<std::vector<Hit>>& results, bool many, bool as_json,
+                   std::ostream& out) {
+    if (as_json) {
+        if (!many) {
+            out << json_text(hits_json(results[0])) << '\n';
+        } else {
+            json all = json::array();
+            for (const auto& r : results)
+                all.push_back(hits_json(r));
+            out << json_text(all) << '\n';
+        }
+        return;
+    }
+    for (size_t i = 0; i < results.size(); ++i) {
+        if (many)
+            out << (i ? "\n" : "") << "query " << i << '\n';
+        print_hits(results[i], out);
     }
 }
 
@@ -147,13 +192,18 @@ int run_domain_list(const std::string& source, const Common& c, std::ostream& ou
 }
 
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
-    const int sources = !a.ops.empty() + !a.snapshot.empty() + !a.sqlite.empty();
+    const int sources =
+        !a.ops.empty() + !a.snapshot.empty() + !a.sqlite.empty() + !a.llm_db.empty();
     if (sources != 1)
-        throw UsageError("give exactly one of --ops, --snapshot and --sqlite");
+        throw UsageError("give exactly one of --ops, --snapshot, --sqlite and --llm-db");
     if (!a.sqlite.empty() && a.table.empty())
         throw UsageError("--sqlite needs --table");
     if (a.sqlite.empty() && !a.table.empty())
         throw UsageError("--table goes with --sqlite");
+    if (!a.llm_db.empty() && a.collection.empty())
+        throw UsageError("--llm-db needs --collection");
+    if (a.llm_db.empty() && !a.collection.empty())
+        throw UsageError("--collection goes with --llm-db");
 
     const auto t0 = Clock::now();
     const auto embedder = make_embedder(a.embed);
@@ -186,8 +236,10 @@ int run_index(const IndexArgs& a, const Common& c, std::ostream& out) {
             const auto add = [&](SnapshotItem&& item) { put.add(std::move(item)); };
             if (!a.snapshot.empty())
                 read_snapshot_file(a.snapshot, add);
-            else
+            else if (!a.sqlite.empty())
                 read_snapshot_sqlite(a.sqlite, a.table, add);
+            else
+                read_snapshot_llm(a.llm_db, a.collection, add);
             put.finish();
         }
     }
@@ -265,48 +317,67 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         throw UsageError("--text needs --embed-command, the command that turns it into a vector");
     if (!a.text && !a.embed.command.empty())
         throw UsageError("--embed-command goes with --text");
+    if (a.domains.size() <= 1 && a.commits.size() > 1)
+        throw UsageError("--commit is given " + std::to_string(a.commits.size()) +
+                         " times for one domain; several commits need one --domain each");
+    if (a.domains.size() > 1 && a.commits.size() > 1 && a.commits.size() != a.domains.size())
+        throw UsageError("give one --commit for every --domain, or one --commit for all; " +
+                         std::to_string(a.domains.size()) + " domains and " +
+                         std::to_string(a.commits.size()) + " commits were given");
     const auto embedder = make_embedder(a.embed);
     if (a.text)
         at("--text", [&] { embed::check_text(*a.text); });
     const Source s = Source::open(a.source, store_options(c), pack_open_options(c));
-    const auto snapshot = s.open_commit(a.domain, a.commit);
+    std::vector<std::shared_ptr<const Snapshot>> snapshots;
+    const auto first = [](const std::vector<std::string>& v) {
+        return v.empty() ? std::nullopt : std::optional<std::string>(v[0]);
+    };
+    if (a.domains.size() <= 1) {
+        snapshots.push_back(s.open_commit(first(a.domains), first(a.commits)));
+    } else {
+        if (s.is_pack())
+            throw UsageError("'" + a.source +
+                             "' is a pack, which holds one domain; search several domains of "
+                             "a store");
+        for (size_t i = 0; i < a.domains.size(); ++i) {
+            const auto& commit = a.commits.size() > 1 ? a.commits[i] : first(a.commits);
+            snapshots.push_back(s.open_commit(a.domains[i], commit));
+        }
+    }
     std::vector<std::vector<float>> queries;
     if (a.vector)
         queries.push_back(parse_vector_json(*a.vector, "--vector"));
     else if (!a.vector_file.empty())
         queries = read_query_file(a.vector_file);
     else if (a.id)
-        queries.push_back(snapshot->vector(*a.id));
+        queries.push_back(snapshots[0]->vector(*a.id));
     else
         queries = embedder->embed({*a.text});
-    std::vector<std::vector<SearchHit>> results;
-    for (size_t i = 0; i < queries.size(); ++i) {
-        auto run = [&] {
-            results.push_back(a.exact ? snapshot->search_exact(queries[i], a.k)
-                                      : snapshot->search(queries[i], a.k, a.ef));
-        };
-        if (queries.size() == 1)
-            run();
-        else
-            at(a.vector_file + ": query " + std::to_string(i), run);
-    }
-    const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
-    if (c.json) {
-        if (!many) {
-            out << json_text(hits_json(results[0])) << '\n';
-        } else {
-            json all = json::array();
-            for (const auto& r : results)
-                all.push_back(hits_json(r));
-            out << json_text(all) << '\n';
+    // Each query's errors name it when a file holds several.
+    const auto for_each_query = [&](const auto& search) {
+        for (size_t i = 0; i < queries.size(); ++i) {
+            if (queries.size() == 1)
+                search(queries[i]);
+            else
+                at(a.vector_file + ": query " + std::to_string(i), [&] { search(queries[i]); });
         }
+    };
+    const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
+    if (snapshots.size() == 1) {
+        std::vector<std::vector<SearchHit>> results;
+        for_each_query([&](const std::vector<float>& q) {
+            results.push_back(a.exact ? snapshots[0]->search_exact(q, a.k)
+                                      : snapshots[0]->search(q, a.k, a.ef));
+        });
+        write_results(results, many, c.json, out);
         return 0;
     }
-    for (size_t i = 0; i < results.size(); ++i) {
-        if (many)
-            out << (i ? "\n" : "") << "query " << i << '\n';
-        print_hits(results[i], out);
-    }
+    std::vector<std::vector<MultiHit>> results;
+    for_each_query([&](const std::vector<float>& q) {
+        results.push_back(a.exact ? search_many_exact(snapshots, q, a.k)
+                                  : search_many(snapshots, q, a.k, a.ef));
+    });
+    write_results(results, many, c.json, out);
     return 0;
 }
 

@@ -51,6 +51,8 @@ struct IndexArgs {
     std::string snapshot;  // --snapshot FILE (the whole set: .jsonl, .fvecs, .npy)
     std::string sqlite;    // --sqlite DB --table T (the whole set)
     std::string table;
+    std::string llm_db;  // --llm-db DB --collection NAME (one collection of llm's database)
+    std::string collection;
     EmbedArgs embed;  // for operations and snapshot items with a "string"
 };
 int run_index(const IndexArgs& a, const Common& c, std::ostream& out);
@@ -68,10 +70,14 @@ struct ReadArgs {
     std::optional<std::string> domain, commit;
 };
 
-struct SearchArgs : ReadArgs {
+// Search one commit, or several domains at once: --domain repeated, with one --commit for all
+// of them or one per --domain in the same order (search_many).
+struct SearchArgs {
+    std::string source;  // a store or a pack
+    std::vector<std::string> domains, commits;
     std::optional<std::string> vector;  // --vector '[...]'
     std::string vector_file;            // --vector-file FILE
-    std::optional<std::string> id;      // --id X: the stored vector of X
+    std::optional<std::string> id;      // --id X: the stored vector of X (in the first domain)
     std::optional<std::string> text;    // --text T: the vector of T, from --embed-command
     EmbedArgs embed;
     size_t k = 10;

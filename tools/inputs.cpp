@@ -561,6 +561,8 @@ struct DbCloser {
 struct StmtCloser {
     void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 };
+using Database = std::unique_ptr<sqlite3, DbCloser>;
+using Statement = std::unique_ptr<sqlite3_stmt, StmtCloser>;
 
 std::string quote_identifier(const std::string& name) {
     std::string q = "\"";
@@ -583,6 +585,113 @@ Error sqlite_error(int rc, const std::string& where, sqlite3* db) {
         default:
             return Error(ErrorCode::kIO, message);
     }
+}
+
+// Opens an existing database read-only: a missing file is kNotFound, and nothing is created.
+Database open_database(const std::string& db) {
+    struct stat st;
+    if (::stat(db.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            throw Error::not_found(db + ": no such file");
+        throw Error::io(db + ": cannot open", errno);
+    }
+    if (S_ISDIR(st.st_mode))
+        throw invalid(db + ": is a directory, not a SQLite database");
+
+    sqlite3* raw_db = nullptr;
+    const int open_rc = sqlite3_open_v2(db.c_str(), &raw_db, SQLITE_OPEN_READONLY, nullptr);
+    Database conn(raw_db);
+    if (open_rc != SQLITE_OK) {
+        if (!conn)
+            throw Error(ErrorCode::kIO, db + ": cannot open: out of memory");
+        throw sqlite_error(open_rc, db + ": cannot open", conn.get());
+    }
+    sqlite3_busy_timeout(conn.get(), 5000);
+    // Without this, SQLite takes a double-quoted name of a missing column for a string literal.
+    sqlite3_db_config(conn.get(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+    return conn;
+}
+
+Statement prepare(sqlite3* conn, const std::string& sql, const std::string& where) {
+    sqlite3_stmt* raw_stmt = nullptr;
+    const int rc =
+        sqlite3_prepare_v2(conn, sql.c_str(), static_cast<int>(sql.size()), &raw_stmt, nullptr);
+    Statement stmt(raw_stmt);
+    if (rc != SQLITE_OK)
+        throw sqlite_error(rc, where, conn);
+    return stmt;
+}
+
+// Steps `stmt`: true for a row, false when done.
+bool next_row(sqlite3_stmt* stmt, sqlite3* conn, const std::string& where) {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE)
+        return false;
+    if (rc != SQLITE_ROW)
+        throw sqlite_error(rc, where, conn);
+    return true;
+}
+
+// The TEXT of a column, empty for NULL.
+std::string column_text(sqlite3_stmt* stmt, int column) {
+    const auto* text = sqlite3_column_text(stmt, column);
+    const int bytes = sqlite3_column_bytes(stmt, column);
+    return text == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(bytes));
+}
+
+// The id in column `column` of the current row: TEXT or INTEGER, never empty.
+std::string column_id(sqlite3_stmt* stmt, int column, const std::string& where) {
+    switch (sqlite3_column_type(stmt, column)) {
+        case SQLITE_INTEGER:
+            return std::to_string(sqlite3_column_int64(stmt, column));
+        case SQLITE_TEXT: {
+            std::string id = column_text(stmt, column);
+            if (id.empty())
+                throw invalid(where + ": id is empty");
+            return id;
+        }
+        case SQLITE_NULL:
+            throw invalid(where + ": id is NULL");
+        default:
+            throw invalid(where + ": id must be TEXT or INTEGER");
+    }
+}
+
+// The embedding in column `column` of the current row: a BLOB of little-endian float32. Every
+// embedding read through one `same_length` must have the same length; `where` names this row
+// and `first_where` the first one, for the message that says they differ.
+std::vector<float> column_embedding(sqlite3_stmt* stmt, int column, const std::string& where,
+                                    const std::string& first_where,
+                                    std::optional<size_t>& same_length,
+                                    std::string& same_length_where) {
+    const int type = sqlite3_column_type(stmt, column);
+    if (type == SQLITE_NULL)
+        throw invalid(where + ": embedding is NULL");
+    if (type != SQLITE_BLOB)
+        throw invalid(where + ": embedding must be a BLOB of little-endian float32");
+    const void* blob = sqlite3_column_blob(stmt, column);
+    const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(stmt, column));
+    if (bytes == 0 || blob == nullptr)
+        throw invalid(where + ": embedding is an empty BLOB");
+    if (bytes % sizeof(float) != 0)
+        throw invalid(where + ": embedding is " + std::to_string(bytes) +
+                      " bytes, not a multiple of 4 (float32)");
+    const size_t length = bytes / sizeof(float);
+    if (length > kMaxInputDimension)
+        throw invalid(where + ": embedding has " + std::to_string(length) + " floats; at most " +
+                      std::to_string(kMaxInputDimension) + " are accepted");
+    if (!same_length) {
+        same_length = length;
+        same_length_where = first_where;
+    } else if (length != *same_length) {
+        throw invalid(where + ": embedding has " + std::to_string(length) + " floats, but " +
+                      same_length_where + " has " + std::to_string(*same_length));
+    }
+    std::vector<float> vector(length);
+    std::memcpy(vector.data(), blob, bytes);
+    return vector;
 }
 
 // The "string" of an object, the text to embed, if it has one: a non-empty string, and never
@@ -705,95 +814,85 @@ void read_snapshot_sqlite(const std::string& db, const std::string& table,
                           const std::function<void(SnapshotItem&&)>& sink) {
     if (table.empty() || table.find('\0') != std::string::npos)
         throw invalid(db + ": invalid table name " + quote_id(table));
-    struct stat st;
-    if (::stat(db.c_str(), &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            throw Error::not_found(db + ": no such file");
-        throw Error::io(db + ": cannot open", errno);
-    }
-    if (S_ISDIR(st.st_mode))
-        throw invalid(db + ": is a directory, not a SQLite database");
-
-    sqlite3* raw_db = nullptr;
-    const int open_rc = sqlite3_open_v2(db.c_str(), &raw_db, SQLITE_OPEN_READONLY, nullptr);
-    const std::unique_ptr<sqlite3, DbCloser> conn(raw_db);
-    if (open_rc != SQLITE_OK) {
-        if (!conn)
-            throw Error(ErrorCode::kIO, db + ": cannot open: out of memory");
-        throw sqlite_error(open_rc, db + ": cannot open", conn.get());
-    }
-    sqlite3_busy_timeout(conn.get(), 5000);
-    // Without this, SQLite takes a double-quoted name of a missing column for a string literal.
-    sqlite3_db_config(conn.get(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
-
+    const Database conn = open_database(db);
     const std::string qtable = quote_identifier(table);
     const std::string table_where = db + ": table " + qtable;
-    const std::string sql = "SELECT \"id\", \"embedding\" FROM " + qtable;
-    sqlite3_stmt* raw_stmt = nullptr;
-    const int prepare_rc = sqlite3_prepare_v2(conn.get(), sql.c_str(), static_cast<int>(sql.size()),
-                                              &raw_stmt, nullptr);
-    const std::unique_ptr<sqlite3_stmt, StmtCloser> stmt(raw_stmt);
-    if (prepare_rc != SQLITE_OK)
-        throw sqlite_error(prepare_rc, table_where, conn.get());
+    const Statement stmt =
+        prepare(conn.get(), "SELECT \"id\", \"embedding\" FROM " + qtable, table_where);
 
-    size_t first_length = 0;
-    std::string first_where;
+    std::optional<size_t> same_length;
+    std::string same_length_where;
     for (uint64_t row = 0;; ++row) {
         const std::string row_where = table_where + ": row " + std::to_string(row);
-        const int rc = sqlite3_step(stmt.get());
-        if (rc == SQLITE_DONE)
+        if (!next_row(stmt.get(), conn.get(), row_where))
             return;
-        if (rc != SQLITE_ROW)
-            throw sqlite_error(rc, row_where, conn.get());
-
         SnapshotItem item;
-        switch (sqlite3_column_type(stmt.get(), 0)) {
-            case SQLITE_INTEGER:
-                item.id = std::to_string(sqlite3_column_int64(stmt.get(), 0));
-                break;
-            case SQLITE_TEXT: {
-                const auto* text = sqlite3_column_text(stmt.get(), 0);
-                const int bytes = sqlite3_column_bytes(stmt.get(), 0);
-                if (text != nullptr)
-                    item.id.assign(reinterpret_cast<const char*>(text), static_cast<size_t>(bytes));
-                if (item.id.empty())
-                    throw invalid(row_where + ": id is empty");
-                break;
-            }
-            case SQLITE_NULL:
-                throw invalid(row_where + ": id is NULL");
-            default:
-                throw invalid(row_where + ": id must be TEXT or INTEGER");
-        }
-        const std::string where = row_where + " (id " + quote_id(item.id) + ")";
-
-        const int type = sqlite3_column_type(stmt.get(), 1);
-        if (type == SQLITE_NULL)
-            throw invalid(where + ": embedding is NULL");
-        if (type != SQLITE_BLOB)
-            throw invalid(where + ": embedding must be a BLOB of little-endian float32");
-        const void* blob = sqlite3_column_blob(stmt.get(), 1);
-        const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(stmt.get(), 1));
-        if (bytes == 0 || blob == nullptr)
-            throw invalid(where + ": embedding is an empty BLOB");
-        if (bytes % sizeof(float) != 0)
-            throw invalid(where + ": embedding is " + std::to_string(bytes) +
-                          " bytes, not a multiple of 4 (float32)");
-        const size_t length = bytes / sizeof(float);
-        if (length > kMaxInputDimension)
-            throw invalid(where + ": embedding has " + std::to_string(length) +
-                          " floats; at most " + std::to_string(kMaxInputDimension) +
-                          " are accepted");
-        if (row == 0) {
-            first_length = length;
-            first_where = "row 0 (id " + quote_id(item.id) + ")";
-        } else if (length != first_length) {
-            throw invalid(where + ": embedding has " + std::to_string(length) + " floats, but " +
-                          first_where + " has " + std::to_string(first_length));
-        }
-        item.vector.resize(length);
-        std::memcpy(item.vector.data(), blob, bytes);
+        item.id = column_id(stmt.get(), 0, row_where);
+        item.vector =
+            column_embedding(stmt.get(), 1, row_where + " (id " + quote_id(item.id) + ")",
+                             "row " + std::to_string(row) + " (id " + quote_id(item.id) + ")",
+                             same_length, same_length_where);
         item.where = row_where;
+        sink(std::move(item));
+    }
+}
+
+void read_snapshot_llm(const std::string& db, const std::string& collection,
+                       const std::function<void(SnapshotItem&&)>& sink) {
+    const Database conn = open_database(db);
+    const std::string schema =
+        "llm keeps collections(id, name, model) and embeddings(collection_id, id, embedding, ...)";
+    for (const char* table : {"collections", "embeddings"}) {
+        const Statement stmt = prepare(
+            conn.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", db);
+        sqlite3_bind_text(stmt.get(), 1, table, -1, SQLITE_STATIC);
+        if (!next_row(stmt.get(), conn.get(), db))
+            throw invalid(db + ": not an llm embeddings database: it has no table '" + table +
+                          "' (" + schema + ")");
+    }
+
+    const std::string collection_where = db + ": collection " + quote_id(collection);
+    int64_t collection_id = 0;
+    {
+        const Statement stmt = prepare(
+            conn.get(), "SELECT \"id\" FROM \"collections\" WHERE \"name\" = ?1", collection_where);
+        sqlite3_bind_text(stmt.get(), 1, collection.data(), static_cast<int>(collection.size()),
+                          SQLITE_STATIC);
+        if (!next_row(stmt.get(), conn.get(), collection_where)) {
+            const Statement names =
+                prepare(conn.get(), "SELECT \"name\" FROM \"collections\" ORDER BY \"name\"", db);
+            std::string listed;
+            while (next_row(names.get(), conn.get(), db))
+                listed += (listed.empty() ? "" : ", ") + quote_id(column_text(names.get(), 0));
+            throw Error::not_found(db + ": no collection " + quote_id(collection) + "; " +
+                                   (listed.empty() ? std::string("it holds no collections")
+                                                   : "its collections are " + listed));
+        }
+        if (sqlite3_column_type(stmt.get(), 0) != SQLITE_INTEGER)
+            throw invalid(collection_where + ": its id in table 'collections' is not an INTEGER");
+        collection_id = sqlite3_column_int64(stmt.get(), 0);
+        if (next_row(stmt.get(), conn.get(), collection_where))
+            throw invalid(collection_where + ": the name appears twice in table 'collections'");
+    }
+
+    // Ordered by id, so that runs over the same rows read them alike.
+    const Statement stmt = prepare(conn.get(),
+                                   "SELECT \"id\", \"embedding\" FROM \"embeddings\" WHERE "
+                                   "\"collection_id\" = ?1 ORDER BY \"id\"",
+                                   collection_where);
+    sqlite3_bind_int64(stmt.get(), 1, collection_id);
+    std::optional<size_t> same_length;
+    std::string same_length_where;
+    for (uint64_t row = 0;; ++row) {
+        const std::string row_where = collection_where + ": row " + std::to_string(row);
+        if (!next_row(stmt.get(), conn.get(), row_where))
+            return;
+        SnapshotItem item;
+        item.id = column_id(stmt.get(), 0, row_where);
+        const std::string id_where = collection_where + ": id " + quote_id(item.id);
+        item.vector = column_embedding(stmt.get(), 1, id_where, "id " + quote_id(item.id),
+                                       same_length, same_length_where);
+        item.where = id_where;
         sink(std::move(item));
     }
 }

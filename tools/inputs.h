@@ -76,6 +76,16 @@ void read_snapshot_text(std::string_view text, const std::string& name,
 void read_snapshot_sqlite(const std::string& db, const std::string& table,
                           const std::function<void(SnapshotItem&&)>& sink);
 
+// A snapshot of one collection of an llm embeddings database (Simon Willison's llm, seed 001):
+// the rows of `embeddings(collection_id, id, embedding, ...)` whose collection_id is the id of
+// `collection` in `collections(id, name, model)`, in id order. Other collections may hold the
+// same ids. Opened read-only as read_snapshot_sqlite. Error(kNotFound) for a collection the
+// database lacks, listing those it has; Error(kInvalidArgument) for a database without those
+// tables, and for an embedding that is not a BLOB of float32 of the collection's one length,
+// "DB: collection "NAME": id "ID": ...".
+void read_snapshot_llm(const std::string& db, const std::string& collection,
+                       const std::function<void(SnapshotItem&&)>& sink);
+
 // Query vectors for `vstore search --vector-file`: a .fvecs or .npy file (one query a row), or
 // else a file holding one JSON array of numbers (one query) or an array of such arrays.
 // Returns at least one vector; all have the same length.

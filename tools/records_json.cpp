@@ -39,6 +39,17 @@ json hits_json(const std::vector<SearchHit>& hits) {
     return a;
 }
 
+json hits_json(const std::vector<MultiHit>& hits) {
+    json a = json::array();
+    for (const auto& h : hits) {
+        a.push_back({{"domain", h.domain},
+                     {"commit", h.commit},
+                     {"id", h.id},
+                     {"distance", json_distance(h.distance)}});
+    }
+    return a;
+}
+
 json duplicate_json(const DuplicatePair& p) {
     return json{{"a", p.a}, {"b", p.b}, {"distance", json_distance(p.distance)}};
 }

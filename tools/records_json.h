@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "vstore/search_many.h"
 #include "vstore/store.h"
 
 namespace vstore::cli {
@@ -16,6 +17,8 @@ using json = nlohmann::ordered_json;
 json commit_json(const CommitInfo& c);
 json domain_json(const DomainInfo& d);
 json hits_json(const std::vector<SearchHit>& hits);  // [{"id": ..., "distance": ...}, ...]
-json duplicate_json(const DuplicatePair& p);         // {"a": ..., "b": ..., "distance": ...}
+// [{"domain": ..., "commit": ..., "id": ..., "distance": ...}, ...]: hits over several domains.
+json hits_json(const std::vector<MultiHit>& hits);
+json duplicate_json(const DuplicatePair& p);  // {"a": ..., "b": ..., "distance": ...}
 
 }  // namespace vstore::cli

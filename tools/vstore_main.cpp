@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
     domain_list->footer("Example: vstore domain list ./embeddings --json");
 
     IndexArgs index_args;
-    auto* index = app.add_subcommand(
-        "index",
-        "Make a commit from operations (--ops) or from the whole current set (--snapshot)");
+    auto* index = app.add_subcommand("index",
+                                     "Make a commit from operations (--ops) or from the whole "
+                                     "current set (--snapshot, --sqlite, --llm-db)");
     index->add_option("STORE", index_args.store, "The store")->required();
     index->add_option("--domain", index_args.domain, "Domain")->required();
     index->add_option("--commit", index_args.commit, "Id of the new commit, e.g. a git hash")
@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
         "--sqlite", index_args.sqlite,
         "The whole set from a SQLite database (columns id, embedding as float32 blob)");
     index->add_option("--table", index_args.table, "The table of --sqlite");
+    index->add_option("--llm-db", index_args.llm_db,
+                      "The whole set from one collection of an llm embeddings database "
+                      "(tables collections and embeddings); other collections may share ids");
+    index->add_option("--collection", index_args.collection, "The collection of --llm-db, by name");
     add_embed_args(index, index_args.embed);
     add_common(index, common, true);
     index->footer(
@@ -131,6 +135,8 @@ int main(int argc, char** argv) {
         "  vstore index ./embeddings --domain docs --commit c2 --parent c1 --snapshot all.npy\n"
         "  vstore index ./embeddings --domain docs --commit c3 --parent c2 --sqlite llm.db "
         "--table embeddings\n"
+        "  vstore index ./embeddings --domain llm-docs --commit c2 --parent c1 \\\n"
+        "      --llm-db ~/.config/io.datasette.llm/embeddings.db --collection docs\n"
         "  vstore index ./embeddings --domain docs --commit c4 --parent c3 --ops texts.jsonl \\\n"
         "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
@@ -149,8 +155,23 @@ int main(int argc, char** argv) {
         "      --target $(git rev-parse HEAD)");
 
     SearchArgs search_args;
-    auto* search = app.add_subcommand("search", "The nearest neighbours of a query vector or text");
-    add_read_args(search, search_args, common);
+    auto* search = app.add_subcommand(
+        "search", "The nearest neighbours of a query vector or text, in one domain or several");
+    search
+        ->add_option("SOURCE", search_args.source,
+                     "A store directory, or a pack (directory, .tar.xz, .tar.zst)")
+        ->required();
+    search
+        ->add_option("--domain", search_args.domains,
+                     "Domain (default: the only one); repeat to search several domains of a "
+                     "store at once, of one dimension and metric")
+        ->allow_extra_args(false);
+    search
+        ->add_option("--commit", search_args.commits,
+                     "Commit (required for a store; a pack has one); one for all the "
+                     "domains, or repeated: one per --domain, in the same order")
+        ->allow_extra_args(false);
+    add_pack_bound(search, common.max_unpacked);
     search->add_option("--vector", search_args.vector, "The query as a JSON array");
     search->add_option("--vector-file", search_args.vector_file,
                        "A file with one JSON array, or .fvecs for many queries");
@@ -167,6 +188,8 @@ int main(int argc, char** argv) {
         "Examples:\n"
         "  vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' "
         "-k 5 --json\n"
+        "  vstore search ./embeddings --domain docs --domain notes --commit c2 --commit c7 \\\n"
+        "      --vector '[0.1, 0.2, 0.3]' --json   (each hit names its domain and commit)\n"
         "  vstore search ./embeddings --domain docs --commit c2 --text 'packing a commit' \\\n"
         "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
 
@@ -225,7 +248,8 @@ int main(int argc, char** argv) {
     pack->footer("Example: vstore pack ./embeddings --domain docs --commit c2 docs-c2.tar.xz");
 
     DropArgs drop_args;
-    auto* drop = app.add_subcommand("drop", "Drop commits of a domain; the others answer as before");
+    auto* drop =
+        app.add_subcommand("drop", "Drop commits of a domain; the others answer as before");
     drop->add_option("STORE", drop_args.store, "The store")->required();
     drop->add_option("--domain", drop_args.domain, "Domain")->required();
     drop->add_option("--commit", drop_args.commits, "A commit to drop (repeat for more)")
@@ -244,7 +268,8 @@ int main(int argc, char** argv) {
     gc->add_option("--keep", gc_args.keep_files,
                    "A file of commit ids to keep, one a line (e.g. branch heads and tags)")
         ->check(CLI::ExistingFile);
-    gc->add_flag("--dry-run", gc_args.dry_run, "Say what would go and what it frees; change nothing");
+    gc->add_flag("--dry-run", gc_args.dry_run,
+                 "Say what would go and what it frees; change nothing");
     add_common(gc, common, false);
     gc->footer(
         "Example: git for-each-ref --format='%(objectname)' refs/heads refs/tags > keep.txt\n"

@@ -270,9 +270,9 @@ expect 1 "$VSTORE" index "$T/nostore" --domain d --commit c1 --ops "$I/base.json
 one_line_error "nostore"
 [ -e "$T/nostore" ] && fail "index made a store directory"
 # Usage: no input, two inputs, --table without --sqlite, --sqlite without --table, no --commit.
-fails_cleanly 2 "exactly one of --ops, --snapshot and --sqlite" \
+fails_cleanly 2 "exactly one of --ops, --snapshot, --sqlite and --llm-db" \
     "$VSTORE" index "$S" --domain d --commit x --parent c2
-fails_cleanly 2 "exactly one of --ops, --snapshot and --sqlite" \
+fails_cleanly 2 "exactly one of --ops, --snapshot, --sqlite and --llm-db" \
     "$VSTORE" index "$S" --domain d --commit x --parent c1 --ops "$I/ops2.jsonl" --snapshot "$I/snap2.jsonl"
 fails_cleanly 2 "--table" "$VSTORE" index "$S" --domain d --commit x --parent c1 --snapshot "$I/snap2.jsonl" --table t
 fails_cleanly 2 "--table" "$VSTORE" index "$S" --domain d --commit x --parent c1 --sqlite "$I/snap2.db"
