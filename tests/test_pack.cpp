@@ -1304,6 +1304,10 @@ TEST_CASE("id files round-trip and every damage is detected", "[pack]") {
         CHECK(code(forged(small, 16, 2, 8)) == "corruption");  // bytes after the last id
         CHECK(code(forged(small, 8, 2, 4)) == "invalid argument");
         CHECK(code(forged(small, 8, 0, 4)) == "invalid argument");
+        // The message every file kind gives a version it does not read (Error::version_mismatch).
+        CHECK_THROWS_WITH(decode_id_file(forged(small, 8, 2, 4), "test"),
+                          "invalid argument: id file 'test' has format version 2; this build "
+                          "reads version 1");
         CHECK(code(forged(small, 12, 1, 4)) == "corruption");
         CHECK(code(forged(small, 24, 100, 8)) == "corruption");
         CHECK(code(forged(small, 48, 0xFFFFFFFF, 4)) == "corruption");  // first length
@@ -1619,9 +1623,10 @@ TEST_CASE("fix: a pack directory with a file that is not a member is refused, na
     CHECK(outcome([&] { Pack::open(work); }) == "corruption");
 }
 
-TEST_CASE("fix: a pack's embeddings may be as long as the longest full graph file the format "
-          "allows, and no longer",
-          "[pack]") {
+TEST_CASE(
+    "fix: a pack's embeddings may be as long as the longest full graph file the format "
+    "allows, and no longer",
+    "[pack]") {
     TempDir dir;
     auto store = make_store(dir.file("s"), 120);
     const std::string good = dir.file("good");
@@ -1656,9 +1661,10 @@ TEST_CASE("fix: a pack's embeddings may be as long as the longest full graph fil
     }
 }
 
-TEST_CASE("fix: exact search breaks ties by node ordinal, so a pack answers ties as its commit "
-          "does",
-          "[pack][search]") {
+TEST_CASE(
+    "fix: exact search breaks ties by node ordinal, so a pack answers ties as its commit "
+    "does",
+    "[pack][search]") {
     TempDir dir;
     auto store = Store::create(dir.file("s"));
     store->create_domain("d", {kDim});
@@ -1710,9 +1716,10 @@ std::string forged_config(const std::string& config, uint64_t vector_bytes,
 
 }  // namespace
 
-TEST_CASE("extraction bound fix: a forged archive is refused once it passes the bound, and "
-          "leaves nothing",
-          "[pack]") {
+TEST_CASE(
+    "extraction bound fix: a forged archive is refused once it passes the bound, and "
+    "leaves nothing",
+    "[pack]") {
     TempDir dir;
     const fs::path private_tmp = dir.path() / "tmp";
     ScopedTmpdir tmp(private_tmp);
@@ -1862,8 +1869,7 @@ TEST_CASE(
         pid_t killed = 0;
         REQUIRE(test::killed_at(
             "pack-staged",
-            [&] { Pack::write(*Store::open(store_dir), "d", "c2", path_in(out, name)); },
-            &killed));
+            [&] { Pack::write(*Store::open(store_dir), "d", "c2", path_in(out, name)); }, &killed));
         stale = staging_dirs(out);
         for (const auto& live_dir : live_dirs)
             stale.erase(live_dir);

@@ -331,8 +331,9 @@ uint32_t check_catalog_format_record(std::string_view catalog, std::optional<Byt
         return Error::corruption(where(catalog) +
                                  " is not a vstore catalog: no valid format record in 'meta'");
     };
-    if (!bytes || (bytes->size() != kCatalogFormatRecordBytes &&
-                   bytes->size() != kCatalogFormatRecordBytes + kCatalogSealBytes) ||
+    if (!bytes ||
+        (bytes->size() != kCatalogFormatRecordBytes &&
+         bytes->size() != kCatalogFormatRecordBytes + kCatalogSealBytes) ||
         std::memcmp(bytes->data(), kCatalogMagic, sizeof kCatalogMagic) != 0)
         throw not_catalog();
     const uint32_t version = u32_at(*bytes, 8);
@@ -344,8 +345,7 @@ uint32_t check_catalog_format_record(std::string_view catalog, std::optional<Byt
         return version;
     }
     if (version != kCatalogFormatV1 && version != kCatalogFormatVersion)
-        throw Error::corruption(where(catalog) + " has format version " + std::to_string(version) +
-                                "; this build reads versions 1 and 2");
+        throw Error::version_mismatch(where(catalog), version, "versions 1 and 2");
     throw not_catalog();  // a version and a length that disagree
 }
 

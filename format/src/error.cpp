@@ -31,4 +31,10 @@ Error Error::io(const std::string& m, int errno_value) {
     return {ErrorCode::kIO, m + ": " + std::strerror(errno_value)};
 }
 
+Error Error::version_mismatch(const std::string& what, uint64_t version,
+                              std::string_view readable) {
+    return invalid_argument(what + " has format version " + std::to_string(version) +
+                            "; this build reads " + std::string(readable));
+}
+
 }  // namespace vstore

@@ -5,10 +5,10 @@
 #include <limits>
 #include <memory>
 
+#include "graph_zstd.h"
 #include "vstore/format/bytes.h"
 #include "vstore/format/error.h"
 #include "vstore/format/file_names.h"
-#include "graph_zstd.h"
 
 namespace vstore::format {
 namespace {
@@ -210,9 +210,8 @@ GraphFileData decode_graph_file(std::span<const uint8_t> bytes, std::string_view
         throw truncated("the version field ends at byte 12");
     const uint32_t version = load_le<uint32_t>(p + kOffVersion);
     if (version != kGraphFileVersion) {
-        throw Error::invalid_argument(where + " has format version " + std::to_string(version) +
-                                      "; this build reads version " +
-                                      std::to_string(kGraphFileVersion));
+        throw Error::version_mismatch(where, version,
+                                      "version " + std::to_string(kGraphFileVersion));
     }
     if (size < kMinHeaderBytes)
         throw truncated("the smallest header is " + std::to_string(kMinHeaderBytes));
@@ -477,8 +476,7 @@ uint64_t graph_file_checksum(std::span<const uint8_t> bytes) {
     return checksum64(bytes);
 }
 
-std::string graph_file_name(std::string_view domain, std::string_view commit,
-                            uint32_t generation) {
+std::string graph_file_name(std::string_view domain, std::string_view commit, uint32_t generation) {
     validate_name("domain", domain);
     validate_name("commit", commit);
     if (generation == 0)

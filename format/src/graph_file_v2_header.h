@@ -78,7 +78,7 @@ constexpr uint64_t kNodeLimit = uint64_t(1) << 32;  // N and U are below this
 constexpr uint64_t align64(uint64_t n) {
     return (n + 63) & ~uint64_t(63);
 }
-constexpr uint32_t kMinHeaderBytes = align64(kOffNames + 4 + 8);                     // 384
+constexpr uint32_t kMinHeaderBytes = align64(kOffNames + 4 + 8);                      // 384
 constexpr uint32_t kMaxHeaderBytes = align64(kOffNames + 4 + 4 * kMaxNameBytes + 8);  // 1408
 static_assert(kMinHeaderBytes == 384 && kMaxHeaderBytes == 1408);
 
@@ -123,7 +123,7 @@ inline void check_name_length(const char* what, const std::string& s) {
 
 // The sizes and offsets of the eight sections of a full file (checksums zero).
 inline std::array<SectionRef, kFullSectionCount> full_sections(uint64_t header_bytes, uint64_t n,
-                                                        uint64_t u, uint64_t m) {
+                                                               uint64_t u, uint64_t m) {
     const std::array<uint64_t, kFullSectionCount> sizes = {
         8 * n, 8 * n, n, n, 4 * n, 4 * (2 * m + 1) * n, 4 * (m + 1) * u, 0};
     std::array<SectionRef, kFullSectionCount> out{};
@@ -137,15 +137,16 @@ inline std::array<SectionRef, kFullSectionCount> full_sections(uint64_t header_b
 }
 
 // align64(348 + d + c + p + b + 8): the fixed fields, four length bytes, the names, the checksum.
-inline uint32_t header_bytes_for(const GraphHeader& h, const std::string& parent, size_t base_file) {
-    return static_cast<uint32_t>(align64(kOffNames + 4 + h.domain.size() + h.commit.size() +
-                                         parent.size() + base_file + 8));
+inline uint32_t header_bytes_for(const GraphHeader& h, const std::string& parent,
+                                 size_t base_file) {
+    return static_cast<uint32_t>(
+        align64(kOffNames + 4 + h.domain.size() + h.commit.size() + parent.size() + base_file + 8));
 }
 
 // Writes the fields common to both kinds, the names and the padding (the output is zero-filled);
 // the kind-specific area and the header checksum are the caller's.
-inline void write_common_header(uint8_t* p, const GraphHeader& h, GraphKind kind, uint32_t header_bytes,
-                         const std::string& parent) {
+inline void write_common_header(uint8_t* p, const GraphHeader& h, GraphKind kind,
+                                uint32_t header_bytes, const std::string& parent) {
     std::copy(kMagic.begin(), kMagic.end(), p);
     store_le<uint32_t>(p + kOffVersion, kGraphFormatV2);
     store_le<uint32_t>(p + kOffKind, static_cast<uint32_t>(kind));
@@ -219,7 +220,7 @@ class Faults {
 // spec/graph-file.md, "Reading the header", steps 1-12. `want`: the kind the caller reads, or
 // nullopt for either. Reads only the header; never compares with the file's length beyond it.
 inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_view file,
-                          std::optional<GraphKind> want) {
+                                 std::optional<GraphKind> want) {
     const Faults f(file, bytes.size());
     const uint64_t size = bytes.size();
     const uint8_t* p = bytes.data();
@@ -231,9 +232,7 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
         throw f.truncated("the version field ends at byte 12");
     const uint32_t version = load_le<uint32_t>(p + kOffVersion);
     if (version != kGraphFormatV2) {
-        throw Error::invalid_argument(f.where() + " has format version " +
-                                      std::to_string(version) +
-                                      "; this build reads versions 1 and 2");
+        throw Error::version_mismatch(f.where(), version, "versions 1 and 2");
     }
     if (size < kOffKind + 4)
         throw f.truncated("the kind field ends at byte 16");
@@ -243,8 +242,8 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
     const auto kind = static_cast<GraphKind>(kind_value);
     if (want && kind != *want) {
         throw Error::invalid_argument(f.where() + " is a " + std::string(graph_kind_name(kind)) +
-                                      " graph file, not a " +
-                                      std::string(graph_kind_name(*want)) + " one");
+                                      " graph file, not a " + std::string(graph_kind_name(*want)) +
+                                      " one");
     }
     const bool delta = kind == GraphKind::kDelta;
 
@@ -318,7 +317,8 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
     // 9: parameters.
     const uint32_t metric = load_le<uint32_t>(p + kOffMetric);
     if (metric < 1 || metric > 3)
-        throw f.corrupt("metric " + std::to_string(metric) + " is not 1 (l2), 2 (cosine) or 3 (ip)");
+        throw f.corrupt("metric " + std::to_string(metric) +
+                        " is not 1 (l2), 2 (cosine) or 3 (ip)");
     h.metric = static_cast<Metric>(metric);
     h.dimension = load_le<uint32_t>(p + kOffDimension);
     if (h.dimension == 0 || h.dimension > kMaxDimension) {
@@ -327,8 +327,8 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
     }
     h.m = load_le<uint32_t>(p + kOffM);
     if (h.m < kMinM || h.m > kMaxM) {
-        throw f.corrupt("M " + std::to_string(h.m) + " is outside " + std::to_string(kMinM) +
-                        ".." + std::to_string(kMaxM));
+        throw f.corrupt("M " + std::to_string(h.m) + " is outside " + std::to_string(kMinM) + ".." +
+                        std::to_string(kMaxM));
     }
     h.ef_construction = load_le<uint32_t>(p + kOffEfConstruction);
     h.max_level = load_le<int32_t>(p + kOffMaxLevel);
@@ -427,8 +427,7 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
                 throw f.corrupt(section_label(s) + " has " + std::to_string(ref.bytes) +
                                 " bytes; it must have " + std::to_string(want_sections[s].bytes) +
                                 " (node_count " + std::to_string(n) + ", upper_count " +
-                                std::to_string(h.upper_count) + ", M " + std::to_string(h.m) +
-                                ")");
+                                std::to_string(h.upper_count) + ", M " + std::to_string(h.m) + ")");
             }
         }
         const uint64_t empty_checksum = checksum64({});
@@ -470,13 +469,13 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
                         " is more than base_node_count " + std::to_string(base));
     }
     if (c > (uint64_t(kMaxGraphLevel) + 1) * n) {
-        throw f.corrupt("list_change_count " + std::to_string(c) + " is more than 65 x node_count " +
-                        std::to_string(n));
+        throw f.corrupt("list_change_count " + std::to_string(c) +
+                        " is more than 65 x node_count " + std::to_string(n));
     }
     if (t > 2 * uint64_t(h.m) * c) {
         throw f.corrupt("tail_link_count " + std::to_string(t) +
-                        " is more than 2M x list_change_count (" +
-                        std::to_string(2 * h.m * c) + ")");
+                        " is more than 2M x list_change_count (" + std::to_string(2 * h.m * c) +
+                        ")");
     }
     const uint64_t want_raw = kDeltaPerNewNode * (n - base) + kDeltaPerVectorChange * a +
                               kDeltaPerFlagChange * b + kDeltaPerListChange * c +
@@ -486,13 +485,11 @@ inline ParsedHeader parse_header(std::span<const uint8_t> bytes, std::string_vie
                         " does not match " + std::to_string(n - base) + " new nodes, " +
                         std::to_string(a) + " vector changes, " + std::to_string(b) +
                         " flag changes, " + std::to_string(c) + " list changes and " +
-                        std::to_string(t) + " tail links (" + std::to_string(want_raw) +
-                        " bytes)");
+                        std::to_string(t) + " tail links (" + std::to_string(want_raw) + " bytes)");
     }
     if (out.body_encoding == kEncodingRaw && out.stored_body_bytes != out.raw_body_bytes) {
         throw f.corrupt("raw body: raw_body_bytes " + std::to_string(out.raw_body_bytes) +
-                        " differs from stored_body_bytes " +
-                        std::to_string(out.stored_body_bytes));
+                        " differs from stored_body_bytes " + std::to_string(out.stored_body_bytes));
     }
     if (out.body_encoding == kEncodingZstd && out.stored_body_bytes == 0)
         throw f.corrupt("zstd body is empty");

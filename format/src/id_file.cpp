@@ -57,8 +57,7 @@ std::vector<std::string> decode_id_file(std::span<const uint8_t> bytes, std::str
     }
     const uint32_t version = load_le<uint32_t>(&bytes[kVersionAt]);
     if (version != kIdFileVersion) {
-        throw Error::invalid_argument(where + ": format version " + std::to_string(version) +
-                                      " is not one this build reads (1)");
+        throw Error::version_mismatch(where, version, "version " + std::to_string(kIdFileVersion));
     }
     if (load_le<uint32_t>(&bytes[kReservedAt]) != 0)
         throw damaged("reserved header field is not zero");

@@ -132,9 +132,8 @@ VectorFileHeader decode_header(std::span<const uint8_t> page, std::string_view f
     VectorFileHeader h;
     h.version = load_le<uint32_t>(p + kOffVersion);
     if (h.version != kVectorFileVersion) {
-        throw Error::invalid_argument(where + " has format version " + std::to_string(h.version) +
-                                      "; this build reads version " +
-                                      std::to_string(kVectorFileVersion));
+        throw Error::version_mismatch(where, h.version,
+                                      "version " + std::to_string(kVectorFileVersion));
     }
     const uint64_t stored = load_le<uint64_t>(p + kOffHeaderChecksum);
     if (stored != checksum64({p, kOffHeaderChecksum})) {

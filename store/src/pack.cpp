@@ -214,9 +214,8 @@ PackConfig detail::parse_pack_config(const std::string& text, const std::string&
         throw bad("format is not 'vstore-pack'");
     const uint64_t version = field(j, "format_version", kNumber).get<uint64_t>();
     if (version != kPackFormatVersion) {
-        throw Error::invalid_argument("pack config '" + where + "': format version " +
-                                      std::to_string(version) + " is not one this build reads (" +
-                                      std::to_string(kPackFormatVersion) + ")");
+        throw Error::version_mismatch("pack config '" + where + "'", version,
+                                      "version " + std::to_string(kPackFormatVersion));
     }
     PackConfig config;
     config.json = text;
@@ -612,8 +611,9 @@ void refuse_foreign_entries(const std::string& path) {
     std::sort(foreign.begin(), foreign.end());
     std::string message = "pack '" + path + "' holds '";
     message += foreign.front();
-    message += "', which is not a pack member (a pack directory holds config, embeddings, "
-               "vectors and ids only)";
+    message +=
+        "', which is not a pack member (a pack directory holds config, embeddings, "
+        "vectors and ids only)";
     throw Error::corruption(message);
 }
 
@@ -916,8 +916,8 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options,
         throw mismatch("parameters");
     }
     const uint64_t nodes = graph->size();
-    if (nodes != c.live_count + c.tombstone_count || h.removed_count != 0 ||
-        ids.size() != nodes || h.vector_count != nodes) {
+    if (nodes != c.live_count + c.tombstone_count || h.removed_count != 0 || ids.size() != nodes ||
+        h.vector_count != nodes) {
         throw mismatch("counts");
     }
     VectorFileOptions vector_options;

@@ -1,6 +1,7 @@
 // The one error type of the vstore library.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,6 +36,12 @@ class Error : public std::runtime_error {
     static Error exhausted(const std::string& m) { return {ErrorCode::kExhausted, m}; }
     // An I/O error carrying the text of errno.
     static Error io(const std::string& m, int errno_value);
+    // A file of a format version this build does not read, the same for every file kind
+    // (catalog, vector file, graph file, id file, pack config): kInvalidArgument, since the
+    // file is not damaged, only not readable here. "WHAT has format version V; this build
+    // reads READABLE" (READABLE as "version 1" or "versions 1 and 2").
+    static Error version_mismatch(const std::string& what, uint64_t version,
+                                  std::string_view readable);
 
   private:
     ErrorCode code_;
