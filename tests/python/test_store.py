@@ -2,6 +2,7 @@
 
 import gc
 import os
+import threading
 
 import pytest
 
@@ -113,3 +114,25 @@ def test_assign_shares_the_graph(l2_commit):
     info = store.assign("d", "c1", "c1b")
     assert (info.parent, info.graph_owner) == ("c1", "c1")
     assert store.open_commit("d", "c1b").ids() == store.open_commit("d", "c1").ids()
+
+
+def test_threads_opening_one_path_at_once_share_one_store(store_path):
+    vstore.Store.create(store_path).create_domain("d", dim=4)
+    gc.collect()
+    opened, errors = [], []
+    start = threading.Barrier(4)
+
+    def open_it():
+        try:
+            start.wait()
+            opened.append(vstore.Store.open(store_path))
+        except Exception as e:  # handed to the main thread, which fails the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(opened) == 4
+    assert all(s is opened[0] for s in opened)

@@ -15,10 +15,12 @@ ef, a (queries, 784) batch of test images at k=10:
   Its time per query is a difference, (time of 2 x batch) - (time of the batch), so that
   starting the process, opening the store and the first touch of every vector (checked against
   its checksum once) cancel out; what remains is search plus printing 10 hits as JSON.
-Each figure is the median of --rounds runs. Recall@10 is against exact search (numpy).
+Each figure is the median of --rounds runs, the runs compared taking turns so that a busy
+machine slows them alike. Recall@10 is against exact search (numpy).
 """
 
 import argparse
+import gc
 import gzip
 import os
 import pathlib
@@ -52,15 +54,6 @@ def read_idx_images(path, count):
     return pixels.reshape(count, rows * cols).astype(np.float32)
 
 
-def median_seconds(run, rounds):
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def exact_neighbours(base, queries, k):
     """The true k nearest of each query by squared L2, from one matrix product."""
     norms = (base ** 2).sum(axis=1)
@@ -76,18 +69,22 @@ def recall(found_ids, truth):
     return hits / truth.size
 
 
-def cli_seconds_per_query(cli, store_dir, batch, k, ef, rounds, work):
-    once, twice = work / "once.npy", work / "twice.npy"
-    np.save(once, batch)
-    np.save(twice, np.concatenate([batch, batch]))
+def interleaved_medians(runs, rounds):
+    """The median seconds of each of `runs` (name -> callable), their rounds taking turns so
+    that a busy machine slows them alike."""
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
-    def run(path):
-        subprocess.run([cli, "search", store_dir, "--domain", "fmnist", "--commit", "c1",
-                        "--vector-file", str(path), "-k", str(k), "--ef", str(ef), "--json"],
-                       check=True, stdout=subprocess.DEVNULL)
 
-    return (median_seconds(lambda: run(twice), rounds) -
-            median_seconds(lambda: run(once), rounds)) / len(batch)
+def cli_search(cli, store_dir, queries_file, k, ef):
+    subprocess.run([cli, "search", store_dir, "--domain", "fmnist", "--commit", "c1",
+                    "--vector-file", str(queries_file), "-k", str(k), "--ef", str(ef), "--json"],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -96,7 +93,7 @@ def main():
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--ef", type=int, nargs="+", default=[20, 64])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cli", default=str(HERE.parents[1] / "build" / "tools" / "vstore"))
     args = parser.parse_args()
 
@@ -117,7 +114,10 @@ def main():
         with store.begin_commit("fmnist", "c1") as c:
             c.insert([str(i) for i in range(len(base))], base)
         print(f"vstore commit: {time.perf_counter() - start:.1f} s")
-        snap = store.open_commit("fmnist", "c1")
+        # Searched as a reader opens it: the store opened again, its commit from the graph file.
+        del store, c
+        gc.collect()
+        snap = vstore.Store.open(store_dir).open_commit("fmnist", "c1")
 
         index = hnswlib.Index(space="l2", dim=784)
         index.init_index(max_elements=len(base), M=16, ef_construction=200)
@@ -136,26 +136,32 @@ def main():
             n = len(batch)
             rows = []
             for threads in (1, cores):
-                v = median_seconds(lambda: snap.search(batch, k=args.k, ef=ef, threads=threads),
-                                   args.rounds)
-                h = median_seconds(lambda: index.knn_query(batch, k=args.k, num_threads=threads),
-                                   args.rounds)
-                rows.append((f"batch, {threads} thread(s)", n / v, n / h))
-            v = median_seconds(lambda: [snap.search(q, k=args.k, ef=ef) for q in batch],
-                               args.rounds)
-            h = median_seconds(lambda: [index.knn_query(q, k=args.k, num_threads=1)
-                                        for q in batch], args.rounds)
-            rows.append(("one query at a time (Python loop)", n / v, n / h))
+                t = interleaved_medians({
+                    "v": lambda: snap.search(batch, k=args.k, ef=ef, threads=threads),
+                    "h": lambda: index.knn_query(batch, k=args.k, num_threads=threads),
+                }, args.rounds)
+                rows.append((f"batch, {threads} thread(s)", n / t["v"], n / t["h"]))
+            t = interleaved_medians({
+                "v": lambda: [snap.search(q, k=args.k, ef=ef) for q in batch],
+                "h": lambda: [index.knn_query(q, k=args.k, num_threads=1) for q in batch],
+            }, args.rounds)
+            rows.append(("one query at a time (Python loop)", n / t["v"], n / t["h"]))
             for what, vq, hq in rows:
                 print(f"{ef:>4} {what:<34} {vq:>11,.0f} {hq:>12,.0f} {vq / hq:>6.2f} "
                       f"{rv:>6.3f}/{rh:.3f}")
             if os.access(args.cli, os.X_OK):
-                cpp = 1 / cli_seconds_per_query(args.cli, store_dir, batch, args.k, ef,
-                                                args.rounds, work)
-                batch_1 = rows[0][1]
-                print(f"{ef:>4} C++ (vstore search, 1 thread): {cpp:,.0f} q/s; Python batch "
-                      f"on 1 thread / C++ = {batch_1 / cpp:.2f}, Python loop / C++ = "
-                      f"{rows[2][1] / cpp:.2f}")
+                once, twice = work / "once.npy", work / "twice.npy"
+                np.save(once, batch)
+                np.save(twice, np.concatenate([batch, batch]))
+                t = interleaved_medians({
+                    "python": lambda: snap.search(batch, k=args.k, ef=ef, threads=1),
+                    "once": lambda: cli_search(args.cli, store_dir, once, args.k, ef),
+                    "twice": lambda: cli_search(args.cli, store_dir, twice, args.k, ef),
+                }, args.rounds)
+                cpp, python = n / (t["twice"] - t["once"]), n / t["python"]
+                print(f"{ef:>4} C++ (vstore search, 1 thread, one query at a time): {cpp:,.0f} "
+                      f"q/s; Python batch on 1 thread {python:,.0f} q/s: {python / cpp:.2f} of "
+                      f"C++")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -47,15 +47,12 @@ std::shared_ptr<Store> remember(std::unique_ptr<Store> opened) {
     return store;
 }
 
+// Opening and creating keep the GIL, which guards the registry: two threads opening one path
+// at once must not both miss it (the second Store::open would be a Conflict). Opening a store
+// takes milliseconds.
 std::shared_ptr<Store> create_store(const std::string& path, const std::string& mode,
                                     std::optional<int64_t> pool_budget) {
-    const auto options = store_options(mode, pool_budget);
-    std::unique_ptr<Store> created;
-    {
-        py::gil_scoped_release release;
-        created = Store::create(path, options);
-    }
-    return remember(std::move(created));
+    return remember(Store::create(path, store_options(mode, pool_budget)));
 }
 
 std::shared_ptr<Store> open_store(const std::string& path, const std::string& mode,
@@ -68,12 +65,7 @@ std::shared_ptr<Store> open_store(const std::string& path, const std::string& mo
             return store;
         stores.erase(it);
     }
-    std::unique_ptr<Store> opened;
-    {
-        py::gil_scoped_release release;
-        opened = Store::open(path, options);
-    }
-    return remember(std::move(opened));
+    return remember(Store::open(path, options));
 }
 
 DomainInfo create_domain(Store& store, const std::string& name, int64_t dim,
