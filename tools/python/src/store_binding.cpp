@@ -116,7 +116,7 @@ void bind_store(py::module_& m) {
                     py::arg("pool_budget") = py::none())
         .def_property_readonly("path", &Store::dir, "The store's directory, as it was opened.")
         .def("create_domain", &create_domain,
-             "create_domain(name, dim, metric=\"cosine\", m=16, ef_construction=200) -> "
+             "create_domain(name, *, dim, metric=\"cosine\", m=16, ef_construction=200) -> "
              "DomainInfo\n\n"
              "Creates a domain: a vector space of `dim` components under `metric` (\"l2\": "
              "squared Euclidean, \"cosine\": 1 - cos, \"ip\": 1 - a.b), whose commits are HNSW "
