@@ -17,7 +17,7 @@ def domain(store):
 
 def test_with_block_finishes_and_info_is_set(domain):
     with domain.begin_commit("d", "c1") as c:
-        assert c.info is None
+        assert c.info is None and (c.domain, c.commit) == ("d", "c1")
         c.insert("a", np.array([1, 0, 0, 0], dtype=np.float32))
         c.insert(["b", "c"], np.eye(4, dtype=np.float32)[1:3])
     assert (c.info.commit, c.info.inserted, c.info.live, c.info.parent) == ("c1", 3, 3, None)

@@ -26,7 +26,7 @@ def test_round_trip(l2_commit, tmp_path, queries, name):
     gc.collect()
     pack = vstore.Pack.open(path)
     assert pack.kind == ("tar.xz" if name.endswith(".tar.xz") else "directory")
-    assert pack.config == config
+    assert pack.config == config and pack.path == path
     snap = pack.snapshot()
     del pack
     gc.collect()

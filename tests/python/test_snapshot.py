@@ -1,11 +1,14 @@
 """Snapshot: search and its shapes, exact search, similar, duplicates, vectors, ids, and the
 same answers as the command line."""
 
+import json
+import subprocess
+
 import numpy as np
 import pytest
 
 import vstore
-from conftest import DIM, ITEMS, run_cli
+from conftest import DIM, ITEMS, cli_path, run_cli
 
 
 def brute_force(vectors, query, k):
@@ -151,3 +154,25 @@ def test_cosine_domain(store):
     np.testing.assert_allclose(snap.vector("x"), [1, 0, 0])
     found, distances = snap.search([5, 1, 0], k=2)
     assert found == ["x", "y"] and distances[0] < distances[1]
+
+
+def test_similar_and_duplicates_are_the_clis(l2_commit, store_path):
+    store, ids, vectors = l2_commit
+    with store.begin_commit("d", "c2", "c1") as c:
+        c.insert(["twin-a", "twin-b"], vectors[[3, 4]] + np.float32(0.001))
+    snap = store.open_commit("d", "c2")
+    near, distances = snap.similar("item-3", k=5)
+    cli = run_cli("similar", store_path, "--domain", "d", "--commit", "c2", "--id", "item-3",
+                  "-k", "5")
+    assert near == [h["id"] for h in cli]
+    np.testing.assert_array_equal(distances, np.array([h["distance"] for h in cli],
+                                                      dtype=np.float32))
+    pairs = snap.duplicates(0.01)
+    # `duplicates --json` writes JSON Lines, one pair a line.
+    out = subprocess.run([cli_path(), "duplicates", store_path, "--domain", "d", "--commit",
+                          "c2", "--threshold", "0.01", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    cli = [json.loads(line) for line in out.splitlines()]
+    assert [(a, b) for a, b, _ in pairs] == [(p["a"], p["b"]) for p in cli]
+    assert [np.float32(d) for _, _, d in pairs] == [np.float32(p["distance"]) for p in cli]
+    assert ("item-3", "twin-a") in [(a, b) for a, b, _ in pairs]
