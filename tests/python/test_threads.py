@@ -52,3 +52,25 @@ def test_four_searchers_and_one_committer(l2_commit, queries):
     c2 = store.open_commit("d", "c2")
     assert len(c2) == 1500 + 1000 - 100 and "new-999" in c2 and ids[0] not in c2
     assert store.open_commit("d", "c1").search(queries, k=10)[0] == want_ids
+
+
+def test_threads_sharing_one_builder(store):
+    store.create_domain("d", dim=DIM, metric="l2")
+    vectors = np.random.default_rng(9).standard_normal((800, DIM)).astype(np.float32)
+    errors = []
+    with store.begin_commit("d", "c1") as c:
+        def insert(part):
+            try:
+                for i in range(part, 800, 4):
+                    c.insert(f"v{i}", vectors[i])
+            except Exception as e:  # handed to the main thread, which fails the test
+                errors.append(e)
+
+        threads = [threading.Thread(target=insert, args=(p,)) for p in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == [] and c.info.inserted == 800
+    snap = store.open_commit("d", "c1")
+    np.testing.assert_array_equal(snap.vector("v799"), vectors[799])

@@ -119,6 +119,7 @@ void bind_commit(py::module_& m) {
         .def(
             "begin_snapshot",
             [](CommitHandle& c) {
+                py::gil_scoped_release release;
                 std::lock_guard lock(c.mutex);
                 open_builder(c).begin_snapshot();
             },
