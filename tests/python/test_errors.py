@@ -33,6 +33,8 @@ def test_everything_public_explains_itself():
     for name in vstore.__all__:
         cls = getattr(vstore, name)
         assert cls.__doc__, name
+        if not isinstance(cls, type):  # a function: search_many
+            continue
         assert cls.__module__ == "vstore"
         for attr, member in vars(cls).items():
             if attr.startswith("_") and attr not in ("__enter__", "__exit__", "__contains__",
@@ -46,6 +48,9 @@ def test_everything_public_explains_itself():
 def test_the_stubs_name_every_public_method():
     stubs = (pathlib.Path(vstore.__file__).parent / "__init__.pyi").read_text()
     for name in vstore.__all__:
+        if not isinstance(getattr(vstore, name), type):
+            assert f"def {name}(" in stubs, name
+            continue
         assert f"class {name}" in stubs, name
         for attr in vars(getattr(vstore, name)):
             if not attr.startswith("_") and inspect.isroutine(getattr(getattr(vstore, name), attr)):

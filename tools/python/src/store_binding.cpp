@@ -101,11 +101,12 @@ process, with the options it was first opened with.)doc";
 }  // namespace
 
 void bind_store(py::module_& m) {
-    py::class_<Store, std::shared_ptr<Store>>(
+    py::class_<Store, std::shared_ptr<Store>> store(
         m, "Store",
         "A store directory: its domains, their vector files and one HNSW graph per commit. "
         "Get one with Store.create() or Store.open(); there is at most one per directory in a "
-        "process. Safe to use from several threads.")
+        "process. Safe to use from several threads.");
+    store
         .def_static("create", &create_store,
                     "create(path, mode=\"mapped\", pool_budget=None) -> Store\n\n"
                     "Creates the directory (if needed) and an empty store in it. Conflict when it "
@@ -180,6 +181,7 @@ void bind_store(py::module_& m) {
             "for an unknown domain or commit.",
             py::arg("domain"), py::arg("commit"))
         .def("__repr__", [](const Store& s) { return "<vstore.Store " + s.dir() + ">"; });
+    bind_collections(m, store);
 }
 
 }  // namespace vstore::python

@@ -25,6 +25,7 @@ from ._vstore import (
     Pack,
     Snapshot,
     Store,
+    search_many,
 )
 
 __all__ = [
@@ -41,9 +42,11 @@ __all__ = [
     "Pack",
     "Snapshot",
     "Store",
+    "search_many",
 ]
 
 # Shown as vstore.Store rather than vstore._vstore.Store in help() and reprs.
 for _name in __all__:
-    globals()[_name].__module__ = __name__
+    if isinstance(globals()[_name], type):
+        globals()[_name].__module__ = __name__
 del _name

@@ -49,6 +49,9 @@ class CommitInfo:
 # (n, m), or a list of n arrays when the queries found different numbers of results.
 _Distances = Union[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]
 _Answer = tuple[Union[list[str], list[list[str]]], _Distances]
+# search_many() answers the same shape with each hit a (domain, commit, id) tuple.
+_Hit = tuple[str, str, str]
+_ManyAnswer = tuple[Union[list[_Hit], list[list[_Hit]]], _Distances]
 
 class Snapshot:
     @property
@@ -104,6 +107,18 @@ class Store:
     ) -> CommitBuilder: ...
     def assign(self, domain: str, existing_commit: str, new_commit: str) -> CommitInfo: ...
     def open_commit(self, domain: str, commit: str) -> Snapshot: ...
+    def search_many(
+        self,
+        commits: Sequence[tuple[str, str]],
+        queries: _Vectors,
+        k: int = 10,
+        ef: Optional[int] = None,
+        exact: bool = False,
+        threads: int = 0,
+    ) -> _ManyAnswer: ...
+    def index_llm_collection(
+        self, db: str, collection: str, domain: str, commit: str, parent: Optional[str] = None
+    ) -> CommitInfo: ...
 
 class Pack:
     @staticmethod
@@ -117,3 +132,12 @@ class Pack:
     def path(self) -> str: ...
     @property
     def kind(self) -> str: ...
+
+def search_many(
+    snapshots: Sequence[Snapshot],
+    queries: _Vectors,
+    k: int = 10,
+    ef: Optional[int] = None,
+    exact: bool = False,
+    threads: int = 0,
+) -> _ManyAnswer: ...
