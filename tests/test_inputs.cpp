@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -207,27 +208,12 @@ std::vector<SnapshotItem> llm_snapshot_of(const std::string& db, const std::stri
     return items;
 }
 
-// The schema llm's embeddings migrations leave (llm/embeddings_migrations.py, m001 to m005).
-constexpr const char* kLlmSchema = R"(
-CREATE TABLE [collections] (
-   [id] INTEGER PRIMARY KEY,
-   [name] TEXT,
-   [model] TEXT
-);
-CREATE UNIQUE INDEX [idx_collections_name] ON [collections] ([name]);
-CREATE TABLE "embeddings" (
-   [collection_id] INTEGER REFERENCES [collections]([id]),
-   [id] TEXT,
-   [embedding] BLOB,
-   [content] TEXT,
-   [content_blob] BLOB,
-   [content_hash] BLOB,
-   [metadata] TEXT,
-   [updated] INTEGER,
-   PRIMARY KEY ([collection_id], [id])
-);
-CREATE INDEX [idx_embeddings_content_hash] ON [embeddings] ([content_hash]);
-)";
+// The schema llm's embeddings migrations leave (tests/data/llm-schema.sql).
+std::string llm_schema() {
+    std::ifstream in(std::string(VSTORE_TEST_DATA) + "/llm-schema.sql");
+    REQUIRE(in.good());
+    return {std::istreambuf_iterator<char>(in), {}};
+}
 
 // Adds a row of llm's embeddings table; a null `blob` binds NULL.
 void insert_llm_row(const std::string& path, int64_t collection_id, const std::string& id,
@@ -754,7 +740,7 @@ TEST_CASE("an llm collection is read alone, though other collections share its i
         v.emplace_back(values.begin() + 3 * i, values.begin() + 3 * (i + 1));
     {
         TestDb db(path);
-        db.exec(kLlmSchema);
+        db.exec(llm_schema());
         db.exec("INSERT INTO collections VALUES (1, 'docs', 'ada-002'), (7, 'notes', '3-small')");
     }
     const std::string b0 = float_bytes(v[0]), b1 = float_bytes(v[1]), b2 = float_bytes(v[2]),
@@ -789,7 +775,7 @@ TEST_CASE("an unknown llm collection is not found, naming those there are", "[in
     const std::string path = dir.file("embeddings.db");
     {
         TestDb db(path);
-        db.exec(kLlmSchema);
+        db.exec(llm_schema());
     }
     check_error([&] { llm_snapshot_of(path, "docs"); }, ErrorCode::kNotFound,
                 {path, "no collection \"docs\"", "it holds no collections"});
@@ -818,7 +804,7 @@ TEST_CASE("a malformed llm database is rejected naming database, collection and 
     const std::string path = dir.file("embeddings.db");
     {
         TestDb db(path);
-        db.exec(kLlmSchema);
+        db.exec(llm_schema());
         db.exec(
             "INSERT INTO collections VALUES (1, 'odd', 'm'), (2, 'mixed', 'm'), "
             "(3, 'null', 'm'), (4, 'text', 'm'), (5, 'good', 'm')");
@@ -858,7 +844,7 @@ TEST_CASE("an llm database is opened read-only", "[inputs]") {
     const std::string path = dir.file("embeddings.db");
     {
         TestDb db(path);
-        db.exec(kLlmSchema);
+        db.exec(llm_schema());
         db.exec("INSERT INTO collections VALUES (1, 'docs', 'm')");
     }
     const std::string blob = float_bytes({1, 2});

@@ -1,5 +1,5 @@
 # Helpers shared by the command-line tests. A test sources this after setting T (its temporary
-# directory), then calls `finish NAME` at the end.
+# directory) and VSTORE (the command line), then calls `finish NAME` at the end.
 # shellcheck shell=bash
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -27,6 +27,27 @@ flip_byte() {
     # The format is the octal escape of the new byte, built on purpose.
     # shellcheck disable=SC2059
     printf "$(printf '\\%03o' $((old ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# store_state STORE: every file of the store by checksum (but LMDB's lock file, which readers
+# write too), the domains and the log of each.
+store_state() {
+    (cd "$1" && find . -type f ! -name catalog-lock | LC_ALL=C sort | xargs -r sha256sum)
+    "$VSTORE" domain list "$1" --json
+    local d
+    for d in $("$VSTORE" domain list "$1" --json | jq -r '.[].name'); do
+        "$VSTORE" log "$1" --domain "$d" --json
+    done
+}
+# fails_cleanly STATUS FRAGMENT COMMAND...: COMMAND exits STATUS with a one-line error that
+# mentions FRAGMENT (none checked when FRAGMENT is empty) and leaves the store $S as it was.
+fails_cleanly() {
+    local want=$1 fragment=$2; shift 2
+    store_state "$S" >"$T/state.before" 2>&1
+    expect "$want" "$@"
+    [ -n "$fragment" ] && one_line_error "$fragment"
+    store_state "$S" >"$T/state.after" 2>&1
+    cmp -s "$T/state.before" "$T/state.after" ||
+        fail "store changed by a failed command: $* ($(diff "$T/state.before" "$T/state.after" | head -c 400))"
 }
 # finish NAME: the exit status of the test.
 finish() {

@@ -19,27 +19,6 @@ same() {
     cmp -s "$1" "$2" || fail "$3: $(diff "$1" "$2" | head -c 600)"
 }
 
-# store_state STORE: every file of the store by checksum (but LMDB's lock file, which readers
-# write too), the domains and the log of each.
-store_state() {
-    (cd "$1" && find . -type f ! -name catalog-lock | LC_ALL=C sort | xargs -r sha256sum)
-    "$VSTORE" domain list "$1" --json
-    local d
-    for d in $("$VSTORE" domain list "$1" --json | jq -r '.[].name'); do
-        "$VSTORE" log "$1" --domain "$d" --json
-    done
-}
-# fails_cleanly STATUS FRAGMENT COMMAND...: COMMAND exits STATUS with a one-line error that
-# mentions FRAGMENT (none checked when FRAGMENT is empty) and leaves the store $S as it was.
-fails_cleanly() {
-    local want=$1 fragment=$2; shift 2
-    store_state "$S" >"$T/state.before" 2>&1
-    expect "$want" "$@"
-    [ -n "$fragment" ] && one_line_error "$fragment"
-    store_state "$S" >"$T/state.after" 2>&1
-    cmp -s "$T/state.before" "$T/state.after" ||
-        fail "store changed by a failed command: $* ($(diff "$T/state.before" "$T/state.after" | head -c 400))"
-}
 # counts FILE: the {inserted, deleted, replaced, live} of an `index --json` summary, compact.
 counts() {
     jq -c '{inserted, deleted, replaced, live}' "$1"

@@ -20,25 +20,6 @@ row() {
     echo "INSERT INTO embeddings (collection_id, id, embedding, content, content_hash, metadata, updated)
           VALUES ($cid, '$id', x'$(f32 "$@")', 'text of $id', x'00', NULL, 1700000000);"
 }
-# store_state: every file of the store by checksum and the log of every domain, so that a
-# failed command can be shown to have changed nothing.
-store_state() {
-    (cd "$S" && find . -type f ! -name catalog-lock | LC_ALL=C sort | xargs -r sha256sum)
-    local d
-    for d in $("$VSTORE" domain list "$S" --json | jq -r '.[].name'); do
-        "$VSTORE" log "$S" --domain "$d" --json
-    done
-}
-# fails_cleanly STATUS FRAGMENT COMMAND...: exits STATUS with a one-line error holding FRAGMENT,
-# and the store is as it was.
-fails_cleanly() {
-    local want=$1 fragment=$2; shift 2
-    store_state >"$T/state.before" 2>&1
-    expect "$want" "$@"
-    one_line_error "$fragment"
-    store_state >"$T/state.after" 2>&1
-    cmp -s "$T/state.before" "$T/state.after" || fail "store changed by a failed command: $*"
-}
 # ids_and_distances DOMAIN COMMIT: every live item of a commit as [id, distance from the origin],
 # sorted by id: what the commit holds.
 ids_and_distances() {
@@ -47,25 +28,8 @@ ids_and_distances() {
 }
 
 DB="$T/embeddings.db"
-sqlite3 "$DB" <<'SQL' || fail "could not write the llm database"
-CREATE TABLE [collections] (
-   [id] INTEGER PRIMARY KEY,
-   [name] TEXT,
-   [model] TEXT
-);
-CREATE UNIQUE INDEX [idx_collections_name] ON [collections] ([name]);
-CREATE TABLE "embeddings" (
-   [collection_id] INTEGER REFERENCES [collections]([id]),
-   [id] TEXT,
-   [embedding] BLOB,
-   [content] TEXT,
-   [content_blob] BLOB,
-   [content_hash] BLOB,
-   [metadata] TEXT,
-   [updated] INTEGER,
-   PRIMARY KEY ([collection_id], [id])
-);
-CREATE INDEX [idx_embeddings_content_hash] ON [embeddings] ([content_hash]);
+sqlite3 "$DB" <<SQL || fail "could not write the llm database"
+$(cat "$(dirname "${BASH_SOURCE[0]}")/../data/llm-schema.sql")
 INSERT INTO collections VALUES (1, 'alpha', 'ada-002'), (2, 'beta', 'ada-002'),
     (3, 'narrow', 'tiny'), (4, 'torn', 'broken');
 SQL
