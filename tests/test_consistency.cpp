@@ -11,7 +11,9 @@
 #include "test_support.h"
 #include "vstore/format/catalog_records.h"
 #include "vstore/format/graph_file_v2.h"
+#include "vstore/catalog.h"
 #include "vstore/store.h"
+#include "vstore/vector_file.h"
 
 using namespace vstore;
 using test::RawEnv;

@@ -12,6 +12,7 @@
 
 #include "test_support.h"
 #include "vstore/store.h"
+#include "vstore/vector_file.h"
 
 using namespace vstore;
 namespace fs = std::filesystem;

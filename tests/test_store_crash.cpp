@@ -11,6 +11,7 @@
 
 #include "test_support.h"
 #include "vstore/store.h"
+#include "vstore/vector_file.h"
 
 using namespace vstore;
 

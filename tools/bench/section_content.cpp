@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "bench.h"
+#include "vstore/vector_file.h"
 
 namespace bench {
 

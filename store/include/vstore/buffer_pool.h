@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vstore/records.h"
+
 namespace vstore {
 
 class BufferPool;
@@ -31,15 +33,6 @@ struct Frame {
 
 }  // namespace detail
 
-struct BufferPoolStats {
-    size_t frame_count = 0;       // frames the budget allows
-    size_t frame_bytes = 0;       // bytes of one frame (the file's page size)
-    size_t allocated_frames = 0;  // frames whose memory has been allocated so far
-    size_t pinned_frames = 0;     // frames held by at least one LoadedVec
-    uint64_t hits = 0;
-    uint64_t misses = 0;
-    uint64_t evictions = 0;
-};
 
 // Fills slots [from, to) of `page` into `dest` (the frame's start). Throws on I/O errors and
 // on pages that fail their checksums.

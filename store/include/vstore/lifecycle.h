@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "vstore/catalog.h"
+#include "vstore/records.h"
 
 namespace vstore {
 

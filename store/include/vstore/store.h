@@ -9,13 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "vstore/catalog.h"
 #include "vstore/consistency.h"
 #include "vstore/crash_leftovers.h"
 #include "vstore/format/error.h"
-#include "vstore/format/graph_file.h"
 #include "vstore/lifecycle.h"
-#include "vstore/vector_file.h"
+#include "vstore/records.h"
 
 namespace vstore {
 

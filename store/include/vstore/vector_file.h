@@ -17,12 +17,6 @@
 
 namespace vstore {
 
-// How the pages of a vector file reach memory.
-enum class ServingMode {
-    kMapped,  // the whole file memory-mapped: the default and the fast path
-    kPool,    // a bounded pool of page frames filled with pread, for files larger than memory
-};
-
 struct VectorFileOptions {
     ServingMode mode = ServingMode::kMapped;
     // Memory granted to the frames in pool mode; a whole number of pages is used.

@@ -9,16 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "vstore/format/kinds.h"
+
 namespace vstore::format {
-
-enum class Metric : uint32_t {
-    kL2 = 1,      // squared Euclidean distance
-    kCosine = 2,  // 1 - cos(a, b); vectors are stored normalized
-    kIp = 3,      // 1 - a.b
-};
-
-std::string_view metric_name(Metric metric);                    // "l2", "cosine", "ip"
-std::optional<Metric> metric_from_name(std::string_view name);  // nullopt if unknown
 
 struct GraphNode {
     uint64_t vector_index = 0;  // the surrogate: index of the node's vector in the vector file

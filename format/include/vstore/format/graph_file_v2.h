@@ -23,11 +23,6 @@ inline constexpr uint32_t kGraphFormatV2 = 2;
 // that is too short or lacks the magic. Any version number is returned as it is.
 uint32_t graph_file_version(std::span<const uint8_t> bytes, std::string_view file);
 
-enum class GraphKind : uint32_t {
-    kFull = 1,   // every node and list; searched in place from a mapping
-    kDelta = 2,  // the differences from a base graph file (full or delta)
-};
-std::string_view graph_kind_name(GraphKind kind);  // "full", "delta"
 
 // Node flags (a u8 per node).
 inline constexpr uint8_t kNodeTombstone = 1;  // kept for navigation, never a result
