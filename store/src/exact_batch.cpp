@@ -1,0 +1,482 @@
+// The batched exact scan (exact_batch.h) and Snapshot::search_exact_batch.
+//
+// Two passes per query. The first, for all queries at once, computes every query-vector dot
+// product with a register-blocked kernel (3 queries x 4 vectors, AVX2 FMA where the build has
+// it) and keeps, per query, the nodes with the smallest *lower bounds* of their distance; the
+// second rescores those candidates with the metric's own distance function, the one
+// search_exact uses, and keeps the k best by (distance, node ordinal) as search_exact does.
+//
+// Why the answer is exactly search_exact's. For a query q and vector x of dimension n, let
+// d(x) be the distance search_exact computes and d'(x) the one the kernel's dot product gives
+// (l2: |q|^2 + |x|^2 - 2 q.x; ip and cosine: 1 - q.x). Both are sums of n products computed
+// in float, in whatever order, so each is within gamma_n = n u / (1 - n u) (u = 2^-24) of the
+// real value, relative to the sum of the terms' magnitudes (Higham, "Accuracy and Stability
+// of Numerical Algorithms", 3.1), plus a few roundings of the final additions. Hence
+//   l2:         |d'(x) - d(x)| <= 2 gamma_(n+3) (|q| + |x|)^2
+//   ip, cosine: |d'(x) - d(x)| <= 2 gamma_(n+2) (1 + |q| |x|)
+// and e(x) = C (|q| + |x|)^2 (resp. C (1 + |q||x|)) with C = 4 (n + 8) u bounds it with a
+// factor 2 to spare, which also covers the roundings of computing the bound itself; an
+// absolute (n + 8) 2^-120 covers products that underflow. The first pass ranks nodes by
+// lb(x) = d'(x) - e(x) <= d(x). Each thread keeps the `width` = k + margin nodes of smallest
+// lb; every node it did not keep has lb >= T_t, the largest it kept once its list is full
+// (kept lists only ever lower their largest entry). With T the smallest T_t of the full
+// lists, every node that is no candidate has d >= lb >= T. If T > D_k, the k-th distance of
+// the rescored candidates, every node outside is strictly farther than the k-th, so the
+// candidates hold the whole top k, ties at D_k included. When T <= D_k (many vectors within
+// the error bound of the k-th, such as duplicates) the query falls back to search_exact.
+// Squared norms are below 2^125 (spec/vector-file.md, "Values"), so nothing overflows; a
+// vector above that (written before the limit) sends the whole batch to search_exact.
+#include "exact_batch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <span>
+#include <thread>
+#include <type_traits>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include "snapshot_impl.h"
+#include "vector_access.h"
+
+namespace vstore::detail {
+
+namespace {
+
+constexpr size_t kQueriesPerKernel = 3;
+constexpr size_t kVectorsPerKernel = 4;
+constexpr size_t kLanes = 8;
+// Nodes gathered (checked, and copied in pool mode) at a time by one thread: 256 vectors of
+// Fashion-MNIST's 784 dimensions are 800 KB, which stay in the last-level cache while every
+// block of queries passes over them.
+constexpr size_t kTileVectors = 256;
+// Queries kept per thread in one pass over the vectors; more go in further passes, so that
+// the candidate lists stay small whatever the batch.
+constexpr size_t kQueriesPerPass = 4096;
+// The bytes of a block of queries that passes over one group of vectors: half of a 512 KB L2.
+constexpr size_t kQueryBlockBytes = 256 << 10;
+
+size_t round_up(size_t n, size_t to) {
+    return (n + to - 1) / to * to;
+}
+
+// Margin of candidates beyond k: the first pass must keep nodes down to a lower bound above
+// the k-th distance; the bound's width is about 1e-4 of the distances for 784 dimensions.
+size_t candidate_width(size_t k) {
+    return k + 16 + k / 4;
+}
+
+float squared_norm_of(const float* v, size_t dim) {
+    size_t i = 0;
+    float sum = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 acc = _mm256_setzero_ps();
+    for (; i + kLanes <= dim; i += kLanes) {
+        const __m256 x = _mm256_loadu_ps(v + i);
+        acc = _mm256_fmadd_ps(x, x, acc);
+    }
+    alignas(32) float lanes[kLanes];
+    _mm256_store_ps(lanes, acc);
+    for (float lane : lanes)
+        sum += lane;
+#endif
+    for (; i < dim; ++i)
+        sum += v[i] * v[i];
+    return sum;
+}
+
+// The dot products of 3 queries (rows `stride` floats apart, zero beyond `dim` up to a whole
+// number of lanes) with 4 vectors of `dim` floats: out[r * 4 + c] = q_r . x_c.
+void dot_3x4(const float* q0, size_t stride, const float* const* x, size_t dim, float* out) {
+    const float* q1 = q0 + stride;
+    const float* q2 = q1 + stride;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+    __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    auto step = [&](size_t i, __m256 w0, __m256 w1, __m256 w2, __m256 w3) {
+        const __m256 v0 = _mm256_loadu_ps(q0 + i);
+        const __m256 v1 = _mm256_loadu_ps(q1 + i);
+        const __m256 v2 = _mm256_loadu_ps(q2 + i);
+        a00 = _mm256_fmadd_ps(v0, w0, a00);
+        a10 = _mm256_fmadd_ps(v1, w0, a10);
+        a20 = _mm256_fmadd_ps(v2, w0, a20);
+        a01 = _mm256_fmadd_ps(v0, w1, a01);
+        a11 = _mm256_fmadd_ps(v1, w1, a11);
+        a21 = _mm256_fmadd_ps(v2, w1, a21);
+        a02 = _mm256_fmadd_ps(v0, w2, a02);
+        a12 = _mm256_fmadd_ps(v1, w2, a12);
+        a22 = _mm256_fmadd_ps(v2, w2, a22);
+        a03 = _mm256_fmadd_ps(v0, w3, a03);
+        a13 = _mm256_fmadd_ps(v1, w3, a13);
+        a23 = _mm256_fmadd_ps(v2, w3, a23);
+    };
+    size_t i = 0;
+    for (; i + kLanes <= dim; i += kLanes) {
+        step(i, _mm256_loadu_ps(x0 + i), _mm256_loadu_ps(x1 + i), _mm256_loadu_ps(x2 + i),
+             _mm256_loadu_ps(x3 + i));
+    }
+    if (i < dim) {
+        // The vectors end at dim: a masked load reads nothing past their last component.
+        alignas(32) int32_t lanes[kLanes];
+        for (size_t l = 0; l < kLanes; ++l)
+            lanes[l] = i + l < dim ? -1 : 0;
+        const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+        step(i, _mm256_maskload_ps(x0 + i, mask), _mm256_maskload_ps(x1 + i, mask),
+             _mm256_maskload_ps(x2 + i, mask), _mm256_maskload_ps(x3 + i, mask));
+    }
+    auto reduce = [](__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
+        const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+        return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    };
+    _mm_storeu_ps(out, reduce(a00, a01, a02, a03));
+    _mm_storeu_ps(out + 4, reduce(a10, a11, a12, a13));
+    _mm_storeu_ps(out + 8, reduce(a20, a21, a22, a23));
+#else
+    const float* rows[kQueriesPerKernel] = {q0, q1, q2};
+    for (size_t r = 0; r < kQueriesPerKernel; ++r) {
+        for (size_t c = 0; c < kVectorsPerKernel; ++c) {
+            float sum = 0;
+            for (size_t i = 0; i < dim; ++i)
+                sum += rows[r][i] * x[c][i];
+            out[r * kVectorsPerKernel + c] = sum;
+        }
+    }
+#endif
+}
+
+// A candidate of the first pass: the lower bound of its distance, and its node.
+struct Candidate {
+    float bound;
+    uint32_t node;
+    bool operator<(const Candidate& o) const {
+        return bound < o.bound || (bound == o.bound && node < o.node);
+    }
+};
+
+// The prepared queries of one pass, padded to whole kernels with zero queries that keep no
+// candidates, and what the bound needs of each.
+struct QueryPass {
+    size_t count = 0;   // real queries
+    size_t padded = 0;  // a multiple of kQueriesPerKernel
+    size_t stride = 0;  // floats per row: the dimension rounded up to whole lanes
+    std::vector<float> rows;
+    std::vector<float> offset;  // lb = offset_q + offset_x - scale (q.x + C |q| |x|)
+    std::vector<float> norm;    // |q|
+};
+
+// The metric's terms of lb (see the comment at the top of the file).
+struct BoundTerms {
+    float scale;     // 2 for l2, 1 for ip and cosine
+    float c;         // C
+    float absolute;  // for underflow
+    bool l2;
+};
+
+// One thread's share of the nodes and its candidate lists for the queries of a pass.
+class Worker {
+  public:
+    Worker(const GraphLayers& g, const VectorFile& f, uint64_t limit, const BoundTerms& terms,
+           uint32_t begin, uint32_t end, size_t width)
+        : g_(g),
+          file_(f),
+          limit_(limit),
+          terms_(terms),
+          begin_(begin),
+          end_(end),
+          width_(width),
+          dim_(g.header().dimension) {}
+
+    // Scans this worker's nodes for every query of `pass`.
+    void scan(const QueryPass& pass) {
+        lists_.assign(pass.count * width_, {});
+        sizes_.assign(pass.count, 0);
+        thresholds_.assign(pass.padded, -std::numeric_limits<float>::infinity());
+        std::fill(thresholds_.begin(), thresholds_.begin() + pass.count,
+                  std::numeric_limits<float>::infinity());
+        if (file_.mode() == ServingMode::kMapped && file_.verifies_mapped())
+            scan_with(pass, MappedVectors<true>(g_, file_, limit_, false));
+        else if (file_.mode() == ServingMode::kMapped)
+            scan_with(pass, MappedVectors<false>(g_, file_, limit_, false));
+        else
+            scan_with(pass, PooledVectors(g_, file_, limit_));
+    }
+
+    bool saw_oversized_vector() const { return oversized_; }
+    // Query q's candidates, and the lower bound of every node this worker did not keep
+    // (infinite when it kept all of its live nodes).
+    std::span<const Candidate> candidates(size_t q) const {
+        return {lists_.data() + q * width_, sizes_[q]};
+    }
+    float threshold(size_t q) const {
+        return sizes_[q] == width_ ? lists_[q * width_].bound
+                                   : std::numeric_limits<float>::infinity();
+    }
+
+  private:
+    template <typename Vectors>
+    void scan_with(const QueryPass& pass, const Vectors& vectors) {
+        constexpr bool kPooled = std::is_same_v<Vectors, PooledVectors>;
+        if (kPooled)
+            copies_.resize(kTileVectors * dim_);
+        padding_.assign(dim_, 0.0f);
+        size_t filled = 0;
+        for (uint32_t node = begin_; node < end_; ++node) {
+            if (!g_.live(node))
+                continue;
+            if constexpr (kPooled) {
+                float* copy = copies_.data() + filled * dim_;
+                vectors.copy(node, copy);
+                tile_[filled] = copy;
+            } else {
+                tile_[filled] = vectors.at(node);
+            }
+            tile_nodes_[filled] = node;
+            if (++filled == kTileVectors) {
+                scan_tile(pass, filled);
+                filled = 0;
+            }
+        }
+        if (filled > 0)
+            scan_tile(pass, filled);
+    }
+
+    void scan_tile(const QueryPass& pass, size_t filled) {
+        const size_t padded = round_up(filled, kVectorsPerKernel);
+        for (size_t j = 0; j < padded; ++j) {
+            if (j >= filled) {
+                // Padding vectors: zero, with an infinite bound, so that no query keeps one.
+                tile_[j] = padding_.data();
+                tile_offset_[j] = std::numeric_limits<float>::infinity();
+                tile_norm_[j] = 0;
+                continue;
+            }
+            const float squared = squared_norm_of(tile_[j], dim_);
+            if (!(squared <= 0x1p125f))
+                oversized_ = true;
+            tile_offset_[j] = terms_.l2 ? (1 - terms_.c) * squared : 0.0f;
+            tile_norm_[j] = std::sqrt(squared);
+        }
+        if (oversized_)
+            return;  // the batch goes to search_exact
+        const size_t block =
+            std::max<size_t>(kQueriesPerKernel, kQueryBlockBytes / (pass.stride * sizeof(float)) /
+                                                    kQueriesPerKernel * kQueriesPerKernel);
+        float dots[kQueriesPerKernel * kVectorsPerKernel];
+        for (size_t first = 0; first < pass.padded; first += block) {
+            const size_t last = std::min(pass.padded, first + block);
+            for (size_t j = 0; j < padded; j += kVectorsPerKernel) {
+                for (size_t q = first; q < last; q += kQueriesPerKernel) {
+                    dot_3x4(pass.rows.data() + q * pass.stride, pass.stride, tile_ + j, dim_, dots);
+                    for (size_t r = 0; r < kQueriesPerKernel; ++r) {
+                        const float threshold = thresholds_[q + r];
+                        const float offset = pass.offset[q + r];
+                        const float cq = terms_.c * pass.norm[q + r];
+                        for (size_t c = 0; c < kVectorsPerKernel; ++c) {
+                            const float bound = offset + tile_offset_[j + c] -
+                                                terms_.scale * (dots[r * kVectorsPerKernel + c] +
+                                                                cq * tile_norm_[j + c]);
+                            if (bound < threshold) [[unlikely]]
+                                keep(q + r, {bound, tile_nodes_[j + c]});
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Adds a candidate to query q's list: a max-heap by bound of at most width_ entries.
+    void keep(size_t q, Candidate candidate) {
+        Candidate* list = lists_.data() + q * width_;
+        size_t& size = sizes_[q];
+        if (size < width_) {
+            list[size++] = candidate;
+            std::push_heap(list, list + size);
+            if (size == width_)
+                thresholds_[q] = list[0].bound;
+            return;
+        }
+        std::pop_heap(list, list + size);
+        list[size - 1] = candidate;
+        std::push_heap(list, list + size);
+        thresholds_[q] = list[0].bound;
+    }
+
+    const GraphLayers& g_;
+    const VectorFile& file_;
+    uint64_t limit_;
+    BoundTerms terms_;
+    uint32_t begin_, end_;
+    size_t width_;
+    size_t dim_;
+    bool oversized_ = false;
+
+    std::vector<Candidate> lists_;  // width_ per query
+    std::vector<size_t> sizes_;
+    std::vector<float> thresholds_;  // the largest bound kept once a list is full
+    const float* tile_[kTileVectors + kVectorsPerKernel] = {};
+    uint32_t tile_nodes_[kTileVectors] = {};
+    float tile_offset_[kTileVectors + kVectorsPerKernel] = {};
+    float tile_norm_[kTileVectors + kVectorsPerKernel] = {};
+    std::vector<float> copies_;   // pool mode: the tile's vectors, copied out of their pages
+    std::vector<float> padding_;  // a zero vector
+};
+
+// Runs fn(i) for i in [0, n) on n threads, the calling thread being one of them; the first
+// exception thrown is rethrown here once every thread is done.
+template <typename Fn>
+void run_on_threads(size_t n, Fn fn) {
+    std::vector<std::exception_ptr> errors(n);
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                fn(i);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        });
+    }
+    try {
+        fn(0);
+    } catch (...) {
+        errors[0] = std::current_exception();
+    }
+    for (auto& t : threads)
+        t.join();
+    for (const auto& e : errors) {
+        if (e)
+            std::rethrow_exception(e);
+    }
+}
+
+}  // namespace
+
+std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
+                                                      const GraphLayers& graph,
+                                                      const VectorFile& file, const float* queries,
+                                                      size_t count, size_t k, unsigned threads) {
+    std::vector<std::vector<Neighbor>> out(count);
+    const size_t dim = graph.header().dimension;
+    const uint64_t live = graph.live_count();
+    const size_t width = candidate_width(k);
+    if (count == 0 || k == 0 || live == 0)
+        return out;
+    if (width >= live) {
+        // Every live node is a candidate of every query: the batch saves nothing.
+        for (size_t q = 0; q < count; ++q)
+            out[q] = search.search_exact(queries + q * dim, k);
+        return out;
+    }
+    const uint64_t limit = std::min(graph.header().vector_count, file.size());
+    const bool l2 = graph.header().metric == format::Metric::kL2;
+    const float u = 0x1p-24f;
+    const BoundTerms terms{l2 ? 2.0f : 1.0f, 4.0f * float(dim + 8) * u, float(dim + 8) * 0x1p-120f,
+                           l2};
+
+    // A thread's share should be worth starting it for: at least a few tiles.
+    const size_t thread_count = std::clamp<size_t>(live / (4 * kTileVectors), 1, threads);
+    std::vector<Worker> workers;
+    for (size_t t = 0; t < thread_count; ++t) {
+        const auto begin = static_cast<uint32_t>(uint64_t{graph.size()} * t / thread_count);
+        const auto end = static_cast<uint32_t>(uint64_t{graph.size()} * (t + 1) / thread_count);
+        workers.emplace_back(graph, file, limit, terms, begin, end, width);
+    }
+    constexpr uint64_t kScanAdviceBytes = 4 << 20;
+    std::optional<VectorFile::ScanScope> scan;
+    if (uint64_t{graph.size()} * file.layout().vector_bytes > kScanAdviceBytes)
+        scan.emplace(file.scan_scope());
+
+    std::vector<std::pair<float, uint32_t>> rescored;  // (distance, node)
+    for (size_t first = 0; first < count; first += kQueriesPerPass) {
+        QueryPass pass;
+        pass.count = std::min(kQueriesPerPass, count - first);
+        pass.padded = round_up(pass.count, kQueriesPerKernel);
+        pass.stride = round_up(dim, kLanes);
+        pass.rows.assign(pass.padded * pass.stride, 0.0f);
+        pass.offset.assign(pass.padded, 0.0f);
+        pass.norm.assign(pass.padded, 0.0f);
+        for (size_t q = 0; q < pass.count; ++q) {
+            const float* query = queries + (first + q) * dim;
+            std::copy(query, query + dim, pass.rows.begin() + q * pass.stride);
+            const float squared = squared_norm_of(query, dim);
+            pass.offset[q] = (l2 ? (1 - terms.c) * squared : 1 - terms.c) - terms.absolute;
+            pass.norm[q] = std::sqrt(squared);
+        }
+        run_on_threads(workers.size(), [&](size_t t) { workers[t].scan(pass); });
+        const bool oversized = std::any_of(workers.begin(), workers.end(), [](const Worker& w) {
+            return w.saw_oversized_vector();
+        });
+
+        for (size_t q = 0; q < pass.count; ++q) {
+            const float* query = queries + (first + q) * dim;
+            std::vector<Neighbor>& answer = out[first + q];
+            if (oversized) {
+                answer = search.search_exact(query, k);
+                continue;
+            }
+            float outside = std::numeric_limits<float>::infinity();
+            rescored.clear();
+            for (const Worker& w : workers) {
+                outside = std::min(outside, w.threshold(q));
+                for (const Candidate& c : w.candidates(q)) {
+                    // The vector was checked (mapped mode) when the first pass read it.
+                    const LoadedVec v = file.get(graph.vector_index(c.node));
+                    rescored.emplace_back(search.distance(query, v.data()), c.node);
+                }
+            }
+            const size_t kept = std::min(k, rescored.size());
+            std::partial_sort(rescored.begin(), rescored.begin() + kept, rescored.end());
+            if (kept == k && !(outside > rescored[k - 1].first)) {
+                answer = search.search_exact(query, k);
+                continue;
+            }
+            answer.reserve(kept);
+            for (size_t i = 0; i < kept; ++i)
+                answer.emplace_back(rescored[i].first, graph.key(rescored[i].second));
+        }
+    }
+    return out;
+}
+
+}  // namespace vstore::detail
+
+namespace vstore {
+
+std::vector<std::vector<SearchHit>> Snapshot::search_exact_batch(std::span<const float> queries,
+                                                                 size_t k) const {
+    const size_t dim = impl_->domain.dimension;
+    if (queries.size() % dim != 0) {
+        throw Error::invalid_argument("a batch of " + std::to_string(queries.size()) +
+                                      " floats is no whole number of queries of domain '" +
+                                      impl_->domain.name + "' (dimension " + std::to_string(dim) +
+                                      ")");
+    }
+    const size_t count = queries.size() / dim;
+    std::vector<float> prepared;
+    prepared.reserve(queries.size());
+    for (size_t q = 0; q < count; ++q) {
+        try {
+            const auto one = impl_->prepare_query(queries.subspan(q * dim, dim));
+            prepared.insert(prepared.end(), one.begin(), one.end());
+        } catch (const Error& e) {
+            throw Error(e.code(), "query " + std::to_string(q) + " of the batch: " + e.message());
+        }
+    }
+    const auto found =
+        detail::search_exact_batch(*impl_->searcher, *impl_->graph, *impl_->file, prepared.data(),
+                                   count, k, detail::thread_count(impl_->options.threads));
+    std::vector<std::vector<SearchHit>> hits;
+    hits.reserve(count);
+    for (const auto& neighbors : found)
+        hits.push_back(impl_->to_hits(neighbors));
+    return hits;
+}
+
+}  // namespace vstore
