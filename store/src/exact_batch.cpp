@@ -1,8 +1,9 @@
 // The batched exact scan (exact_batch.h) and Snapshot::search_exact_batch.
 //
 // Two passes per query. The first, for all queries at once, computes every query-vector dot
-// product with a register-blocked kernel (3 queries x 4 vectors, AVX2 FMA where the build has
-// it) and keeps, per query, the nodes with the smallest *lower bounds* of their distance; the
+// product with a register-blocked kernel (6 queries x 16 vectors, AVX2 FMA where the build has
+// it, over tiles of vectors packed component-major as a BLAS sgemm packs its operand) and
+// keeps, per query, the nodes with the smallest *lower bounds* of their distance; the
 // second rescores those candidates with the metric's own distance function, the one
 // search_exact uses, and keeps the k best by (distance, node ordinal) as search_exact does.
 //
@@ -48,17 +49,19 @@ namespace vstore::detail {
 
 namespace {
 
-constexpr size_t kQueriesPerKernel = 3;
-constexpr size_t kVectorsPerKernel = 4;
+constexpr size_t kQueriesPerKernel = 6;
+constexpr size_t kVectorsPerKernel = 16;  // one panel: two AVX registers wide
 constexpr size_t kLanes = 8;
-// Nodes gathered (checked, and copied in pool mode) at a time by one thread: 256 vectors of
-// Fashion-MNIST's 784 dimensions are 800 KB, which stay in the last-level cache while every
-// block of queries passes over them.
-constexpr size_t kTileVectors = 256;
+// Live nodes gathered (checked, and packed into panels) at a time by one thread: 64 vectors of
+// Fashion-MNIST's 784 dimensions are 200 KB, which stay in the 512 KB L2 cache while every
+// block of queries passes over them (measured: 64 a little faster than 256).
+constexpr size_t kTileVectors = 64;
+// A thread's share of the live nodes is at least this many: fewer are not worth a thread.
+constexpr size_t kNodesPerThread = 1024;
 // Queries kept per thread in one pass over the vectors; more go in further passes, so that
 // the candidate lists stay small whatever the batch.
 constexpr size_t kQueriesPerPass = 4096;
-// The bytes of a block of queries that passes over one group of vectors: half of a 512 KB L2.
+// The bytes of a block of queries that passes over one panel.
 constexpr size_t kQueryBlockBytes = 256 << 10;
 
 size_t round_up(size_t n, size_t to) {
@@ -90,62 +93,56 @@ float squared_norm_of(const float* v, size_t dim) {
     return sum;
 }
 
-// The dot products of 3 queries (rows `stride` floats apart, zero beyond `dim` up to a whole
-// number of lanes) with 4 vectors of `dim` floats: out[r * 4 + c] = q_r . x_c.
-void dot_3x4(const float* q0, size_t stride, const float* const* x, size_t dim, float* out) {
-    const float* q1 = q0 + stride;
-    const float* q2 = q1 + stride;
+// The dot products of 6 queries (rows of `dim` floats, `dim` apart) with the 16 vectors of a
+// panel (component i of vector c at panel[i * 16 + c]): out[r * 16 + c] = q_r . x_c. Each
+// step broadcasts one component of each query against two registers of the panel: 12
+// accumulators, 8 loads for 12 multiply-adds, the panel from L1 and the queries from L2.
+void dot_6x16(const float* queries, const float* panel, size_t dim, float* out) {
 #if defined(__AVX2__) && defined(__FMA__)
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-    __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    auto step = [&](size_t i, __m256 w0, __m256 w1, __m256 w2, __m256 w3) {
-        const __m256 v0 = _mm256_loadu_ps(q0 + i);
-        const __m256 v1 = _mm256_loadu_ps(q1 + i);
-        const __m256 v2 = _mm256_loadu_ps(q2 + i);
-        a00 = _mm256_fmadd_ps(v0, w0, a00);
-        a10 = _mm256_fmadd_ps(v1, w0, a10);
-        a20 = _mm256_fmadd_ps(v2, w0, a20);
-        a01 = _mm256_fmadd_ps(v0, w1, a01);
-        a11 = _mm256_fmadd_ps(v1, w1, a11);
-        a21 = _mm256_fmadd_ps(v2, w1, a21);
-        a02 = _mm256_fmadd_ps(v0, w2, a02);
-        a12 = _mm256_fmadd_ps(v1, w2, a12);
-        a22 = _mm256_fmadd_ps(v2, w2, a22);
-        a03 = _mm256_fmadd_ps(v0, w3, a03);
-        a13 = _mm256_fmadd_ps(v1, w3, a13);
-        a23 = _mm256_fmadd_ps(v2, w3, a23);
-    };
-    size_t i = 0;
-    for (; i + kLanes <= dim; i += kLanes) {
-        step(i, _mm256_loadu_ps(x0 + i), _mm256_loadu_ps(x1 + i), _mm256_loadu_ps(x2 + i),
-             _mm256_loadu_ps(x3 + i));
+    // Twelve named accumulators: g++ 12 keeps an array of them on the stack.
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+    __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+    const float* q0 = queries;
+    const float* q1 = q0 + dim;
+    const float* q2 = q1 + dim;
+    const float* q3 = q2 + dim;
+    const float* q4 = q3 + dim;
+    const float* q5 = q4 + dim;
+    for (size_t i = 0; i < dim; ++i) {
+        const __m256 x0 = _mm256_loadu_ps(panel + i * kVectorsPerKernel);
+        const __m256 x1 = _mm256_loadu_ps(panel + i * kVectorsPerKernel + kLanes);
+        __m256 b = _mm256_broadcast_ss(q0 + i);
+        a00 = _mm256_fmadd_ps(b, x0, a00);
+        a01 = _mm256_fmadd_ps(b, x1, a01);
+        b = _mm256_broadcast_ss(q1 + i);
+        a10 = _mm256_fmadd_ps(b, x0, a10);
+        a11 = _mm256_fmadd_ps(b, x1, a11);
+        b = _mm256_broadcast_ss(q2 + i);
+        a20 = _mm256_fmadd_ps(b, x0, a20);
+        a21 = _mm256_fmadd_ps(b, x1, a21);
+        b = _mm256_broadcast_ss(q3 + i);
+        a30 = _mm256_fmadd_ps(b, x0, a30);
+        a31 = _mm256_fmadd_ps(b, x1, a31);
+        b = _mm256_broadcast_ss(q4 + i);
+        a40 = _mm256_fmadd_ps(b, x0, a40);
+        a41 = _mm256_fmadd_ps(b, x1, a41);
+        b = _mm256_broadcast_ss(q5 + i);
+        a50 = _mm256_fmadd_ps(b, x0, a50);
+        a51 = _mm256_fmadd_ps(b, x1, a51);
     }
-    if (i < dim) {
-        // The vectors end at dim: a masked load reads nothing past their last component.
-        alignas(32) int32_t lanes[kLanes];
-        for (size_t l = 0; l < kLanes; ++l)
-            lanes[l] = i + l < dim ? -1 : 0;
-        const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
-        step(i, _mm256_maskload_ps(x0 + i, mask), _mm256_maskload_ps(x1 + i, mask),
-             _mm256_maskload_ps(x2 + i, mask), _mm256_maskload_ps(x3 + i, mask));
-    }
-    auto reduce = [](__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
-        const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
-        return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    };
-    _mm_storeu_ps(out, reduce(a00, a01, a02, a03));
-    _mm_storeu_ps(out + 4, reduce(a10, a11, a12, a13));
-    _mm_storeu_ps(out + 8, reduce(a20, a21, a22, a23));
-#else
-    const float* rows[kQueriesPerKernel] = {q0, q1, q2};
+    const __m256 rows[kQueriesPerKernel][2] = {{a00, a01}, {a10, a11}, {a20, a21},
+                                               {a30, a31}, {a40, a41}, {a50, a51}};
     for (size_t r = 0; r < kQueriesPerKernel; ++r) {
-        for (size_t c = 0; c < kVectorsPerKernel; ++c) {
-            float sum = 0;
-            for (size_t i = 0; i < dim; ++i)
-                sum += rows[r][i] * x[c][i];
-            out[r * kVectorsPerKernel + c] = sum;
+        _mm256_storeu_ps(out + r * kVectorsPerKernel, rows[r][0]);
+        _mm256_storeu_ps(out + r * kVectorsPerKernel + kLanes, rows[r][1]);
+    }
+#else
+    std::fill(out, out + kQueriesPerKernel * kVectorsPerKernel, 0.0f);
+    for (size_t i = 0; i < dim; ++i) {
+        for (size_t r = 0; r < kQueriesPerKernel; ++r) {
+            const float b = queries[r * dim + i];
+            for (size_t c = 0; c < kVectorsPerKernel; ++c)
+                out[r * kVectorsPerKernel + c] += b * panel[i * kVectorsPerKernel + c];
         }
     }
 #endif
@@ -165,7 +162,6 @@ struct Candidate {
 struct QueryPass {
     size_t count = 0;   // real queries
     size_t padded = 0;  // a multiple of kQueriesPerKernel
-    size_t stride = 0;  // floats per row: the dimension rounded up to whole lanes
     std::vector<float> rows;
     std::vector<float> offset;  // lb = offset_q + offset_x - scale (q.x + C |q| |x|)
     std::vector<float> norm;    // |q|
@@ -224,20 +220,20 @@ class Worker {
     void scan_with(const QueryPass& pass, const Vectors& vectors) {
         constexpr bool kPooled = std::is_same_v<Vectors, PooledVectors>;
         if (kPooled)
-            copies_.resize(kTileVectors * dim_);
-        padding_.assign(dim_, 0.0f);
+            copy_.resize(dim_);
+        packed_.assign(kTileVectors * dim_, 0.0f);
         size_t filled = 0;
         for (uint32_t node = begin_; node < end_; ++node) {
             if (!g_.live(node))
                 continue;
+            const float* v;
             if constexpr (kPooled) {
-                float* copy = copies_.data() + filled * dim_;
-                vectors.copy(node, copy);
-                tile_[filled] = copy;
+                vectors.copy(node, copy_.data());
+                v = copy_.data();
             } else {
-                tile_[filled] = vectors.at(node);
+                v = vectors.at(node);
             }
-            tile_nodes_[filled] = node;
+            add_to_tile(filled, node, v);
             if (++filled == kTileVectors) {
                 scan_tile(pass, filled);
                 filled = 0;
@@ -247,47 +243,79 @@ class Worker {
             scan_tile(pass, filled);
     }
 
+    // Puts vector v of `node` at position j of the tile: its components into its panel, and
+    // the terms of its bound.
+    void add_to_tile(size_t j, uint32_t node, const float* v) {
+        float* panel = packed_.data() + j / kVectorsPerKernel * kVectorsPerKernel * dim_;
+        const size_t column = j % kVectorsPerKernel;
+        for (size_t i = 0; i < dim_; ++i)
+            panel[i * kVectorsPerKernel + column] = v[i];
+        const float squared = squared_norm_of(v, dim_);
+        if (!(squared <= 0x1p125f))
+            oversized_ = true;
+        tile_nodes_[j] = node;
+        tile_offset_[j] = terms_.l2 ? (1 - terms_.c) * squared : 0.0f;
+        tile_norm_[j] = std::sqrt(squared);
+    }
+
     void scan_tile(const QueryPass& pass, size_t filled) {
-        const size_t padded = round_up(filled, kVectorsPerKernel);
-        for (size_t j = 0; j < padded; ++j) {
-            if (j >= filled) {
-                // Padding vectors: zero, with an infinite bound, so that no query keeps one.
-                tile_[j] = padding_.data();
-                tile_offset_[j] = std::numeric_limits<float>::infinity();
-                tile_norm_[j] = 0;
-                continue;
-            }
-            const float squared = squared_norm_of(tile_[j], dim_);
-            if (!(squared <= 0x1p125f))
-                oversized_ = true;
-            tile_offset_[j] = terms_.l2 ? (1 - terms_.c) * squared : 0.0f;
-            tile_norm_[j] = std::sqrt(squared);
-        }
         if (oversized_)
             return;  // the batch goes to search_exact
+        const size_t padded = round_up(filled, kVectorsPerKernel);
+        for (size_t j = filled; j < padded; ++j) {
+            // Padding: a zero vector with an infinite bound, which no query keeps.
+            const size_t column = j % kVectorsPerKernel;
+            float* panel = packed_.data() + j / kVectorsPerKernel * kVectorsPerKernel * dim_;
+            for (size_t i = 0; i < dim_; ++i)
+                panel[i * kVectorsPerKernel + column] = 0;
+            tile_offset_[j] = std::numeric_limits<float>::infinity();
+            tile_norm_[j] = 0;
+        }
         const size_t block =
-            std::max<size_t>(kQueriesPerKernel, kQueryBlockBytes / (pass.stride * sizeof(float)) /
+            std::max<size_t>(kQueriesPerKernel, kQueryBlockBytes / (dim_ * sizeof(float)) /
                                                     kQueriesPerKernel * kQueriesPerKernel);
-        float dots[kQueriesPerKernel * kVectorsPerKernel];
+        alignas(32) float dots[kQueriesPerKernel * kVectorsPerKernel];
         for (size_t first = 0; first < pass.padded; first += block) {
             const size_t last = std::min(pass.padded, first + block);
             for (size_t j = 0; j < padded; j += kVectorsPerKernel) {
+                const float* panel = packed_.data() + j * dim_;
                 for (size_t q = first; q < last; q += kQueriesPerKernel) {
-                    dot_3x4(pass.rows.data() + q * pass.stride, pass.stride, tile_ + j, dim_, dots);
-                    for (size_t r = 0; r < kQueriesPerKernel; ++r) {
-                        const float threshold = thresholds_[q + r];
-                        const float offset = pass.offset[q + r];
-                        const float cq = terms_.c * pass.norm[q + r];
-                        for (size_t c = 0; c < kVectorsPerKernel; ++c) {
-                            const float bound = offset + tile_offset_[j + c] -
-                                                terms_.scale * (dots[r * kVectorsPerKernel + c] +
-                                                                cq * tile_norm_[j + c]);
-                            if (bound < threshold) [[unlikely]]
-                                keep(q + r, {bound, tile_nodes_[j + c]});
-                        }
-                    }
+                    dot_6x16(pass.rows.data() + q * dim_, panel, dim_, dots);
+                    for (size_t r = 0; r < kQueriesPerKernel; ++r)
+                        keep_below_threshold(pass, q + r, j, dots + r * kVectorsPerKernel);
                 }
             }
+        }
+    }
+
+    // The bounds of query q against the panel at tile position j, from their dot products;
+    // keeps those below the query's threshold.
+    void keep_below_threshold(const QueryPass& pass, size_t q, size_t j, const float* dots) {
+        const float threshold = thresholds_[q];
+        const float offset = pass.offset[q];
+        const float cq = terms_.c * pass.norm[q];
+#if defined(__AVX2__) && defined(__FMA__)
+        unsigned below = 0;
+        for (size_t half = 0; half < 2; ++half) {
+            const size_t at = j + half * kLanes;
+            const __m256 bound = _mm256_sub_ps(
+                _mm256_add_ps(_mm256_set1_ps(offset), _mm256_loadu_ps(tile_offset_ + at)),
+                _mm256_mul_ps(_mm256_set1_ps(terms_.scale),
+                              _mm256_add_ps(_mm256_loadu_ps(dots + half * kLanes),
+                                            _mm256_mul_ps(_mm256_set1_ps(cq),
+                                                          _mm256_loadu_ps(tile_norm_ + at)))));
+            below |= unsigned(_mm256_movemask_ps(
+                         _mm256_cmp_ps(bound, _mm256_set1_ps(threshold), _CMP_LT_OQ)))
+                     << (half * kLanes);
+        }
+        if (below == 0) [[likely]]
+            return;
+#endif
+        for (size_t c = 0; c < kVectorsPerKernel; ++c) {
+            const float bound =
+                offset + tile_offset_[j + c] - terms_.scale * (dots[c] + cq * tile_norm_[j + c]);
+            if (bound < thresholds_[q])
+                keep(q, {bound, tile_nodes_[j + c]});
         }
     }
 
@@ -320,12 +348,12 @@ class Worker {
     std::vector<Candidate> lists_;  // width_ per query
     std::vector<size_t> sizes_;
     std::vector<float> thresholds_;  // the largest bound kept once a list is full
-    const float* tile_[kTileVectors + kVectorsPerKernel] = {};
+    // The tile: its vectors in panels of kVectorsPerKernel, component-major within a panel.
+    std::vector<float> packed_;
     uint32_t tile_nodes_[kTileVectors] = {};
-    float tile_offset_[kTileVectors + kVectorsPerKernel] = {};
-    float tile_norm_[kTileVectors + kVectorsPerKernel] = {};
-    std::vector<float> copies_;   // pool mode: the tile's vectors, copied out of their pages
-    std::vector<float> padding_;  // a zero vector
+    float tile_offset_[kTileVectors] = {};
+    float tile_norm_[kTileVectors] = {};
+    std::vector<float> copy_;  // pool mode: one vector, copied out of its page
 };
 
 // Runs fn(i) for i in [0, n) on n threads, the calling thread being one of them; the first
@@ -381,7 +409,7 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
                            l2};
 
     // A thread's share should be worth starting it for: at least a few tiles.
-    const size_t thread_count = std::clamp<size_t>(live / (4 * kTileVectors), 1, threads);
+    const size_t thread_count = std::clamp<size_t>(live / kNodesPerThread, 1, threads);
     std::vector<Worker> workers;
     for (size_t t = 0; t < thread_count; ++t) {
         const auto begin = static_cast<uint32_t>(uint64_t{graph.size()} * t / thread_count);
@@ -398,13 +426,12 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
         QueryPass pass;
         pass.count = std::min(kQueriesPerPass, count - first);
         pass.padded = round_up(pass.count, kQueriesPerKernel);
-        pass.stride = round_up(dim, kLanes);
-        pass.rows.assign(pass.padded * pass.stride, 0.0f);
+        pass.rows.assign(pass.padded * dim, 0.0f);
         pass.offset.assign(pass.padded, 0.0f);
         pass.norm.assign(pass.padded, 0.0f);
         for (size_t q = 0; q < pass.count; ++q) {
             const float* query = queries + (first + q) * dim;
-            std::copy(query, query + dim, pass.rows.begin() + q * pass.stride);
+            std::copy(query, query + dim, pass.rows.begin() + q * dim);
             const float squared = squared_norm_of(query, dim);
             pass.offset[q] = (l2 ? (1 - terms.c) * squared : 1 - terms.c) - terms.absolute;
             pass.norm[q] = std::sqrt(squared);
