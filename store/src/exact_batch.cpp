@@ -30,6 +30,7 @@
 #include "exact_batch.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -175,33 +176,52 @@ struct BoundTerms {
     bool l2;
 };
 
-// One thread's share of the nodes and its candidate lists for the queries of a pass.
+// The node slots of a pass, handed out to the threads a chunk at a time, so that a thread the
+// system runs less (a shared machine) takes fewer chunks instead of holding up the others.
+class Chunks {
+  public:
+    explicit Chunks(uint32_t nodes) : nodes_(nodes) {}
+    // The next [begin, end) of node slots, or false when none is left.
+    bool next(uint32_t& begin, uint32_t& end) {
+        const uint64_t first = next_.fetch_add(kChunkNodes, std::memory_order_relaxed);
+        if (first >= nodes_)
+            return false;
+        begin = static_cast<uint32_t>(first);
+        end = static_cast<uint32_t>(std::min<uint64_t>(nodes_, first + kChunkNodes));
+        return true;
+    }
+
+  private:
+    static constexpr uint64_t kChunkNodes = 4 * kTileVectors;
+    uint64_t nodes_;
+    std::atomic<uint64_t> next_{0};
+};
+
+// One thread's candidate lists for the queries of a pass, over the chunks of nodes it took.
 class Worker {
   public:
     Worker(const GraphLayers& g, const VectorFile& f, uint64_t limit, const BoundTerms& terms,
-           uint32_t begin, uint32_t end, size_t width)
+           size_t width)
         : g_(g),
           file_(f),
           limit_(limit),
           terms_(terms),
-          begin_(begin),
-          end_(end),
           width_(width),
           dim_(g.header().dimension) {}
 
-    // Scans this worker's nodes for every query of `pass`.
-    void scan(const QueryPass& pass) {
+    // Scans the chunks it takes from `chunks` for every query of `pass`.
+    void scan(const QueryPass& pass, Chunks& chunks) {
         lists_.assign(pass.count * width_, {});
         sizes_.assign(pass.count, 0);
         thresholds_.assign(pass.padded, -std::numeric_limits<float>::infinity());
         std::fill(thresholds_.begin(), thresholds_.begin() + pass.count,
                   std::numeric_limits<float>::infinity());
         if (file_.mode() == ServingMode::kMapped && file_.verifies_mapped())
-            scan_with(pass, MappedVectors<true>(g_, file_, limit_, false));
+            scan_with(pass, chunks, MappedVectors<true>(g_, file_, limit_, false));
         else if (file_.mode() == ServingMode::kMapped)
-            scan_with(pass, MappedVectors<false>(g_, file_, limit_, false));
+            scan_with(pass, chunks, MappedVectors<false>(g_, file_, limit_, false));
         else
-            scan_with(pass, PooledVectors(g_, file_, limit_));
+            scan_with(pass, chunks, PooledVectors(g_, file_, limit_));
     }
 
     bool saw_oversized_vector() const { return oversized_; }
@@ -217,13 +237,19 @@ class Worker {
 
   private:
     template <typename Vectors>
-    void scan_with(const QueryPass& pass, const Vectors& vectors) {
+    void scan_with(const QueryPass& pass, Chunks& chunks, const Vectors& vectors) {
         constexpr bool kPooled = std::is_same_v<Vectors, PooledVectors>;
         if (kPooled)
             copy_.resize(dim_);
         packed_.assign(kTileVectors * dim_, 0.0f);
         size_t filled = 0;
-        for (uint32_t node = begin_; node < end_; ++node) {
+        uint32_t begin = 0, end = 0;
+        for (uint32_t node = 0;; ++node) {
+            if (node == end) {
+                if (!chunks.next(begin, end))
+                    break;
+                node = begin;
+            }
             if (!g_.live(node))
                 continue;
             const float* v;
@@ -340,7 +366,6 @@ class Worker {
     const VectorFile& file_;
     uint64_t limit_;
     BoundTerms terms_;
-    uint32_t begin_, end_;
     size_t width_;
     size_t dim_;
     bool oversized_ = false;
@@ -412,9 +437,7 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
     const size_t thread_count = std::clamp<size_t>(live / kNodesPerThread, 1, threads);
     std::vector<Worker> workers;
     for (size_t t = 0; t < thread_count; ++t) {
-        const auto begin = static_cast<uint32_t>(uint64_t{graph.size()} * t / thread_count);
-        const auto end = static_cast<uint32_t>(uint64_t{graph.size()} * (t + 1) / thread_count);
-        workers.emplace_back(graph, file, limit, terms, begin, end, width);
+        workers.emplace_back(graph, file, limit, terms, width);
     }
     constexpr uint64_t kScanAdviceBytes = 4 << 20;
     std::optional<VectorFile::ScanScope> scan;
@@ -436,7 +459,8 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
             pass.offset[q] = (l2 ? (1 - terms.c) * squared : 1 - terms.c) - terms.absolute;
             pass.norm[q] = std::sqrt(squared);
         }
-        run_on_threads(workers.size(), [&](size_t t) { workers[t].scan(pass); });
+        Chunks chunks(graph.size());
+        run_on_threads(workers.size(), [&](size_t t) { workers[t].scan(pass, chunks); });
         const bool oversized = std::any_of(workers.begin(), workers.end(), [](const Worker& w) {
             return w.saw_oversized_vector();
         });
