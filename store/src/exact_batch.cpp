@@ -433,18 +433,16 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
     const BoundTerms terms{l2 ? 2.0f : 1.0f, 4.0f * float(dim + 8) * u, float(dim + 8) * 0x1p-120f,
                            l2};
 
-    // A thread's share should be worth starting it for: at least a few tiles.
+    // A thread's share should be worth starting it for.
     const size_t thread_count = std::clamp<size_t>(live / kNodesPerThread, 1, threads);
     std::vector<Worker> workers;
-    for (size_t t = 0; t < thread_count; ++t) {
+    for (size_t t = 0; t < thread_count; ++t)
         workers.emplace_back(graph, file, limit, terms, width);
-    }
     constexpr uint64_t kScanAdviceBytes = 4 << 20;
     std::optional<VectorFile::ScanScope> scan;
     if (uint64_t{graph.size()} * file.layout().vector_bytes > kScanAdviceBytes)
         scan.emplace(file.scan_scope());
 
-    std::vector<std::pair<float, uint32_t>> rescored;  // (distance, node)
     for (size_t first = 0; first < count; first += kQueriesPerPass) {
         QueryPass pass;
         pass.count = std::min(kQueriesPerPass, count - first);
@@ -465,33 +463,37 @@ std::vector<std::vector<Neighbor>> search_exact_batch(const GraphSearch& search,
             return w.saw_oversized_vector();
         });
 
-        for (size_t q = 0; q < pass.count; ++q) {
-            const float* query = queries + (first + q) * dim;
-            std::vector<Neighbor>& answer = out[first + q];
-            if (oversized) {
-                answer = search.search_exact(query, k);
-                continue;
-            }
-            float outside = std::numeric_limits<float>::infinity();
-            rescored.clear();
-            for (const Worker& w : workers) {
-                outside = std::min(outside, w.threshold(q));
-                for (const Candidate& c : w.candidates(q)) {
-                    // The vector was checked (mapped mode) when the first pass read it.
-                    const LoadedVec v = file.get(graph.vector_index(c.node));
-                    rescored.emplace_back(search.distance(query, v.data()), c.node);
+        // The second pass, each thread over every thread_count-th query.
+        run_on_threads(workers.size(), [&](size_t t) {
+            std::vector<std::pair<float, uint32_t>> rescored;  // (distance, node)
+            for (size_t q = t; q < pass.count; q += workers.size()) {
+                const float* query = queries + (first + q) * dim;
+                std::vector<Neighbor>& answer = out[first + q];
+                if (oversized) {
+                    answer = search.search_exact(query, k);
+                    continue;
                 }
+                float outside = std::numeric_limits<float>::infinity();
+                rescored.clear();
+                for (const Worker& w : workers) {
+                    outside = std::min(outside, w.threshold(q));
+                    for (const Candidate& c : w.candidates(q)) {
+                        // Checked in mapped mode when the first pass read it.
+                        const LoadedVec v = file.get(graph.vector_index(c.node));
+                        rescored.emplace_back(search.distance(query, v.data()), c.node);
+                    }
+                }
+                // Every list holds min(width, its live nodes), so there are at least k.
+                std::partial_sort(rescored.begin(), rescored.begin() + k, rescored.end());
+                if (!(outside > rescored[k - 1].first)) {
+                    answer = search.search_exact(query, k);
+                    continue;
+                }
+                answer.reserve(k);
+                for (size_t i = 0; i < k; ++i)
+                    answer.emplace_back(rescored[i].first, graph.key(rescored[i].second));
             }
-            const size_t kept = std::min(k, rescored.size());
-            std::partial_sort(rescored.begin(), rescored.begin() + kept, rescored.end());
-            if (kept == k && !(outside > rescored[k - 1].first)) {
-                answer = search.search_exact(query, k);
-                continue;
-            }
-            answer.reserve(kept);
-            for (size_t i = 0; i < kept; ++i)
-                answer.emplace_back(rescored[i].first, graph.key(rescored[i].second));
-        }
+        });
     }
     return out;
 }
