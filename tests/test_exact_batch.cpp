@@ -112,11 +112,13 @@ TEST_CASE("search_exact_batch answers as search_exact, for every metric, mode an
             }
         }
     }
-    // Every size of batch around the kernel's blocks of 3 queries, and one query alone.
+    // Batches around the kernel's blocks of 6 queries, and one query alone.
     auto store = Store::open(dir.file("s"));
     const auto s = store->open_commit("l2-20", "c2");
-    for (size_t n : {1, 2, 3, 4, 8})
+    for (size_t n : {1, 2, 5, 6, 7, 13})
         check_batch(*s, test::random_vectors(n, 20, 500 + n), 20, {10});
+    // More queries than one pass over the vectors takes (4,096).
+    check_batch(*store->open_commit("ip-5", "c2"), test::random_vectors(4100, 5, 600), 5, {3});
 }
 
 TEST_CASE("search_exact_batch on duplicates, ties, zero vectors and every k", "[exact_batch]") {
