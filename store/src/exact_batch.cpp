@@ -317,10 +317,13 @@ class Worker {
     // The bounds of query q against the panel at tile position j, from their dot products;
     // keeps those below the query's threshold.
     void keep_below_threshold(const QueryPass& pass, size_t q, size_t j, const float* dots) {
-        const float threshold = thresholds_[q];
         const float offset = pass.offset[q];
         const float cq = terms_.c * pass.norm[q];
 #if defined(__AVX2__) && defined(__FMA__)
+        // A filter: the bounds computed here and below may differ in their last bits, and
+        // either is a lower bound (the slack of C covers both), so a node either rejects is
+        // rightly left out.
+        const float threshold = thresholds_[q];
         unsigned below = 0;
         for (size_t half = 0; half < 2; ++half) {
             const size_t at = j + half * kLanes;

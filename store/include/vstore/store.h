@@ -61,7 +61,7 @@ struct StoreOptions {
     size_t index_pool_bytes = size_t(4) << 30;     // and their graphs' memory at most
     uint64_t exact_threshold = 1000;    // search() scans exactly when the live set is this small
     double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
-    unsigned threads = 0;               // for building; 0 = all cores
+    unsigned threads = 0;               // for building and exact batches; 0 = all cores
     ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
     GraphPolicy graph_policy;
     // Content-addressed vectors (spec/lifecycle.md): an insert or replace whose vector is
