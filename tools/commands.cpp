@@ -142,6 +142,25 @@ std::unique_ptr<embed::EmbedCommand> make_embedder(const EmbedArgs& a) {
         a.command, embed::EmbedOptions{.timeout = timeout, .batch_size = a.batch_size});
 }
 
+// --exact over a query file of several queries: one search_exact_batch, whose answers are
+// search_exact's. A query of the wrong length would shift every later one in the batch's
+// rows, so it is refused first, by search_exact, with the message a single search gives.
+std::vector<std::vector<SearchHit>> search_exact_file(
+    const Snapshot& snapshot, const std::vector<std::vector<float>>& queries, size_t k,
+    const std::string& file) {
+    std::vector<float> rows;
+    rows.reserve(queries.size() * snapshot.domain().dimension);
+    for (size_t i = 0; i < queries.size(); ++i) {
+        if (queries[i].size() != snapshot.domain().dimension)
+            at(file + ": query " + std::to_string(i),
+               [&] { snapshot.search_exact(queries[i], k); });
+        rows.insert(rows.end(), queries[i].begin(), queries[i].end());
+    }
+    std::vector<std::vector<SearchHit>> results;
+    at(file, [&] { results = snapshot.search_exact_batch(rows, k); });
+    return results;
+}
+
 }  // namespace
 
 int run_init(const std::string& store, std::ostream& out) {
@@ -365,10 +384,13 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
     const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
     if (snapshots.size() == 1) {
         std::vector<std::vector<SearchHit>> results;
-        for_each_query([&](const std::vector<float>& q) {
-            results.push_back(a.exact ? snapshots[0]->search_exact(q, a.k)
-                                      : snapshots[0]->search(q, a.k, a.ef));
-        });
+        if (a.exact && queries.size() > 1)
+            results = search_exact_file(*snapshots[0], queries, a.k, a.vector_file);
+        else
+            for_each_query([&](const std::vector<float>& q) {
+                results.push_back(a.exact ? snapshots[0]->search_exact(q, a.k)
+                                          : snapshots[0]->search(q, a.k, a.ef));
+            });
         write_results(results, many, c.json, out);
         return 0;
     }

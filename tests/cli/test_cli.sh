@@ -290,6 +290,11 @@ expect 0 "$VSTORE" search "$S" --domain d --commit c2 --vector "$Q" -k 10 --ef 5
 cp "$T/out" "$T/ef500.json"
 expect 0 "$VSTORE" search "$S" --domain d --commit c2 --vector "$Q" -k 10 --exact --json
 same "$T/ef500.json" "$T/out" "search --ef 500 vs --exact"
+# --exact over a file of queries is one search_exact_batch: row 0 answers as the query alone.
+expect 0 "$VSTORE" search "$S" --domain d --commit c2 --vector-file "$I/queries.fvecs" -k 10 --exact --json
+jq -c '.[0]' "$T/out" >"$T/exact-row0.json"
+jq -c . "$T/ef500.json" | cmp -s - "$T/exact-row0.json" ||
+    fail "search --exact over queries.fvecs, row 0: $(cat "$T/exact-row0.json") vs $(cat "$T/ef500.json")"
 expect 0 "$VSTORE" search "$S" --domain d --commit c2 --vector "$Q" -k 5000 --json
 jq_check 'length == 1600 and (map(.id) | unique | length) == 1600' "$T/out" "-k beyond the live set"
 # Deleted ids are gone from c2, and still in c1; replaced ids moved.

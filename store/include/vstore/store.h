@@ -59,7 +59,7 @@ struct StoreOptions {
     size_t index_pool_bytes = size_t(4) << 30;     // and their graphs' memory at most
     uint64_t exact_threshold = 1000;    // search() scans exactly when the live set is this small
     double tombstone_threshold = 0.10;  // a commit compacts when tombstones exceed this share
-    unsigned threads = 0;               // for building; 0 = all cores
+    unsigned threads = 0;               // for building and exact batches; 0 = all cores
     ReplaceStrategy replace_strategy = ReplaceStrategy::kDeleteInsert;
     GraphPolicy graph_policy;
     // Content-addressed vectors (spec/lifecycle.md): an insert or replace whose vector is
@@ -126,6 +126,13 @@ class Snapshot {
     // of the wrong dimension, with a NaN or infinite component, a squared norm above 2^125
     // (spec/vector-file.md, "Values"), or zero under cosine.
     std::vector<SearchHit> search_exact(std::span<const float> query, size_t k) const;
+    // search_exact for each query of a batch, `queries` holding them one after another (a
+    // row-major queries x dimension matrix): the same hits in the same order with the same
+    // distances, computed together, on StoreOptions::threads threads (0: all cores).
+    // Error(kInvalidArgument) as search_exact for any query, naming its position, or for a
+    // batch that is no whole number of queries.
+    std::vector<std::vector<SearchHit>> search_exact_batch(std::span<const float> queries,
+                                                           size_t k) const;
     // Neighbours of a stored item, not itself. Error(kNotFound) for an id that is not live.
     std::vector<SearchHit> similar(const std::string& id, size_t k, size_t ef = 0) const;
     // Pairs of live items within `threshold` of each other, found through the graph, each once.
