@@ -1,0 +1,78 @@
+#include "arguments.h"
+
+#include "blob.h"
+
+namespace vstore::sql {
+
+Error argument_error(std::string_view function, const std::string& message) {
+    return Error::invalid_argument(std::string(function) + ": " + message);
+}
+
+std::string_view type_name(sqlite3_value* value) {
+    switch (sqlite3_value_type(value)) {
+        case SQLITE_INTEGER:
+            return "INTEGER";
+        case SQLITE_FLOAT:
+            return "REAL";
+        case SQLITE_TEXT:
+            return "TEXT";
+        case SQLITE_BLOB:
+            return "BLOB";
+        default:
+            return "NULL";
+    }
+}
+
+bool Argument::is_null() const {
+    return sqlite3_value_type(value) == SQLITE_NULL;
+}
+
+std::string Argument::text() const {
+    if (sqlite3_value_type(value) != SQLITE_TEXT)
+        throw argument_error(
+            function, std::string(name) + " must be TEXT, not " + std::string(type_name(value)));
+    const auto* text = sqlite3_value_text(value);
+    const int bytes = sqlite3_value_bytes(value);
+    return text == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(bytes));
+}
+
+std::optional<std::string> Argument::optional_text() const {
+    if (is_null())
+        return std::nullopt;
+    return text();
+}
+
+size_t Argument::k() const {
+    if (sqlite3_value_type(value) != SQLITE_INTEGER)
+        throw argument_error(function, std::string(name) + " must be an INTEGER, not " +
+                                           std::string(type_name(value)));
+    const sqlite3_int64 k = sqlite3_value_int64(value);
+    if (k < 1)
+        throw argument_error(function,
+                             std::string(name) + " must be at least 1, not " + std::to_string(k));
+    return static_cast<size_t>(k);
+}
+
+std::vector<float> Argument::embedding() const {
+    if (sqlite3_value_type(value) != SQLITE_BLOB)
+        throw argument_error(function,
+                             std::string(name) +
+                                 " must be a BLOB of little-endian float32 (vstore_encode makes "
+                                 "one of a JSON array), not " +
+                                 std::string(type_name(value)));
+    const void* data = sqlite3_value_blob(value);  // before _bytes, as SQLite asks
+    const int bytes = sqlite3_value_bytes(value);
+    const std::string what = std::string(function) + ": " + std::string(name);
+    auto floats = floats_of_blob(data, static_cast<size_t>(bytes), what);
+    if (floats.empty())
+        throw Error::invalid_argument(what + " is an empty BLOB");
+    return floats;
+}
+
+void result_text(sqlite3_context* ctx, const std::string& text) {
+    sqlite3_result_text64(ctx, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+}  // namespace vstore::sql

@@ -1,0 +1,33 @@
+// The stores and packs the SQL functions name, each opened once per process and shared.
+//
+// The library allows one Store per directory per process (its catalog is an LMDB environment),
+// while any number of SQLite connections may name the same store. So the process keeps one
+// Source per canonical path, counting the connections that use it, and closes it when the last
+// of them closes. Each connection keeps the sources it has named in a ConnectionSources, the
+// user data of its functions, which SQLite destroys when the connection closes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "source.h"
+
+namespace vstore::sql {
+
+// The process's Source at `path`: opened by the first caller, kept while any returned pointer
+// lives, closed when the last one goes. Error(kNotFound) for a path that does not exist.
+std::shared_ptr<Source> acquire_source(const std::string& path);
+
+// The sources one connection has named, held until the connection closes.
+class ConnectionSources {
+  public:
+    std::shared_ptr<Source> source(const std::string& path);
+
+  private:
+    std::mutex mutex_;  // a connection in serialized mode may call from several threads
+    std::map<std::string, std::shared_ptr<Source>> by_path_;  // by canonical path
+};
+
+}  // namespace vstore::sql
