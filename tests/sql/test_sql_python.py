@@ -259,6 +259,11 @@ def test_aggregate_metrics_and_groups(setup):
         group = sorted((sum((a - b) ** 2 for a, b in zip(stored(v), query)), i)
                        for i, v in vectors.items() if i.endswith(digit))
         assert ids == [i for _, i in group[:3]]
+    # Ties go to the rows the query gave first.
+    (ids,) = conn.execute("select vstore_agg(id, embedding, ?, 2) from (select 'c' as id, ? as "
+                          "embedding union all select 'a', ? union all select 'b', ?)",
+                          (encode(query), encode(query), encode(query), encode(query))).fetchone()
+    assert json.loads(ids) == ["c", "a"]
     # INTEGER ids stay numbers, as faiss_agg returns them; k above the rows returns them all.
     (ids,) = conn.execute("select vstore_agg(rowid, embedding, ?, 5000) from entries",
                           (encode(query),)).fetchone()

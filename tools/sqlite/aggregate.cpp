@@ -1,6 +1,7 @@
 // The aggregates vstore_agg and vstore_agg_with_scores (spec/sql.md): the exact k nearest of the
 // rows a query selected, with no index, as datasette-faiss's faiss_agg. One pass keeps only the
 // k best rows, so that memory is O(k) however many rows the query selects.
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -111,31 +112,37 @@ void check_repeated(const Aggregate& a, int argc, sqlite3_value** argv) {
 }
 
 void add_row(Aggregate& a, sqlite3_value** argv) {
-    RowId id = row_id(Argument{argv[0], a.function, "id"});
+    const Argument id{argv[0], a.function, "id"};
+    const int id_type = sqlite3_value_type(id.value);
+    if (id_type != SQLITE_INTEGER && id_type != SQLITE_TEXT)
+        throw argument_error(a.function,
+                             "id must be INTEGER or TEXT, not " + std::string(type_name(id.value)));
+    // Only for messages: the id of most rows is never copied.
+    const auto where = [&] { return "id " + id_text(row_id(id)); };
     sqlite3_value* embedding = argv[1];
     if (sqlite3_value_type(embedding) != SQLITE_BLOB)
-        throw argument_error(a.function, "id " + id_text(id) +
+        throw argument_error(a.function, where() +
                                              ": embedding must be a BLOB of little-endian "
                                              "float32, not " +
                                              std::string(type_name(embedding)));
     const void* data = sqlite3_value_blob(embedding);
     const auto bytes = static_cast<size_t>(sqlite3_value_bytes(embedding));
     if (bytes % sizeof(float) != 0)
-        throw argument_error(a.function, "id " + id_text(id) + ": embedding is " +
-                                             std::to_string(bytes) +
+        throw argument_error(a.function, where() + ": embedding is " + std::to_string(bytes) +
                                              " bytes, not a multiple of 4 (float32)");
     if (bytes != a.row.size() * sizeof(float))
-        throw argument_error(a.function, "id " + id_text(id) + ": embedding has " +
-                                             std::to_string(bytes / sizeof(float)) +
-                                             " floats, compare_embedding " +
-                                             std::to_string(a.row.size()));
+        throw argument_error(a.function,
+                             where() + ": embedding has " + std::to_string(bytes / sizeof(float)) +
+                                 " floats, compare_embedding " + std::to_string(a.row.size()));
     std::memcpy(a.row.data(), data, bytes);
-    const std::string shown = id_text(id);
-    if (!a.nearest->add(std::move(id), a.row))
-        throw argument_error(a.function, "id " + shown +
+    const float distance = a.nearest->distance(a.row);
+    if (!std::isfinite(distance))
+        throw argument_error(a.function, where() +
                                              ": the distance is not a finite number (a NaN, "
                                              "infinite or too large component, or a zero "
                                              "vector under cosine)");
+    if (a.nearest->keeps(distance))
+        a.nearest->add(row_id(id), distance);
 }
 
 template <const char* kFunction>

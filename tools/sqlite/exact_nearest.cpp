@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "vstore/format/error.h"
 
@@ -9,39 +10,46 @@ namespace vstore::sql {
 
 namespace {
 
-// Eight partial sums, which the compiler keeps in one vector register.
+// Eight partial sums in one vector (GCC's and clang's vector extension): one AVX register,
+// or two SSE ones without -march=native.
 constexpr size_t kLanes = 8;
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+Lanes load(const float* p) {
+    Lanes v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+float sum(Lanes v) {
+    float total = 0;
+    for (size_t j = 0; j < kLanes; ++j)
+        total += v[j];
+    return total;
+}
 
 float squared_l2(const float* a, const float* b, size_t n) {
-    float lanes[kLanes] = {};
+    Lanes lanes = {};
     size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (size_t j = 0; j < kLanes; ++j) {
-            const float d = a[i + j] - b[i + j];
-            lanes[j] += d * d;
-        }
-    for (; i < n; ++i) {
-        const float d = a[i] - b[i];
-        lanes[0] += d * d;
+    for (; i + kLanes <= n; i += kLanes) {
+        const Lanes d = load(a + i) - load(b + i);
+        lanes += d * d;
     }
-    float sum = 0;
-    for (float lane : lanes)
-        sum += lane;
-    return sum;
+    float total = sum(lanes);
+    for (; i < n; ++i)
+        total += (a[i] - b[i]) * (a[i] - b[i]);
+    return total;
 }
 
 float dot(const float* a, const float* b, size_t n) {
-    float lanes[kLanes] = {};
+    Lanes lanes = {};
     size_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
-        for (size_t j = 0; j < kLanes; ++j)
-            lanes[j] += a[i + j] * b[i + j];
+        lanes += load(a + i) * load(b + i);
+    float total = sum(lanes);
     for (; i < n; ++i)
-        lanes[0] += a[i] * b[i];
-    float sum = 0;
-    for (float lane : lanes)
-        sum += lane;
-    return sum;
+        total += a[i] * b[i];
+    return total;
 }
 
 bool worse(const RowHit& a, const RowHit& b) {
@@ -82,21 +90,24 @@ float ExactNearest::distance(std::span<const float> v) const {
     }
 }
 
-bool ExactNearest::add(RowId&& id, std::span<const float> vector) {
-    const float d = distance(vector);
-    if (!std::isfinite(d))
-        return false;
+bool ExactNearest::keeps(float distance) const {
+    // A later row ties a kept one at the same distance and loses: strictly nearer is needed.
+    return heap_.size() < k_ || distance < heap_.front().distance;
+}
+
+void ExactNearest::add(RowId&& id, float distance) {
     const uint64_t row = rows_++;
-    RowHit hit{std::move(id), d, row};
+    if (!keeps(distance))
+        return;
+    RowHit hit{std::move(id), distance, row};
     if (heap_.size() < k_) {
         heap_.push_back(std::move(hit));
         std::push_heap(heap_.begin(), heap_.end(), worse);
-    } else if (worse(hit, heap_.front())) {
+    } else {
         std::pop_heap(heap_.begin(), heap_.end(), worse);
         heap_.back() = std::move(hit);
         std::push_heap(heap_.begin(), heap_.end(), worse);
     }
-    return true;
 }
 
 std::vector<RowHit> ExactNearest::take() {

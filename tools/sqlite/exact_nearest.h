@@ -34,21 +34,23 @@ class ExactNearest {
     ExactNearest(std::span<const float> query, size_t k, format::Metric metric);
 
     size_t dimension() const { return query_.size(); }
-    // Adds one row, whose vector has dimension() components; false, and nothing added, when
-    // its distance is not a finite number (a NaN or infinite component, a value so large that
-    // the distance overflows, a zero vector under cosine).
-    bool add(RowId&& id, std::span<const float> vector);
+    // The distance of a row's vector, of dimension() components: not finite for a NaN or
+    // infinite component, a value so large that the distance overflows, or a zero vector
+    // under cosine.
+    float distance(std::span<const float> vector) const;
+    // Whether a row at `distance` would be among the k nearest so far (ties go to the rows
+    // added first), so that a caller makes the row's id only for a row that is.
+    bool keeps(float distance) const;
+    // Adds the next row at `distance`, one that keeps() accepted or any other.
+    void add(RowId&& id, float distance);
     // The k nearest rows added, ascending by distance, then by row.
     std::vector<RowHit> take();
-    uint64_t rows() const { return rows_; }
 
   private:
-    float distance(std::span<const float> vector) const;
-
     std::vector<float> query_;  // normalized under cosine
     size_t k_;
     format::Metric metric_;
-    uint64_t rows_ = 0;
+    uint64_t rows_ = 0;         // added so far
     std::vector<RowHit> heap_;  // the k best so far, the worst at the top
 };
 
