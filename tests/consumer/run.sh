@@ -26,6 +26,20 @@ if readelf -d "$LIB" | grep NEEDED | grep -q 'libz\.so'; then
   echo "install consumer: $LIB needs zlib" >&2
   exit 1
 fi
+# The SQLite extension, when built, is installed in the library directory and loads there,
+# finding the installed libvstore beside it.
+EXT=$(find "$T/prefix" -name vstore_sqlite.so | head -1)
+if [ -n "$EXT" ] && command -v sqlite3 >/dev/null; then
+  if ! ldd "$EXT" | grep 'libvstore\.so' | grep -q "$T/prefix/"; then
+    echo "install consumer: $EXT does not find the installed libvstore: $(ldd "$EXT" | grep vstore)" >&2
+    exit 1
+  fi
+  GOT=$(sqlite3 :memory: ".load ${EXT%.so}" "select hex(vstore_encode('[1]'))")
+  if [ "$GOT" != 0000803F ]; then
+    echo "install consumer: the installed SQLite extension does not load: $GOT" >&2
+    exit 1
+  fi
+fi
 cmake -S "$SRC" -B "$T/build" -DCMAKE_PREFIX_PATH="$T/prefix" >/dev/null
 cmake --build "$T/build" >/dev/null
 "$T/build/consumer" "$T"
