@@ -82,6 +82,11 @@ for id in 3 777 1500; do
         fail "vstore_agg $id: $(cat "$T/out")"
 done
 
+# An argument from another table of the query: one search per row of it.
+expect 0 q "select e.id || ':' || k.id from entries e, vstore_knn('$S', 'd', 'c1', e.embedding, 1) k
+    where e.id in (3, 777, 1500) order by e.id"
+[ "$(tr '\n' ' ' <"$T/out")" = "3:3 777:777 1500:1500 " ] || fail "correlated vstore_knn: $(cat "$T/out")"
+
 # ---- the index follows its table: inserts, updates and deletes --------------------------------
 expect 0 q "insert into entries values (2001, 'new 1', vstore_encode('[0.5, 0.5, 0.5, 0.5]')),
     (2002, 'new 2', vstore_encode('[0.25, 0.5, 0.75, 1]')), (2003, 'new 3', vstore_encode('[1, 0, 1, 0]'));

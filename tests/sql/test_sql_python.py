@@ -152,6 +152,14 @@ def test_index_follows_inserts_updates_and_deletes(setup):
     info = index(conn, store, "c2", "c1")
     assert (info["inserted"], info["replaced"], info["deleted"]) == (5, 3, 2)
     assert info["live"] == ROWS + 3 and info["unchanged"] == ROWS + 3 - 8
+    # The fields of `vstore index --json`, but its timing.
+    by_cli = cli_json("index", store, "--domain", "d", "--commit", "c2-cli", "--parent", "c1",
+                      "--sqlite", db, "--table", "entries", "-q")
+    assert list(info) == [key for key in by_cli if key != "seconds"]
+    assert {k: v for k, v in info.items() if k not in ("commit", "created", "graph_file",
+                                                      "graph_bytes", "graph_owner")} == \
+        {k: v for k, v in by_cli.items() if k not in ("commit", "created", "graph_file",
+                                                     "graph_bytes", "graph_owner", "seconds")}
     log = cli_json("log", store, "--domain", "d", "--commit", "c2")
     assert [(c["commit"], c["inserted"], c["replaced"], c["deleted"]) for c in log] == [
         ("c2", 5, 3, 2), ("c1", ROWS, 0, 0)]

@@ -49,7 +49,7 @@ int set_error(sqlite3_vtab* table, const char* message) {
     return SQLITE_ERROR;
 }
 
-int knn_connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char** error) {
+int knn_connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
     const int rc = sqlite3_declare_vtab(db, kSchema);
     if (rc != SQLITE_OK)
         return rc;
@@ -58,7 +58,6 @@ int knn_connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** 
         return SQLITE_NOMEM;
     table->sources = *static_cast<SharedSources*>(aux);
     *out = &table->base;
-    (void)error;
     return SQLITE_OK;
 }
 
