@@ -23,7 +23,7 @@ struct RowId {
 struct RowHit {
     RowId id;
     float distance;
-    uint64_t row;  // the row's position in the stream, which breaks ties: earlier rows first
+    uint64_t row;  // the order in which rows were added, which breaks ties: earlier rows first
 };
 
 class ExactNearest {
