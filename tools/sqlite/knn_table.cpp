@@ -176,7 +176,8 @@ int knn_rowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
     return SQLITE_OK;
 }
 
-sqlite3_module make_module() {
+// Built at compile time: no static initializer runs when the module is loaded.
+constexpr sqlite3_module make_module() {
     sqlite3_module m{};
     m.iVersion = 0;
     m.xCreate = nullptr;  // eponymous-only: the table exists as the function's name, never created
@@ -194,7 +195,7 @@ sqlite3_module make_module() {
     return m;
 }
 
-const sqlite3_module kKnnModule = make_module();
+constexpr sqlite3_module kKnnModule = make_module();
 
 void destroy_reference(void* reference) {
     delete static_cast<SharedSources*>(reference);
