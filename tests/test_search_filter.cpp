@@ -154,8 +154,8 @@ TEST_CASE("a filter of ids the commit lacks returns nothing", "[filter]") {
     auto store = chain.open();
     const auto s = store->open_commit("d", "c2");
     // Deleted in c2, never inserted, empty, and not valid UTF-8: none is an error.
-    const std::vector<std::string> lacking = {item(0), item(299), "never-inserted", "",
-                                              std::string("\xff\xfe", 2), item(0)};
+    const std::vector<std::string> lacking = {
+        item(0), item(299), "never-inserted", "", std::string("\xff\xfe", 2), item(0)};
     const auto f = s->filter(lacking);
     CHECK(f.size() == 0);
     CHECK(f.given() == lacking.size());

@@ -62,9 +62,9 @@ SearchFilter Snapshot::filter(std::span<const std::string> allowed_ids) const {
 void Snapshot::Impl::check_filter(const SearchFilter::Impl& filter) const {
     if (filter.snapshot_serial != serial) {
         throw Error::invalid_argument(
-            "the filter was made for commit '" + filter.commit + "' of domain '" +
-            filter.domain + "', another snapshot than this one of commit '" + info.commit +
-            "' of domain '" + domain.name + "': make it with this snapshot's filter()");
+            "the filter was made for commit '" + filter.commit + "' of domain '" + filter.domain +
+            "', another snapshot than this one of commit '" + info.commit + "' of domain '" +
+            domain.name + "': make it with this snapshot's filter()");
     }
 }
 

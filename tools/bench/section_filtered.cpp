@@ -126,8 +126,8 @@ void section_filtered(SectionContext& context) {
         progress("filtered", "selectivity " + percent(share) + ": " + with_commas(row.allowed) +
                                  " allowed, filter made in " + fixed(filter_seconds * 1e3, 1) +
                                  " ms; searching");
-        row.filtered = run_queries(*pair.queries, queries, subset.truth,
-                                   filtered_searcher(snapshot, filter));
+        row.filtered =
+            run_queries(*pair.queries, queries, subset.truth, filtered_searcher(snapshot, filter));
         row.exact =
             run_queries(*pair.queries, queries, subset.truth, exact_searcher(snapshot, filter));
         row.graph = run_queries(*pair.queries, queries, subset.truth,
@@ -147,8 +147,7 @@ void section_filtered(SectionContext& context) {
            "the brute force over the subset alone. \"Graph\" is the graph search forced "
            "(`filter_crossover = 0`): the other items navigate as tombstones but are never "
            "returned. The filtered search scans exactly when the allowed set is at most "
-        << fixed(options.filter_crossover, 1)
-        << " × sqrt(ef × live) = "
+        << fixed(options.filter_crossover, 1) << " × sqrt(ef × live) = "
         << with_commas(static_cast<uint64_t>(options.filter_crossover *
                                              std::sqrt(double(kEf) * double(snapshot.size()))))
         << " items here, else it takes the graph.\n\n"
@@ -156,12 +155,12 @@ void section_filtered(SectionContext& context) {
            "exact | graph recall@10 | graph QPS |\n"
         << "|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
     for (const Row& r : rows) {
-        const bool target = std::find(kTargetShares.begin(), kTargetShares.end(), r.share) !=
-                            kTargetShares.end();
+        const bool target =
+            std::find(kTargetShares.begin(), kTargetShares.end(), r.share) != kTargetShares.end();
         const std::string share = target ? "**" + percent(r.share) + "**" : percent(r.share);
         out << "| " << share << " | " << with_commas(r.allowed) << " | "
-            << (r.exact_path ? "exact" : "graph") << " | " << fixed(r.filtered.recall, 4)
-            << " | " << fixed(r.filtered.qps, 1) << " | " << fixed(r.exact.qps, 1) << " | "
+            << (r.exact_path ? "exact" : "graph") << " | " << fixed(r.filtered.recall, 4) << " | "
+            << fixed(r.filtered.qps, 1) << " | " << fixed(r.exact.qps, 1) << " | "
             << ratio(r.filtered.qps, r.exact.qps) << " | " << fixed(r.graph.recall, 4) << " | "
             << fixed(r.graph.qps, 1) << " |\n";
     }
@@ -170,16 +169,15 @@ void section_filtered(SectionContext& context) {
     context.report.add_section(out.str());
 
     for (const Row& r : rows) {
-        if (std::find(kTargetShares.begin(), kTargetShares.end(), r.share) ==
-            kTargetShares.end())
+        if (std::find(kTargetShares.begin(), kTargetShares.end(), r.share) == kTargetShares.end())
             continue;
         const bool met = r.filtered.recall >= 0.95 && r.filtered.qps >= r.exact.qps;
         context.report.add_target(
             {"filtered search at selectivity " + percent(r.share) +
                  ": recall@10 ≥ 0.95 and QPS ≥ the exact scan's over the subset",
-             "recall " + fixed(r.filtered.recall, 4) + ", " + fixed(r.filtered.qps, 1) +
-                 " vs " + fixed(r.exact.qps, 1) + " queries/s (" +
-                 (r.exact_path ? "exact" : "graph") + " path)",
+             "recall " + fixed(r.filtered.recall, 4) + ", " + fixed(r.filtered.qps, 1) + " vs " +
+                 fixed(r.exact.qps, 1) + " queries/s (" + (r.exact_path ? "exact" : "graph") +
+                 " path)",
              met, ratio(r.filtered.qps, r.exact.qps) + "× the exact scan",
              met ? ""
                  : "Both runs of the exact path are the same scan: a ratio just below 1 is "
