@@ -1,6 +1,8 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <filesystem>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -504,4 +506,69 @@ TEST_CASE("vector_file_stats names each vector file a reader has open, with its 
             CHECK(stats[0].pool.misses == 0);
         }
     }
+}
+
+TEST_CASE("open_shared returns the process's one Store of a directory, by any spelling",
+          "[store]") {
+    TempDir dir;
+    const std::string path = dir.file("s");
+    Store::create(path)->create_domain("d", {.dimension = 2});
+    std::filesystem::create_symlink(path, dir.file("link"));
+
+    StoreOptions pool;
+    pool.mode = ServingMode::kPool;
+    auto first = Store::open_shared(path, pool);
+    auto again = Store::open_shared(dir.file("link") + "/./");
+    CHECK(again.get() == first.get());
+    CHECK(first.use_count() == 2);
+    // The options of the first opening hold.
+    auto b = again->begin_commit("d", "c1", std::nullopt);
+    b.insert("a", std::vector<float>{1, 2});
+    b.finish();
+    CHECK(first->open_commit("d", "c1")->contains("a"));
+    const auto served = again->vector_file_stats();
+    REQUIRE(served.size() == 1);
+    CHECK(served[0].mode == ServingMode::kPool);
+    // open() is refused while the shared one is open, as any second Store of a directory.
+    std::string message;
+    CHECK(test::code_of([&] { Store::open(path); }, &message) == ErrorCode::kConflict);
+    CHECK_THAT(message, Catch::Contains("already open in this process"));
+
+    // The last holder's release closes it: open() works again, and open_shared then refuses.
+    again.reset();
+    first.reset();
+    {
+        auto exclusive = Store::open(path);
+        CHECK(test::code_of([&] { Store::open_shared(path); }) == ErrorCode::kConflict);
+    }
+    auto reopened = Store::open_shared(path);
+    CHECK(reopened->commits("d").size() == 1);
+    // A directory that is no store gets open()'s error, and nothing is kept for it.
+    CHECK(test::code_of([&] { Store::open_shared(dir.file("missing")); }) ==
+          ErrorCode::kNotFound);
+}
+
+TEST_CASE("open_shared from many threads while holders release: never a conflict",
+          "[store][concurrency]") {
+    TempDir dir;
+    const std::string path = dir.file("s");
+    Store::create(path)->create_domain("d", {.dimension = 2});
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 200; ++i) {
+                try {
+                    auto store = Store::open_shared(path);
+                    if (store->domains().size() != 1)
+                        ++failures;
+                } catch (const Error&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(failures == 0);
 }

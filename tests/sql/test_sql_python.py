@@ -227,6 +227,27 @@ def test_two_connections_at_once_share_one_store(setup):
     assert store_fds(store) == 0
 
 
+def test_import_vstore_and_the_extension_share_one_store(setup):
+    """One process, one Store of a directory: the module's and the extension's are the same."""
+    vstore = pytest.importorskip("vstore")  # the module is built beside the extension
+    db, store, vectors = setup
+    conn = connect(db)
+    index(conn, store, "c1", None)
+    opened = vstore.Store.open(store)  # while the connection holds the store
+    with opened.begin_commit("d", "c2", parent="c1") as c:
+        c.remove(["e0"])
+    sql = "select vstore_search(?, 'd', ?, ?, 1)"
+    query = encode(stored(vectors["e0"]))
+    assert json.loads(conn.execute(sql, (store, "c1", query)).fetchone()[0]) == ["e0"]
+    assert json.loads(conn.execute(sql, (store, "c2", query)).fetchone()[0]) != ["e0"]
+    conn.close()
+    assert store_fds(store) > 0  # the module still holds it
+    del opened, c
+    import gc
+    gc.collect()
+    assert store_fds(store) == 0
+
+
 def test_a_pack_directory(setup, tmp_path):
     db, store, vectors = setup
     conn = connect(db)

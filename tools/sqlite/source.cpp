@@ -11,7 +11,7 @@ std::unique_ptr<Source> Source::open(const std::string& path) {
     source->path_ = path;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec) && std::filesystem::exists(path + "/catalog", ec))
-        source->store_ = Store::open(path);
+        source->store_ = Store::open_shared(path);
     else if (Pack::looks_like_pack(path))
         source->pack_ = Pack::open(path);
     else

@@ -33,7 +33,7 @@ class Source {
 
   private:
     std::string path_;
-    std::unique_ptr<Store> store_;
+    std::shared_ptr<Store> store_;  // Store::open_shared's: shared with `import vstore`
     std::unique_ptr<Pack> pack_;
 };
 

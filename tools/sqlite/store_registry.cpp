@@ -25,7 +25,7 @@ std::map<std::string, Entry>& registry() {
 }
 
 // Under the registry's mutex, so that a source closing and the same path opening again never
-// overlap (the library would refuse the second Store while the first is open).
+// overlap.
 void release_source(const std::string& path) {
     std::lock_guard lock(registry_mutex());
     auto& entries = registry();

@@ -1,10 +1,11 @@
 // The stores and packs the SQL functions name, each opened once per process and shared.
 //
-// The library allows one Store per directory per process (its catalog is an LMDB environment),
-// while any number of SQLite connections may name the same store. So the process keeps one
+// Any number of SQLite connections may name the same store or pack. The process keeps one
 // Source per canonical path, counting the connections that use it, and closes it when the last
-// of them closes. Each connection keeps the sources it has named in a ConnectionSources, the
-// user data of its functions, which SQLite destroys when the connection closes.
+// of them closes: a pack archive is unpacked once, and a store is the process's one Store of
+// that directory (Store::open_shared, which `import vstore` in the same process shares). Each
+// connection keeps the sources it has named in a ConnectionSources, the user data of its
+// functions, which SQLite destroys when the connection closes.
 #pragma once
 
 #include <map>

@@ -201,6 +201,12 @@ class Store {
     // Creates the directory (if needed) and an empty catalog. Error(kConflict) if it holds one.
     static std::unique_ptr<Store> create(const std::string& dir, StoreOptions options = {});
     static std::unique_ptr<Store> open(const std::string& dir, StoreOptions options = {});
+    // The Store this process already has open at `dir` through open_shared (the same
+    // directory by canonical path; the options of that first opening hold), else open(). For
+    // callers that each name a store by path, as the Python module and the SQLite extension
+    // do, since a process may hold only one Store per directory. Error(kConflict) while the
+    // directory is open through open() or create().
+    static std::shared_ptr<Store> open_shared(const std::string& dir, StoreOptions options = {});
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;

@@ -1,10 +1,7 @@
-// Store: a store directory, opened once per process. The library refuses a second Store over
-// the same directory in one process, so the module keeps every Store it opened (weakly, by
-// canonical path) and opening a path again returns the Store already open.
+// Store: a store directory, opened once per process: opening a path again returns the Store
+// already open (Store::open_shared).
 #include <pybind11/stl.h>
 
-#include <filesystem>
-#include <map>
 
 #include "bindings.h"
 #include "commit_binding.h"
@@ -12,18 +9,6 @@
 namespace vstore::python {
 
 namespace {
-
-// Guarded by the GIL: every call that touches it holds it.
-std::map<std::string, std::weak_ptr<Store>>& open_stores() {
-    static auto* stores = new std::map<std::string, std::weak_ptr<Store>>;
-    return *stores;
-}
-
-std::string canonical_key(const std::string& path) {
-    std::error_code ec;
-    auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
-    return ec ? path : p.string();
-}
 
 StoreOptions store_options(const std::string& mode, std::optional<int64_t> pool_budget) {
     StoreOptions options;
@@ -41,31 +26,18 @@ StoreOptions store_options(const std::string& mode, std::optional<int64_t> pool_
     return options;
 }
 
-std::shared_ptr<Store> remember(std::unique_ptr<Store> opened) {
-    std::shared_ptr<Store> store(std::move(opened));
-    open_stores()[canonical_key(store->dir())] = store;
-    return store;
-}
-
-// Opening and creating keep the GIL, which guards the registry: two threads opening one path
-// at once must not both miss it (the second Store::open would be a Conflict). Opening a store
-// takes milliseconds.
+// Both go through Store::open_shared, the library's one Store per directory per process,
+// which the SQLite extension in the same process shares too.
 std::shared_ptr<Store> create_store(const std::string& path, const std::string& mode,
                                     std::optional<int64_t> pool_budget) {
-    return remember(Store::create(path, store_options(mode, pool_budget)));
+    const auto options = store_options(mode, pool_budget);
+    Store::create(path, options).reset();
+    return Store::open_shared(path, options);
 }
 
 std::shared_ptr<Store> open_store(const std::string& path, const std::string& mode,
                                   std::optional<int64_t> pool_budget) {
-    const auto options = store_options(mode, pool_budget);
-    auto& stores = open_stores();
-    const auto it = stores.find(canonical_key(path));
-    if (it != stores.end()) {
-        if (auto store = it->second.lock())
-            return store;
-        stores.erase(it);
-    }
-    return remember(Store::open(path, options));
+    return Store::open_shared(path, store_options(mode, pool_budget));
 }
 
 DomainInfo create_domain(Store& store, const std::string& name, int64_t dim,
