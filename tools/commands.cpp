@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "apply_operation.h"
@@ -159,6 +161,29 @@ std::vector<std::vector<SearchHit>> search_exact_file(
     std::vector<std::vector<SearchHit>> results;
     at(file, [&] { results = snapshot.search_exact_batch(rows, k); });
     return results;
+}
+
+// The filters of --only-ids FILE, one for each snapshot (none without the option). Ids a commit
+// lacks are no error: a note on stderr says how many, since a typo would otherwise pass unseen.
+std::vector<SearchFilter> only_ids_filters(
+    const std::string& file, const std::vector<std::shared_ptr<const Snapshot>>& snapshots,
+    bool quiet) {
+    if (file.empty())
+        return {};
+    const std::vector<std::string> ids = read_id_list(file);
+    const std::set<std::string> distinct(ids.begin(), ids.end());
+    std::vector<SearchFilter> filters;
+    for (const auto& snapshot : snapshots) {
+        filters.push_back(snapshot->filter(ids));
+        const uint64_t lacking = distinct.size() - filters.back().size();
+        if (lacking > 0 && !quiet) {
+            std::cerr << "vstore: note: --only-ids " << file << ": " << lacking << " of "
+                      << distinct.size() << " ids are not live in commit '"
+                      << snapshot->info().commit << "' of domain '" << snapshot->domain().name
+                      << "'; they are never returned\n";
+        }
+    }
+    return filters;
 }
 
 }  // namespace
@@ -382,9 +407,15 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
         }
     };
     const bool many = !a.vector_file.empty() && query_file_holds_many(a.vector_file);
+    const std::vector<SearchFilter> filters = only_ids_filters(a.only_ids, snapshots, c.quiet);
     if (snapshots.size() == 1) {
         std::vector<std::vector<SearchHit>> results;
-        if (a.exact && queries.size() > 1)
+        if (!filters.empty())
+            for_each_query([&](const std::vector<float>& q) {
+                results.push_back(a.exact ? snapshots[0]->search_exact(q, a.k, filters[0])
+                                          : snapshots[0]->search(q, a.k, a.ef, filters[0]));
+            });
+        else if (a.exact && queries.size() > 1)
             results = search_exact_file(*snapshots[0], queries, a.k, a.vector_file);
         else
             for_each_query([&](const std::vector<float>& q) {
@@ -396,8 +427,12 @@ int run_search(const SearchArgs& a, const Common& c, std::ostream& out) {
     }
     std::vector<std::vector<MultiHit>> results;
     for_each_query([&](const std::vector<float>& q) {
-        results.push_back(a.exact ? search_many_exact(snapshots, q, a.k)
-                                  : search_many(snapshots, q, a.k, a.ef));
+        if (!filters.empty())
+            results.push_back(a.exact ? search_many_exact(snapshots, filters, q, a.k)
+                                      : search_many(snapshots, filters, q, a.k, a.ef));
+        else
+            results.push_back(a.exact ? search_many_exact(snapshots, q, a.k)
+                                      : search_many(snapshots, q, a.k, a.ef));
     });
     write_results(results, many, c.json, out);
     return 0;

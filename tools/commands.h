@@ -83,6 +83,7 @@ struct SearchArgs {
     size_t k = 10;
     size_t ef = 0;
     bool exact = false;
+    std::string only_ids;  // --only-ids FILE: the ids results may have, one a line
 };
 int run_search(const SearchArgs& a, const Common& c, std::ostream& out);
 

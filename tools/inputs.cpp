@@ -897,6 +897,17 @@ void read_snapshot_llm(const std::string& db, const std::string& collection,
     }
 }
 
+std::vector<std::string> read_id_list(const std::string& path) {
+    File f = open_file(path);
+    LineReader lines(f.get(), display_name(path));
+    std::vector<std::string> ids;
+    for (std::string_view line; lines.next(line);) {
+        if (!is_blank(line))
+            ids.emplace_back(line);
+    }
+    return ids;
+}
+
 std::vector<std::vector<float>> read_query_file(const std::string& path) {
     std::vector<std::vector<float>> queries;
     const std::string ext = lower_extension(path);

@@ -91,6 +91,11 @@ void read_snapshot_llm(const std::string& db, const std::string& collection,
 // Returns at least one vector; all have the same length.
 std::vector<std::vector<float>> read_query_file(const std::string& path);
 
+// The ids of `vstore search --only-ids FILE` ("-" is standard input): one id a line, as the
+// line holds it (without its line end, "\n" or "\r\n"); lines of nothing but white space are
+// ignored. An empty list is allowed: it allows nothing.
+std::vector<std::string> read_id_list(const std::string& path);
+
 // Query vectors in JSON: one array of numbers (one query) or a non-empty array of such arrays
 // (`many`, even when it holds one); `name` prefixes the messages. All have the same length.
 struct QueryVectors {

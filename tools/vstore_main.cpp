@@ -182,6 +182,9 @@ int main(int argc, char** argv) {
     search->add_option("-k", search_args.k, "Neighbours to return (default 10)");
     search->add_option("--ef", search_args.ef, "Search breadth (default max(k, 64))");
     search->add_flag("--exact", search_args.exact, "Scan every vector instead of the graph");
+    search->add_option("--only-ids", search_args.only_ids,
+                       "Return only these ids: a file of one id a line (- for stdin; blank lines "
+                       "ignored); ids a commit lacks are never returned");
     add_common(search, common, false);
     search->footer(
         "Give exactly one of --vector, --vector-file, --id and --text.\n"
@@ -191,7 +194,9 @@ int main(int argc, char** argv) {
         "  vstore search ./embeddings --domain docs --domain notes --commit c2 --commit c7 \\\n"
         "      --vector '[0.1, 0.2, 0.3]' --json   (each hit names its domain and commit)\n"
         "  vstore search ./embeddings --domain docs --commit c2 --text 'packing a commit' \\\n"
-        "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'");
+        "      --embed-command 'python3 tools/embed/llm_embed.py -m 3-small'\n"
+        "  vstore search ./embeddings --domain docs --commit c2 --vector '[0.1, 0.2, 0.3]' \\\n"
+        "      --only-ids allowed.txt   (the nearest among the ids of allowed.txt)");
 
     SimilarArgs similar_args;
     auto* similar = app.add_subcommand("similar", "The neighbours of a stored item, not itself");

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -31,15 +32,28 @@ class GraphSearch {
 
     // The k nearest live nodes (ascending distance); ef is raised to at least k.
     std::vector<Neighbor> search(const float* query, size_t k, size_t ef) const;
+    // The same, returning only nodes whose bit is set in `allowed` (one bit per node ordinal,
+    // live nodes only): every other node navigates as a tombstone does.
+    std::vector<Neighbor> search_allowed(const float* query, size_t k, size_t ef,
+                                         const uint64_t* allowed) const;
     // Brute force over exactly the live nodes; ties in distance go to the smaller node ordinal.
     std::vector<Neighbor> search_exact(const float* query, size_t k) const;
+    // Brute force over `nodes` (live, ascending ordinals), with search_exact's ties.
+    std::vector<Neighbor> search_exact_among(const float* query, size_t k,
+                                             std::span<const uint32_t> nodes) const;
     GraphHealth health() const;
     float distance(const float* a, const float* b) const { return distance_(a, b); }
 
   private:
-    template <typename Vectors>
-    std::vector<Neighbor> search_with(const Vectors& vectors, const float* query, size_t k,
-                                      size_t ef) const;
+    template <typename Results>
+    std::vector<Neighbor> search_in_mode(const Results& results, const float* query, size_t k,
+                                         size_t ef) const;
+    template <typename Vectors, typename Results>
+    std::vector<Neighbor> search_with(const Vectors& vectors, const Results& results,
+                                      const float* query, size_t k, size_t ef) const;
+    template <typename Nodes>
+    std::vector<Neighbor> exact_over(const float* query, size_t k, uint64_t scanned,
+                                     const Nodes& nodes) const;
 
     const GraphLayers& graph_;
     const VectorFile& file_;

@@ -44,16 +44,26 @@ void check_mergeable(std::span<const std::shared_ptr<const Snapshot>> snapshots)
     }
 }
 
+void check_filter_count(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+                        std::span<const SearchFilter> filters) {
+    if (filters.size() != snapshots.size()) {
+        throw Error::invalid_argument("search_many: " + std::to_string(filters.size()) +
+                                      " filters for " + std::to_string(snapshots.size()) +
+                                      " snapshots; give one filter for each snapshot");
+    }
+}
+
 // Each snapshot's own k nearest, merged: the k nearest of the union are among them.
+// search(snapshot, i) answers snapshot i of the list.
 template <typename Search>
 std::vector<MultiHit> merge_nearest(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                     size_t k, const Search& search) {
     check_mergeable(snapshots);
     std::vector<MultiHit> all;
-    for (const auto& snapshot : snapshots) {
-        const std::string& domain = snapshot->domain().name;
-        const std::string& commit = snapshot->info().commit;
-        for (SearchHit& hit : search(*snapshot))
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        const std::string& domain = snapshots[i]->domain().name;
+        const std::string& commit = snapshots[i]->info().commit;
+        for (SearchHit& hit : search(*snapshots[i], i))
             all.push_back({domain, commit, std::move(hit.id), hit.distance});
     }
     const auto nearer = [](const MultiHit& a, const MultiHit& b) {
@@ -71,12 +81,32 @@ std::vector<MultiHit> merge_nearest(std::span<const std::shared_ptr<const Snapsh
 
 std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                   std::span<const float> query, size_t k, size_t ef) {
-    return merge_nearest(snapshots, k, [&](const Snapshot& s) { return s.search(query, k, ef); });
+    return merge_nearest(snapshots, k,
+                         [&](const Snapshot& s, size_t) { return s.search(query, k, ef); });
 }
 
 std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                         std::span<const float> query, size_t k) {
-    return merge_nearest(snapshots, k, [&](const Snapshot& s) { return s.search_exact(query, k); });
+    return merge_nearest(snapshots, k,
+                         [&](const Snapshot& s, size_t) { return s.search_exact(query, k); });
+}
+
+std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+                                  std::span<const SearchFilter> filters,
+                                  std::span<const float> query, size_t k, size_t ef) {
+    check_filter_count(snapshots, filters);
+    return merge_nearest(snapshots, k, [&](const Snapshot& s, size_t i) {
+        return s.search(query, k, ef, filters[i]);
+    });
+}
+
+std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+                                        std::span<const SearchFilter> filters,
+                                        std::span<const float> query, size_t k) {
+    check_filter_count(snapshots, filters);
+    return merge_nearest(snapshots, k, [&](const Snapshot& s, size_t i) {
+        return s.search_exact(query, k, filters[i]);
+    });
 }
 
 }  // namespace vstore

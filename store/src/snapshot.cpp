@@ -1,5 +1,6 @@
 // Snapshot: one loaded commit, searched in place (graph_layers.h, graph_search.h).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <set>
 
@@ -31,7 +32,9 @@ std::shared_ptr<const Snapshot> Snapshot::Impl::make(
                                 std::to_string(h.vector_count) + " vectors; '" + file->path() +
                                 "' holds " + std::to_string(file->size()));
     }
+    static std::atomic<uint64_t> next_serial{1};
     auto impl = std::make_unique<Impl>();
+    impl->serial = next_serial.fetch_add(1, std::memory_order_relaxed);
     impl->info = info;
     impl->domain = domain;
     impl->options = options;

@@ -55,6 +55,8 @@ class KeyIds {
 }  // namespace detail
 
 struct Snapshot::Impl {
+    // Unique to this loaded snapshot in the process: a SearchFilter names the one it serves.
+    uint64_t serial = 0;
     CommitInfo info;
     DomainInfo domain;
     StoreOptions options;
@@ -80,6 +82,12 @@ struct Snapshot::Impl {
     std::vector<SearchHit> search_prepared(const std::vector<float>& query, size_t k,
                                            size_t ef) const;
     std::vector<SearchHit> to_hits(const std::vector<detail::Neighbor>& found) const;
+
+    // Error(kInvalidArgument) for a filter another snapshot made (search_filter.cpp).
+    void check_filter(const SearchFilter::Impl& filter) const;
+    // Filtered search with a prepared query and a checked filter (search_filter.cpp).
+    std::vector<SearchHit> search_filtered(const std::vector<float>& query, size_t k, size_t ef,
+                                           const SearchFilter::Impl& filter) const;
 
     // The live node of `id`, if it has one in this commit.
     std::optional<uint32_t> node_of(const std::string& id) const;

@@ -374,6 +374,7 @@ void section_lifecycle(SectionContext& context);
 void section_content(SectionContext& context);
 void section_pool(SectionContext& context);
 void section_exact(SectionContext& context);
+void section_filtered(SectionContext& context);
 void section_checks(SectionContext& context);
 void section_serve(SectionContext& context);
 void section_growth(SectionContext& context);

@@ -40,6 +40,8 @@ const std::vector<Section> kSections = {
     {"churn", "10 generations of deletes and inserts", section_churn},
     {"pool", "pool mode memory, QPS, recall vs mapped", section_pool},
     {"exact", "exact search vs FAISS IndexFlatL2 and bandwidth", section_exact},
+    {"filtered", "search restricted to allowed ids at 50 % to 0.1 % vs the exact scan of the subset",
+     section_filtered},
     {"checks", "mapped mode's first-use vector checks: search QPS and open, checked vs unchecked",
      section_checks},
     {"serve", "vstore serve: search QPS and p50/p99 over HTTP vs in-process at 1, 2 and 8 "

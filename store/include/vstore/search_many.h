@@ -39,4 +39,14 @@ std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot
 std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                         std::span<const float> query, size_t k);
 
+// Both restricted to allowed ids: snapshot i answers search(query, k, ef, filters[i]) (or
+// search_exact(query, k, filters[i])), filters[i] being one that snapshot made.
+// Error(kInvalidArgument) as above, and for a number of filters other than of snapshots.
+std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+                                  std::span<const SearchFilter> filters,
+                                  std::span<const float> query, size_t k, size_t ef = 0);
+std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+                                        std::span<const SearchFilter> filters,
+                                        std::span<const float> query, size_t k);
+
 }  // namespace vstore

@@ -25,6 +25,7 @@ void bind_store(py::module_& m);    // store_binding.cpp: Store
 void bind_collections(py::module_& m, py::class_<Store, std::shared_ptr<Store>>& store);
 void bind_commit(py::module_& m);    // commit_binding.cpp: CommitBuilder
 void bind_snapshot(py::module_& m);  // snapshot_binding.cpp: Snapshot
+void bind_filter(py::module_& m);    // filter_binding.cpp: SearchFilter
 void bind_pack(py::module_& m);      // pack_binding.cpp: Pack
 
 }  // namespace vstore::python

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_vstore, m) {
         "commit of a domain is an HNSW graph built from its parent, searchable forever.";
     vstore::python::bind_errors(m);
     vstore::python::bind_records(m);
+    vstore::python::bind_filter(m);
     vstore::python::bind_snapshot(m);
     vstore::python::bind_commit(m);
     vstore::python::bind_store(m);

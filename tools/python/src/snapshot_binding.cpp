@@ -6,6 +6,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
+#include "filter_binding.h"
 #include "search_answers.h"
 
 namespace vstore::python {
@@ -15,7 +16,7 @@ namespace {
 using Hits = std::vector<SearchHit>;
 
 constexpr const char* kSearchDoc =
-    R"doc(search(queries, k=10, ef=None, threads=0) -> (ids, distances)
+    R"doc(search(queries, k=10, ef=None, threads=0, filter=None) -> (ids, distances)
 
 The k nearest live items of each query, ascending by distance (the metric's distance:
 squared L2, 1 - cos, 1 - a.b).
@@ -28,6 +29,11 @@ k: neighbours per query (at least 1).
 ef: search breadth; None uses max(k, 64); raised to k. Ignored by exact searches (a small
     live set, or k >= len(snapshot), is scanned exactly).
 threads: threads for a batch, 0 = one per core; the GIL is released while searching.
+filter: None, or the only ids results may have: an iterable of str (a list, a set) or a
+    SearchFilter from filter(), which resolves them once for many calls. Ids the commit
+    lacks are never returned and raise nothing. A small allowed set is scanned exactly,
+    a larger one searched through the graph with the other items navigating but never
+    returned; m is then min(k, len(filter)).
 
 Returns, for a query of shape (d,): ids, a list of str, and distances, a float32 array of
 shape (m,), where m = min(k, len(snapshot)). For a batch of shape (n, d): ids, a list of n
@@ -37,10 +43,19 @@ otherwise a list of n float32 arrays of shape (m_i,). Missing results are left o
 filled with sentinels: with k > len(snapshot), m is len(snapshot).)doc";
 
 constexpr const char* kSearchExactDoc =
-    R"doc(search_exact(queries, k=10, threads=0) -> (ids, distances)
+    R"doc(search_exact(queries, k=10, threads=0, filter=None) -> (ids, distances)
 
-Brute force over exactly the live items: the true k nearest of each query. Queries, threads
-and the shape of the answer are as for search().)doc";
+Brute force over exactly the live items (with a filter: over exactly its live ids): the true
+k nearest of each query. Queries, threads, filter and the shape of the answer are as for
+search().)doc";
+
+constexpr const char* kFilterDoc =
+    R"doc(filter(ids) -> SearchFilter
+
+The ids (an iterable of str) resolved against this snapshot, for search(filter=...) and
+search_exact(filter=...): resolve once, search many times. Ids the commit lacks (never
+inserted, deleted) are no error; len() of the filter counts the distinct ids that are live.
+A filter works only with the snapshot that made it.)doc";
 
 }  // namespace
 
@@ -58,29 +73,45 @@ void bind_snapshot(py::module_& m) {
         .def(
             "search",
             [](const SnapshotHandle& s, const py::handle& queries, int64_t k,
-               std::optional<int64_t> ef, int64_t threads) {
+               std::optional<int64_t> ef, int64_t threads, const py::handle& filter) {
                 const VectorRows rows(queries, "queries");
                 const size_t kk = checked_k(k), eff = checked_ef(ef);
+                const auto allowed = filter_argument(s, filter);
                 const auto results = each_row<Hits>(rows, threads, [&](std::span<const float> q) {
-                    return s.snapshot->search(q, kk, eff);
+                    return allowed ? s.snapshot->search(q, kk, eff, *allowed)
+                                   : s.snapshot->search(q, kk, eff);
                 });
-                return search_answer(results, rows.one_dimensional(),
-                                     std::min<uint64_t>(kk, s.snapshot->size()));
+                return search_answer(
+                    results, rows.one_dimensional(),
+                    std::min<uint64_t>(kk, allowed ? allowed->size() : s.snapshot->size()));
             },
             kSearchDoc, py::arg("queries"), py::arg("k") = 10, py::arg("ef") = py::none(),
-            py::arg("threads") = 0)
+            py::arg("threads") = 0, py::arg("filter") = py::none())
         .def(
             "search_exact",
-            [](const SnapshotHandle& s, const py::handle& queries, int64_t k, int64_t threads) {
+            [](const SnapshotHandle& s, const py::handle& queries, int64_t k, int64_t threads,
+               const py::handle& filter) {
                 const VectorRows rows(queries, "queries");
                 const size_t kk = checked_k(k);
+                const auto allowed = filter_argument(s, filter);
                 const auto results = each_row<Hits>(rows, threads, [&](std::span<const float> q) {
-                    return s.snapshot->search_exact(q, kk);
+                    return allowed ? s.snapshot->search_exact(q, kk, *allowed)
+                                   : s.snapshot->search_exact(q, kk);
                 });
-                return search_answer(results, rows.one_dimensional(),
-                                     std::min<uint64_t>(kk, s.snapshot->size()));
+                return search_answer(
+                    results, rows.one_dimensional(),
+                    std::min<uint64_t>(kk, allowed ? allowed->size() : s.snapshot->size()));
             },
-            kSearchExactDoc, py::arg("queries"), py::arg("k") = 10, py::arg("threads") = 0)
+            kSearchExactDoc, py::arg("queries"), py::arg("k") = 10, py::arg("threads") = 0,
+            py::arg("filter") = py::none())
+        .def(
+            "filter",
+            [](const SnapshotHandle& s, const py::handle& ids) {
+                if (ids.is_none())
+                    throw py::type_error("filter() needs an iterable of str ids, not None");
+                return *filter_argument(s, ids);
+            },
+            kFilterDoc, py::arg("ids"))
         .def(
             "similar",
             [](const SnapshotHandle& s, const std::string& id, int64_t k,

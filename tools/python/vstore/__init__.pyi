@@ -1,5 +1,5 @@
 # Type stubs of the vstore package (the extension vstore._vstore, re-exported).
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -53,15 +53,39 @@ _Answer = tuple[Union[list[str], list[list[str]]], _Distances]
 _Hit = tuple[str, str, str]
 _ManyAnswer = tuple[Union[list[_Hit], list[list[_Hit]]], _Distances]
 
+class SearchFilter:
+    @property
+    def given(self) -> int: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def commit(self) -> str: ...
+    def __len__(self) -> int: ...
+
+# A filter argument: the allowed ids themselves, or a SearchFilter made by the same snapshot.
+_Filter = Union[SearchFilter, Iterable[str]]
+
 class Snapshot:
     @property
     def info(self) -> CommitInfo: ...
     @property
     def domain(self) -> DomainInfo: ...
     def search(
-        self, queries: _Vectors, k: int = 10, ef: Optional[int] = None, threads: int = 0
+        self,
+        queries: _Vectors,
+        k: int = 10,
+        ef: Optional[int] = None,
+        threads: int = 0,
+        filter: Optional[_Filter] = None,
     ) -> _Answer: ...
-    def search_exact(self, queries: _Vectors, k: int = 10, threads: int = 0) -> _Answer: ...
+    def search_exact(
+        self,
+        queries: _Vectors,
+        k: int = 10,
+        threads: int = 0,
+        filter: Optional[_Filter] = None,
+    ) -> _Answer: ...
+    def filter(self, ids: Iterable[str]) -> SearchFilter: ...
     def similar(
         self, id: str, k: int = 10, ef: Optional[int] = None
     ) -> tuple[list[str], npt.NDArray[np.float32]]: ...
