@@ -33,13 +33,18 @@ start_server() {
     "$VSTORE" serve "$store" --listen 127.0.0.1:0 "$@" 2>"$T/serve.log" &
     SERVER_PID=$!
     local i
+    # Ready once the whole line is there and /healthz answers at its address (one run in CI
+    # found a server that was up but never reached at the address read).
     for i in $(seq 100); do
-        URL=$(grep -o 'listening on http://[0-9.:]*' "$T/serve.log" | sed 's/listening on //')
-        [ -n "$URL" ] && return 0
+        URL=$(grep -o 'listening on http://[0-9.]*:[0-9]*$' "$T/serve.log" | sed 's/listening on //')
+        if [ -n "$URL" ] &&
+            [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ]; then
+            return 0
+        fi
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
-    fail "server did not start: $(cat "$T/serve.log")"
+    fail "server did not start (address read: '$URL'): $(cat "$T/serve.log")"
     exit 1
 }
 # stop_server: SIGTERM, and the server exits 0.
