@@ -89,14 +89,6 @@ class MappedVectors {
             __builtin_prefetch(p + off);
     }
 
-    // Every cache line of the node's vector: a scan over scattered nodes (a filter's) defeats
-    // the hardware's stream prefetch, which a sequential scan relies on.
-    void prefetch_whole(uint32_t node) const {
-        const char* p = reinterpret_cast<const char*>(address(node, g_.vector_index(node)));
-        for (size_t off = 0; off < layout_.vector_bytes; off += 64)
-            __builtin_prefetch(p + off);
-    }
-
   private:
     const float* address(uint32_t node, uint64_t n) const {
         if (n >= limit_) [[unlikely]]
@@ -143,7 +135,6 @@ class PooledVectors {
         std::copy(v.data(), v.data() + v.dimension(), out);
     }
     void prefetch(uint32_t) const {}
-    void prefetch_whole(uint32_t) const {}
 
   private:
     const GraphLayers& g_;
