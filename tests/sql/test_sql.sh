@@ -87,6 +87,50 @@ expect 0 q "select e.id || ':' || k.id from entries e, vstore_knn('$S', 'd', 'c1
     where e.id in (3, 777, 1500) order by e.id"
 [ "$(tr '\n' ' ' <"$T/out")" = "3:3 777:777 1500:1500 " ] || fail "correlated vstore_knn: $(cat "$T/out")"
 
+# ---- filtered search: the 6th argument, allowed_ids, equals vstore search --only-ids ------------
+# 214 allowed ids (exact over them) and 1,350 (through the graph, others navigating).
+v=$(vector_of 777)
+for where in "id % 7 = 0" "id % 10 != 0"; do
+    q "select id from entries where $where" >"$T/allowed.txt" || fail "allowed ids"
+    "$VSTORE" search "$S" --domain d --commit c1 --vector "$v" -k 10 --only-ids "$T/allowed.txt" \
+        --json >"$T/cli.json" || fail "vstore search --only-ids"
+    want_ids=$(jq -c 'map(.id)' "$T/cli.json")
+    want_pairs=$(jq -c 'map([.id, .distance])' "$T/cli.json")
+    allowed="(select json_group_array(id) from entries where $where)"
+    expect 0 q "select vstore_search('$S', 'd', 'c1', embedding, 10, $allowed) from entries
+        where id = 777"
+    [ "$(jq -c . "$T/out")" = "$want_ids" ] || fail "vstore_search where $where: $(cat "$T/out") != $want_ids"
+    expect 0 q "select vstore_search_with_scores('$S', 'd', 'c1', embedding, 10, $allowed) from entries
+        where id = 777"
+    [ "$(jq -c . "$T/out")" = "$want_pairs" ] ||
+        fail "vstore_search_with_scores where $where: $(cat "$T/out") != $want_pairs"
+    expect 0 q "select json_group_array(json_array(id, distance)) from (select id, distance from
+        vstore_knn('$S', 'd', 'c1', (select embedding from entries where id = 777), 10, $allowed)
+        order by rank)"
+    [ "$(jq -c . "$T/out")" = "$want_pairs" ] || fail "vstore_knn where $where: $(cat "$T/out") != $want_pairs"
+    # Every hit is allowed.
+    jq -e --rawfile allowed "$T/allowed.txt" '($allowed | split("\n")) as $a |
+        all(.[]; .[0] as $id | $a | index($id))' "$T/out" >/dev/null ||
+        fail "vstore_knn where $where returned an id not allowed: $(cat "$T/out")"
+done
+# One id, as a string or an integer; ids the commit lacks are never returned, and are no error.
+expect 0 q "select vstore_search('$S', 'd', 'c1', embedding, 5, '[\"42\"]') || ' ' ||
+    vstore_search('$S', 'd', 'c1', embedding, 5, '[42, \"nowhere\", 99999]') from entries where id = 777"
+[ "$(cat "$T/out")" = '["42"] ["42"]' ] || fail "a filter of one id: $(cat "$T/out")"
+expect 0 q "select vstore_search('$S', 'd', 'c1', embedding, 5, '[\"nowhere\"]') || ' ' ||
+    vstore_search('$S', 'd', 'c1', embedding, 5, '[]') from entries where id = 777"
+[ "$(cat "$T/out")" = '[] []' ] || fail "a filter of no live id: $(cat "$T/out")"
+# NULL allows every item, and so does a filter of every id.
+expect 0 q "select vstore_search('$S', 'd', 'c1', embedding, 10, NULL) =
+        vstore_search('$S', 'd', 'c1', embedding, 10) and
+    vstore_search('$S', 'd', 'c1', embedding, 10, (select json_group_array(id) from entries)) =
+        vstore_search('$S', 'd', 'c1', embedding, 10)
+    from entries where id = 777"
+[ "$(cat "$T/out")" = 1 ] || fail "a NULL filter or one of every id is not the unfiltered search"
+expect 0 q "select count(*) from vstore_knn('$S', 'd', 'c1',
+    (select embedding from entries where id = 777), 10, NULL)"
+[ "$(cat "$T/out")" = 10 ] || fail "vstore_knn with a NULL filter: $(cat "$T/out")"
+
 # ---- the index follows its table: inserts, updates and deletes --------------------------------
 expect 0 q "insert into entries values (2001, 'new 1', vstore_encode('[0.5, 0.5, 0.5, 0.5]')),
     (2002, 'new 2', vstore_encode('[0.25, 0.5, 0.75, 1]')), (2003, 'new 3', vstore_encode('[1, 0, 1, 0]'));
@@ -155,7 +199,15 @@ sql_fails "k must be an INTEGER, not TEXT" "select vstore_search_with_scores('$S
 sql_fails "k must be an INTEGER, not REAL" "select vstore_search('$S', 'd', 'c1', $ZERO, 2.5)"
 sql_fails "vstore_knn: k must be at least 1" "select * from vstore_knn('$S', 'd', 'c1', $ZERO, -1)"
 sql_fails "not a multiple of 4" "select * from vstore_knn('$S', 'd', 'c1', x'0102', 3)"
-sql_fails "needs all five arguments" "select * from vstore_knn('$S', 'd', 'c1')"
+sql_fails "needs at least five arguments" "select * from vstore_knn('$S', 'd', 'c1')"
+sql_fails "allowed_ids must be TEXT holding a JSON array of ids.*BLOB" \
+    "select vstore_search('$S', 'd', 'c1', $ZERO, 5, x'00')"
+sql_fails "vstore_search_with_scores: allowed_ids is not JSON" \
+    "select vstore_search_with_scores('$S', 'd', 'c1', $ZERO, 5, '[\"a\"')"
+sql_fails "allowed_ids must be a JSON array of ids, not object" \
+    "select vstore_search('$S', 'd', 'c1', $ZERO, 5, '{}')"
+sql_fails "vstore_knn: allowed_ids: element 1 is number, not an id" \
+    "select * from vstore_knn('$S', 'd', 'c1', $ZERO, 5, '[\"a\", 1.5]')"
 sql_fails "not a multiple of 4" "select vstore_decode(x'0102030405')"
 sql_fails "must be a BLOB.*TEXT" "select vstore_decode('abcd')"
 sql_fails "not JSON" "select vstore_encode('[1, 2')"

@@ -138,6 +138,32 @@ def test_searches_equal_the_cli(setup):
         assert all(abs(a[1] - h["distance"]) < 1e-5 for a, h in zip(agg, exact))
 
 
+def test_filtered_searches_equal_the_cli_s_only_ids(setup, tmp_path):
+    db, store, vectors = setup
+    conn = connect(db)
+    index(conn, store, "c1", None)
+    v = stored(vectors["e5"])
+    # 120 allowed ids (an exact scan over them) and 1,080 (the graph, others navigating)
+    for allowed in [[f"e{i}" for i in range(0, ROWS, 10)],
+                    [f"e{i}" for i in range(ROWS) if i % 10]]:
+        (tmp_path / "allowed.txt").write_text("\n".join(allowed) + "\n")
+        want = cli_search(store, "c1", v, 10, "--only-ids", str(tmp_path / "allowed.txt"))
+        assert len(want) == 10 and all(h["id"] in allowed for h in want)
+        (pairs,) = conn.execute("select vstore_search_with_scores(?, 'd', 'c1', ?, 10, ?)",
+                                (store, encode(v), json.dumps(allowed))).fetchone()
+        assert json.loads(pairs) == [[h["id"], h["distance"]] for h in want]
+        rows = conn.execute("select id, distance from vstore_knn(?, 'd', 'c1', ?, 10, ?) "
+                            "order by rank", (store, encode(v), json.dumps(allowed))).fetchall()
+        assert rows == [(h["id"], h["distance"]) for h in want]
+    # the allowed set from the table itself
+    (ids,) = conn.execute("select vstore_search(?, 'd', 'c1', ?, 3, (select json_group_array(id) "
+                          "from entries where title in ('title e7', 'title e8')))",
+                          (store, encode(v))).fetchone()
+    assert sorted(json.loads(ids)) == ["e7", "e8"]
+    with pytest.raises(sqlite3.OperationalError, match="allowed_ids: element 0 is boolean"):
+        conn.execute("select vstore_search(?, 'd', 'c1', ?, 3, '[true]')", (store, encode(v)))
+
+
 def test_index_follows_inserts_updates_and_deletes(setup):
     db, store, vectors = setup
     conn = connect(db)

@@ -1,5 +1,7 @@
 #include "arguments.h"
 
+#include <nlohmann/json.hpp>
+
 #include "blob.h"
 
 namespace vstore::sql {
@@ -69,6 +71,37 @@ std::vector<float> Argument::embedding() const {
     if (floats.empty())
         throw Error::invalid_argument(what + " is an empty BLOB");
     return floats;
+}
+
+std::optional<std::vector<std::string>> Argument::allowed_ids() const {
+    if (is_null())
+        return std::nullopt;
+    const std::string what = std::string(function) + ": " + std::string(name);
+    if (sqlite3_value_type(value) != SQLITE_TEXT)
+        throw Error::invalid_argument(what +
+                                      " must be TEXT holding a JSON array of ids "
+                                      "(json_group_array(id) makes one), not " +
+                                      std::string(type_name(value)));
+    const auto document = nlohmann::json::parse(text(), nullptr, false);
+    if (document.is_discarded())
+        throw Error::invalid_argument(what + " is not JSON");
+    if (!document.is_array())
+        throw Error::invalid_argument(what + " must be a JSON array of ids, not " +
+                                      document.type_name());
+    std::vector<std::string> ids;
+    ids.reserve(document.size());
+    for (size_t i = 0; i < document.size(); ++i) {
+        const auto& element = document[i];
+        if (element.is_string())
+            ids.push_back(element.get<std::string>());
+        else if (element.is_number_integer())
+            ids.push_back(element.dump());
+        else
+            throw Error::invalid_argument(what + ": element " + std::to_string(i) + " is " +
+                                          element.type_name() +
+                                          ", not an id (a string or an integer)");
+    }
+    return ids;
 }
 
 void result_text(sqlite3_context* ctx, const std::string& text) {

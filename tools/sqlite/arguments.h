@@ -27,6 +27,9 @@ struct Argument {
     size_t k() const;                                  // INTEGER of at least 1
     // A BLOB of little-endian float32 (blob.h), of at least one float.
     std::vector<float> embedding() const;
+    // TEXT holding a JSON array of ids, each a string or an integer (written in decimal, as
+    // vstore_index stores an INTEGER id); NULL is nullopt, no restriction.
+    std::optional<std::vector<std::string>> allowed_ids() const;
 };
 
 // Error(kInvalidArgument) "FUNCTION: MESSAGE".

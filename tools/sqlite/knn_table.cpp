@@ -1,7 +1,7 @@
-// The table-valued function vstore_knn(store, domain, commit, embedding, k) (spec/sql.md): an
-// eponymous-only virtual table whose rows are the k nearest (id, distance, rank), ascending by
-// distance, for joining against the table the ids come from. Its five arguments are hidden
-// columns, which SQLite passes to xFilter as equality constraints.
+// The table-valued function vstore_knn(store, domain, commit, embedding, k [, allowed_ids])
+// (spec/sql.md): an eponymous-only virtual table whose rows are the k nearest (id, distance,
+// rank), ascending by distance, for joining against the table the ids come from. Its arguments
+// are hidden columns, which SQLite passes to xFilter as equality constraints.
 #include <cstring>
 #include <new>
 #include <string>
@@ -15,13 +15,14 @@ namespace vstore::sql {
 
 namespace {
 
-enum Column { kId, kDistance, kRank, kStore, kDomain, kCommit, kEmbedding, kK };
+enum Column { kId, kDistance, kRank, kStore, kDomain, kCommit, kEmbedding, kK, kAllowedIds };
 constexpr int kFirstArgument = kStore;
-constexpr int kArguments = kK - kStore + 1;
+constexpr int kRequiredArguments = kK - kStore + 1;  // allowed_ids may be left out
+constexpr int kArguments = kAllowedIds - kStore + 1;
 
 constexpr const char* kSchema =
     "CREATE TABLE x(id TEXT, distance REAL, rank INTEGER, store HIDDEN, domain HIDDEN, "
-    "\"commit\" HIDDEN, embedding HIDDEN, k HIDDEN)";
+    "\"commit\" HIDDEN, embedding HIDDEN, k HIDDEN, allowed_ids HIDDEN)";
 
 struct KnnTable {
     sqlite3_vtab base{};  // first, so that SQLite's pointer is the table's
@@ -32,7 +33,8 @@ struct KnnCursor {
     sqlite3_vtab_cursor base{};
     std::vector<SearchHit> hits;
     size_t position = 0;
-    sqlite3_value* arguments[kArguments] = {};  // as xFilter got them, for the hidden columns
+    // As xFilter got them, for the hidden columns; allowed_ids stays null when not given.
+    sqlite3_value* arguments[kArguments] = {};
 
     void clear_arguments() {
         for (auto& argument : arguments) {
@@ -66,9 +68,10 @@ int knn_disconnect(sqlite3_vtab* table) {
     return SQLITE_OK;
 }
 
-// Every argument must be an equality constraint SQLite can give xFilter; they are passed in
-// column order. A plan in which one is not usable (it depends on a table not yet read) is
-// refused with SQLITE_CONSTRAINT, so that SQLite picks an order in which it is.
+// Every argument given must be an equality constraint SQLite can give xFilter; they are passed
+// in column order, allowed_ids (when given) last. A plan in which one is not usable (it depends
+// on a table not yet read) is refused with SQLITE_CONSTRAINT, so that SQLite picks an order in
+// which it is.
 int knn_best_index(sqlite3_vtab* table, sqlite3_index_info* info) {
     int usable[kArguments];
     bool present[kArguments] = {};
@@ -83,16 +86,17 @@ int knn_best_index(sqlite3_vtab* table, sqlite3_index_info* info) {
         if (c.usable && usable[argument] < 0)
             usable[argument] = i;
     }
-    for (int a = 0; a < kArguments; ++a)
+    for (int a = 0; a < kRequiredArguments; ++a)
         if (!present[a])
             return set_error(table,
-                             "vstore_knn needs all five arguments: vstore_knn(store, domain, "
-                             "commit, embedding, k), with NULL for the only domain or the "
-                             "newest commit");
-    for (int a = 0; a < kArguments; ++a)
+                             "vstore_knn needs at least five arguments: vstore_knn(store, "
+                             "domain, commit, embedding, k [, allowed_ids]), with NULL for the "
+                             "only domain or the newest commit");
+    const int given = present[kArguments - 1] ? kArguments : kRequiredArguments;
+    for (int a = 0; a < given; ++a)
         if (usable[a] < 0)
             return SQLITE_CONSTRAINT;
-    for (int a = 0; a < kArguments; ++a) {
+    for (int a = 0; a < given; ++a) {
         info->aConstraintUsage[usable[a]].argvIndex = a + 1;
         info->aConstraintUsage[usable[a]].omit = 1;
     }
@@ -124,16 +128,17 @@ int knn_filter(sqlite3_vtab_cursor* base, int, const char*, int argc, sqlite3_va
     cursor->hits.clear();
     cursor->position = 0;
     cursor->clear_arguments();
-    if (argc != kArguments)
+    if (argc != kRequiredArguments && argc != kArguments)
         return set_error(base->pVtab, "vstore_knn: the query planner passed too few arguments");
     try {
-        for (int a = 0; a < kArguments; ++a) {
+        for (int a = 0; a < argc; ++a) {
             cursor->arguments[a] = sqlite3_value_dup(argv[a]);
             if (cursor->arguments[a] == nullptr)
                 return SQLITE_NOMEM;
         }
-        cursor->hits =
-            search(*table->sources, "vstore_knn", {argv[0], argv[1], argv[2], argv[3], argv[4]});
+        cursor->hits = search(*table->sources, "vstore_knn",
+                              {argv[0], argv[1], argv[2], argv[3], argv[4],
+                               argc == kArguments ? argv[5] : nullptr});
         return SQLITE_OK;
     } catch (const std::bad_alloc&) {
         return SQLITE_NOMEM;
@@ -166,7 +171,10 @@ int knn_column(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
             sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(cursor->position + 1));
             break;
         default:
-            sqlite3_result_value(ctx, cursor->arguments[column - kFirstArgument]);
+            if (cursor->arguments[column - kFirstArgument] == nullptr)
+                sqlite3_result_null(ctx);
+            else
+                sqlite3_result_value(ctx, cursor->arguments[column - kFirstArgument]);
     }
     return SQLITE_OK;
 }

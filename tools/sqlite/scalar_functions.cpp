@@ -10,21 +10,21 @@ namespace vstore::sql {
 
 namespace {
 
-SearchArguments search_arguments(sqlite3_value** argv) {
-    return {argv[0], argv[1], argv[2], argv[3], argv[4]};
+SearchArguments search_arguments(int argc, sqlite3_value** argv) {
+    return {argv[0], argv[1], argv[2], argv[3], argv[4], argc > 5 ? argv[5] : nullptr};
 }
 
-void vstore_search(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void vstore_search(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     report_errors(ctx, [&] {
-        result_text(ctx,
-                    ids_json(search(sources_of(ctx), "vstore_search", search_arguments(argv))));
+        result_text(ctx, ids_json(search(sources_of(ctx), "vstore_search",
+                                         search_arguments(argc, argv))));
     });
 }
 
-void vstore_search_with_scores(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void vstore_search_with_scores(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     report_errors(ctx, [&] {
         const auto hits =
-            search(sources_of(ctx), "vstore_search_with_scores", search_arguments(argv));
+            search(sources_of(ctx), "vstore_search_with_scores", search_arguments(argc, argv));
         result_text(ctx, ids_and_distances_json(hits));
     });
 }
@@ -64,10 +64,15 @@ int register_scalar_functions(sqlite3* db, const SharedSources& sources) {
     // one), so they are not deterministic; encode and decode are, and safe anywhere.
     const int search_flags = SQLITE_UTF8;
     const int pure_flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
-    int rc = create_function(db, "vstore_search", 5, search_flags, sources, vstore_search);
-    if (rc == SQLITE_OK)
-        rc = create_function(db, "vstore_search_with_scores", 5, search_flags, sources,
-                             vstore_search_with_scores);
+    // 5 arguments, or 6 with allowed_ids.
+    int rc = SQLITE_OK;
+    for (int arguments = 5; arguments <= 6 && rc == SQLITE_OK; ++arguments) {
+        rc = create_function(db, "vstore_search", arguments, search_flags, sources,
+                             vstore_search);
+        if (rc == SQLITE_OK)
+            rc = create_function(db, "vstore_search_with_scores", arguments, search_flags,
+                                 sources, vstore_search_with_scores);
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(db, "vstore_encode", 1, pure_flags, nullptr, vstore_encode,
                                         nullptr, nullptr, nullptr);

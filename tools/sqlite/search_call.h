@@ -1,6 +1,7 @@
 // A search as vstore_search, vstore_search_with_scores and vstore_knn take it: (store, domain,
-// commit, embedding, k), answered by Snapshot::search (exact for small sets, through the
-// graph otherwise), as `vstore search` answers it.
+// commit, embedding, k [, allowed_ids]), answered by Snapshot::search (exact for small sets,
+// through the graph otherwise; restricted to the allowed ids when they are given), as
+// `vstore search [--only-ids FILE]` answers it.
 #pragma once
 
 #include <string>
@@ -18,6 +19,7 @@ struct SearchArguments {
     sqlite3_value* commit;  // NULL: the domain's newest commit
     sqlite3_value* embedding;
     sqlite3_value* k;
+    sqlite3_value* allowed_ids = nullptr;  // absent or NULL: every live item
 };
 
 std::vector<SearchHit> search(ConnectionSources& sources, std::string_view function,
