@@ -1,4 +1,4 @@
-#include "vstore/buffer_pool.h"
+#include "buffer_pool.h"
 
 #include <sys/mman.h>
 

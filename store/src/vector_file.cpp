@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "buffer_pool.h"
 #include "crash_point.h"
 #include "file_io.h"
 #include "vstore/format/bytes.h"

@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "vstore/records.h"
+#include "vstore/format/export.h"
 
 namespace vstore {
 
 // The commits dropped from one domain and the files that went with them.
-struct DroppedCommits {
+struct VSTORE_API DroppedCommits {
     std::string domain;
     std::vector<std::string> dropped;  // sorted
     // Kept commits whose parent was dropped: their records now say so, and log stops there.
@@ -29,7 +30,7 @@ struct DroppedCommits {
 
 // Newest first: by creation time, then by name, descending. The order in which gc counts
 // GcOptions::keep_last, and `vstore log` lists a domain's commits.
-void sort_newest_first(std::vector<CommitInfo>& commits);
+VSTORE_API void sort_newest_first(std::vector<CommitInfo>& commits);
 
 // Which commits Store::gc keeps; it drops the others of each domain it looks at.
 struct GcOptions {
@@ -39,7 +40,7 @@ struct GcOptions {
     bool dry_run = false;                // report only: nothing is changed
 };
 
-struct GcReport {
+struct VSTORE_API GcReport {
     std::vector<DroppedCommits> domains;  // one per domain looked at, sorted by name
     // Files nothing names that a crash left behind: graph files of commits that never reached
     // the catalog (or whose drop was cut short), vector and graph files a vacuum cut short

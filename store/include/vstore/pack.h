@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vstore/store.h"
+#include "vstore/format/export.h"
 
 namespace vstore {
 
@@ -26,7 +27,7 @@ enum class PackKind {
     kTarZstd,
 };
 
-std::string_view pack_kind_name(PackKind kind);  // "directory", "tar", "tar.xz", "tar.zst"
+VSTORE_API std::string_view pack_kind_name(PackKind kind);  // "directory", "tar", "tar.xz", "tar.zst"
 
 struct PackFile {
     std::string name;  // one of the member names above
@@ -63,7 +64,7 @@ inline constexpr uint64_t kPackExtractionRatio = 64;
 
 // The default bound for an archive of `archive_bytes` bytes:
 // max(kPackExtractionFloorBytes, kPackExtractionRatio x archive_bytes).
-uint64_t default_pack_extraction_bound(uint64_t archive_bytes);
+VSTORE_API uint64_t default_pack_extraction_bound(uint64_t archive_bytes);
 
 struct PackOpenOptions {
     // The most bytes an archive's members may extract to, all together (the config too);
@@ -72,9 +73,9 @@ struct PackOpenOptions {
 };
 
 // The kind the name asks for: OUT.tar, OUT.tar.xz, OUT.tar.zst, anything else a directory.
-PackKind pack_kind_for(const std::string& path);
+VSTORE_API PackKind pack_kind_for(const std::string& path);
 
-class Pack {
+class VSTORE_API Pack {
   public:
     // Writes commit `commit` of `domain` as a pack at `out`: its graph, the vectors that graph
     // refers to (renumbered from 0, in node order), their external ids and the config. `out`
@@ -114,7 +115,7 @@ class Pack {
     std::shared_ptr<const Snapshot> snapshot() const;
 
   private:
-    struct Impl;
+    struct VSTORE_HIDDEN Impl;
     explicit Pack(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vstore/store.h"
+#include "vstore/format/export.h"
 
 namespace vstore {
 
@@ -32,20 +33,20 @@ struct MultiHit {
 // Error(kInvalidArgument) for no snapshots, a null one, the same commit of a domain twice, two
 // snapshots whose dimension or metric differ (naming both domains and commits), and for a
 // query that search() refuses.
-std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+VSTORE_API std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                   std::span<const float> query, size_t k, size_t ef = 0);
 
 // The same by brute force over exactly the live items of each snapshot (search_exact).
-std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+VSTORE_API std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                         std::span<const float> query, size_t k);
 
 // Both restricted to allowed ids: snapshot i answers search(query, k, ef, filters[i]) (or
 // search_exact(query, k, filters[i])), filters[i] being one that snapshot made.
 // Error(kInvalidArgument) as above, and for a number of filters other than of snapshots.
-std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+VSTORE_API std::vector<MultiHit> search_many(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                   std::span<const SearchFilter> filters,
                                   std::span<const float> query, size_t k, size_t ef = 0);
-std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
+VSTORE_API std::vector<MultiHit> search_many_exact(std::span<const std::shared_ptr<const Snapshot>> snapshots,
                                         std::span<const SearchFilter> filters,
                                         std::span<const float> query, size_t k);
 

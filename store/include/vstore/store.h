@@ -14,6 +14,7 @@
 #include "vstore/format/error.h"
 #include "vstore/lifecycle.h"
 #include "vstore/records.h"
+#include "vstore/format/export.h"
 
 namespace vstore {
 
@@ -119,7 +120,7 @@ struct VectorFileStats {
 // A set of allowed ids resolved against one Snapshot (Snapshot::filter): the live items a
 // filtered search may return. Immutable and cheap to copy; one filter serves any number of
 // queries on any number of threads, but only with the snapshot that made it.
-class SearchFilter {
+class VSTORE_API SearchFilter {
   public:
     // Distinct ids given that are live in the snapshot: the items a search may return.
     uint64_t size() const;
@@ -131,13 +132,13 @@ class SearchFilter {
 
   private:
     friend class Snapshot;
-    struct Impl;
+    struct VSTORE_HIDDEN Impl;
     explicit SearchFilter(std::shared_ptr<const Impl> impl);
     std::shared_ptr<const Impl> impl_;
 };
 
 // One commit of a domain, loaded: immutable, shareable across threads.
-class Snapshot {
+class VSTORE_API Snapshot {
   public:
     ~Snapshot();
     const CommitInfo& info() const;
@@ -187,7 +188,7 @@ class Snapshot {
     friend class Store;
     friend class CommitBuilder;
     friend class Pack;
-    struct Impl;
+    struct VSTORE_HIDDEN Impl;
     explicit Snapshot(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
@@ -197,7 +198,7 @@ class Store;
 // A batch of operations that becomes one commit. Operations are checked as they are added;
 // finish() checks them against the parent and makes the commit durable and visible at once.
 // A builder that is destroyed unfinished leaves nothing any reader can see.
-class CommitBuilder {
+class VSTORE_API CommitBuilder {
   public:
     CommitBuilder(CommitBuilder&&) noexcept;
     CommitBuilder& operator=(CommitBuilder&&) noexcept;
@@ -231,12 +232,12 @@ class CommitBuilder {
 
   private:
     friend class Store;
-    struct Impl;
+    struct VSTORE_HIDDEN Impl;
     explicit CommitBuilder(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
 
-class Store {
+class VSTORE_API Store {
   public:
     // Creates the directory (if needed) and an empty catalog. Error(kConflict) if it holds one.
     static std::unique_ptr<Store> create(const std::string& dir, StoreOptions options = {});
@@ -328,7 +329,7 @@ class Store {
 
   private:
     friend class CommitBuilder;
-    struct Impl;
+    struct VSTORE_HIDDEN Impl;
     explicit Store(std::unique_ptr<Impl> impl);
     static std::unique_ptr<Store> open_catalog(const std::string& dir, StoreOptions options,
                                                bool create);

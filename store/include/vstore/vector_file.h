@@ -10,12 +10,18 @@
 #include <utility>
 #include <vector>
 
-#include "vstore/buffer_pool.h"
 #include "vstore/format/error.h"
+#include "vstore/format/export.h"
 #include "vstore/format/vector_file_format.h"
+#include "vstore/records.h"
 #include "vstore/verified_vectors.h"
 
 namespace vstore {
+
+class BufferPool;  // pool mode's frames (store/src/buffer_pool.h)
+namespace detail {
+struct Frame;
+}
 
 struct VectorFileOptions {
     ServingMode mode = ServingMode::kMapped;
@@ -33,7 +39,7 @@ struct VectorFileOptions {
 // cheap; data() is stable for the handle's life. In mapped mode a handle is a pointer and
 // costs nothing to copy; in pool mode it pins its frame. A handle must not outlive the
 // VectorFile it came from.
-class LoadedVec {
+class VSTORE_API LoadedVec {
   public:
     LoadedVec() = default;
     LoadedVec(const LoadedVec& other) noexcept;
@@ -79,7 +85,7 @@ struct VectorFileReport {
 //
 // Thread safety: any number of threads may call get() / mapped_vector() while one thread
 // appends. Vector n is readable once the append() that wrote it has returned.
-class VectorFile {
+class VSTORE_API VectorFile {
   public:
     // Creates `path` for `domain` (which must pass format::validate_name) and opens it. Throws
     // Error(kConflict) if the file exists. The file is durable, and its directory entry too,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+#include "vstore/format/export.h"
 
 namespace vstore {
 
@@ -18,7 +19,7 @@ namespace vstore {
 // and publishes it; older bitmaps live as long as this object, so a reader holding one keeps
 // using it. A bit set in an older bitmap after the copy is lost to the newer one, which then
 // checks that vector again.
-class VerifiedVectors {
+class VSTORE_API VerifiedVectors {
   public:
     using Word = std::atomic<uint64_t>;
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include "vstore/format/export.h"
 
 namespace vstore {
 
@@ -17,11 +18,11 @@ enum class ErrorCode {
     kExhausted,        // a bounded resource (buffer pool frames) has nothing left to give
 };
 
-std::string_view error_code_name(ErrorCode code);
+VSTORE_API std::string_view error_code_name(ErrorCode code);
 
 // Thrown by every fallible call. what() is one line that names the file, domain, commit or id
 // at fault, prefixed with the category ("corruption: ...").
-class Error : public std::runtime_error {
+class VSTORE_API Error : public std::runtime_error {
   public:
     Error(ErrorCode code, const std::string& message);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include "vstore/format/export.h"
 
 namespace vstore::format {
 
@@ -14,13 +15,13 @@ enum class Metric : uint32_t {
     kIp = 3,      // 1 - a.b
 };
 
-std::string_view metric_name(Metric metric);                    // "l2", "cosine", "ip"
-std::optional<Metric> metric_from_name(std::string_view name);  // nullopt if unknown
+VSTORE_API std::string_view metric_name(Metric metric);                    // "l2", "cosine", "ip"
+VSTORE_API std::optional<Metric> metric_from_name(std::string_view name);  // nullopt if unknown
 
 enum class GraphKind : uint32_t {
     kFull = 1,   // every node and list; searched in place from a mapping
     kDelta = 2,  // the differences from a base graph file (full or delta)
 };
-std::string_view graph_kind_name(GraphKind kind);  // "full", "delta"
+VSTORE_API std::string_view graph_kind_name(GraphKind kind);  // "full", "delta"
 
 }  // namespace vstore::format

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include "vstore/format/export.h"
 
 namespace vstore::format {
 
@@ -35,7 +36,7 @@ inline constexpr double kTargetWaste = 0.01;
 enum class ElementType : uint32_t { kFloat32 = 1 };
 
 // Where every vector and checksum of a file lies. All offsets are from the start of the file.
-struct VectorLayout {
+struct VSTORE_API VectorLayout {
     uint32_t dimension = 0;
     uint32_t vector_bytes = 0;       // dimension * 4
     uint32_t page_bytes = 0;         // a whole multiple of kOsPageBytes
@@ -113,19 +114,19 @@ struct DecodedSlot {
 };
 
 // The whole header page, commit slots empty.
-std::array<uint8_t, kHeaderPageBytes> encode_header_page(const VectorFileHeader& header);
+VSTORE_API std::array<uint8_t, kHeaderPageBytes> encode_header_page(const VectorFileHeader& header);
 
 // Decodes and validates the fixed header. `file` names the file in error messages. Throws
 // Error(kCorruption) when the magic, checksum or fields are wrong; Error(kInvalidArgument)
 // for a format version this build does not read.
-VectorFileHeader decode_header(std::span<const uint8_t> header_page, std::string_view file);
+VSTORE_API VectorFileHeader decode_header(std::span<const uint8_t> header_page, std::string_view file);
 
-std::array<uint8_t, kCommitSlotBytes> encode_commit_slot(const CommitSlot& slot);
+VSTORE_API std::array<uint8_t, kCommitSlotBytes> encode_commit_slot(const CommitSlot& slot);
 // kEmpty when every byte is zero; kCorrupt when the magic or checksum is wrong.
-DecodedSlot decode_commit_slot(std::span<const uint8_t> bytes);
+VSTORE_API DecodedSlot decode_commit_slot(std::span<const uint8_t> bytes);
 
 // Checksum of vector n: the low 32 bits of XXH3-64 of its bytes, seeded with n, so that a
 // vector found at the wrong index fails too.
-uint32_t vector_checksum(std::span<const uint8_t> vector_bytes, uint64_t n);
+VSTORE_API uint32_t vector_checksum(std::span<const uint8_t> vector_bytes, uint64_t n);
 
 }  // namespace vstore::format
