@@ -309,7 +309,11 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
     CHECK(star->next_key == 0);
     CHECK(star->created_unix_ms == 1700000000010ULL);
     CHECK(c->domain("admin")->next_key == 10);
+    CHECK(c->next_key("admin") == 10);
     CHECK_FALSE(c->domain("nope"));
+    std::string nope;
+    CHECK(error_of([&] { c->next_key("nope"); }, &nope) == ErrorCode::kNotFound);
+    CHECK(nope == "unknown domain 'nope'");
 
     const auto commits = c->commits("admin");
     std::vector<std::string> commit_names;
@@ -334,6 +338,7 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
     CHECK(c->commits("unknown").empty());
     // Names are validated on reads too.
     CHECK(error_of([&] { c->domain(""); }) == ErrorCode::kInvalidArgument);
+    CHECK(error_of([&] { c->next_key(""); }) == ErrorCode::kInvalidArgument);
     CHECK(error_of([&] { c->commits(std::string("a\0b", 3)); }) == ErrorCode::kInvalidArgument);
 }
 

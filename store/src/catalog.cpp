@@ -632,6 +632,15 @@ std::optional<DomainInfo> Catalog::domain(const std::string& name) const {
     return impl_->decode_domain(name, *v);
 }
 
+uint64_t Catalog::next_key(const std::string& domain) const {
+    format::validate_name("domain", domain);
+    Txn txn(*impl_, false);
+    const auto v = txn.find(impl_->domains, domain, "cannot read a domain");
+    if (!v)
+        throw Error::not_found("unknown domain '" + domain + "'");
+    return format::decode_domain_record(impl_->path, domain, *v).next_key;
+}
+
 std::vector<DomainInfo> Catalog::domains() const {
     Txn txn(*impl_, false);
     Cursor cur(*impl_, txn, impl_->domains);

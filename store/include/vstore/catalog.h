@@ -34,6 +34,9 @@ class Catalog {
     // Reads: each is one read-only transaction, consistent in itself.
     std::optional<DomainInfo> domain(const std::string& name) const;
     std::vector<DomainInfo> domains() const;  // sorted by name
+    // The next key interning hands out in the domain, which is the number of its keys (they are
+    // 0, 1, ..., next_key - 1). Error(kNotFound) for an unknown domain.
+    uint64_t next_key(const std::string& domain) const;
     std::optional<CommitInfo> commit(const std::string& domain, const std::string& commit) const;
     std::vector<CommitInfo> commits(const std::string& domain) const;  // sorted by commit id
     std::optional<uint64_t> find_key(const std::string& domain,
