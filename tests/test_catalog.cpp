@@ -68,10 +68,11 @@ CommitInfo make_commit(const std::string& domain, const std::string& name,
     return c;
 }
 
-std::string dump(const DomainInfo& d) {
+std::string dump(const Catalog& c, const DomainInfo& d) {
     std::ostringstream o;
     o << d.name << '|' << d.dimension << '|' << static_cast<uint32_t>(d.metric) << '|' << d.m << '|'
-      << d.ef_construction << '|' << d.vector_file << '|' << d.next_key << '|' << d.created_unix_ms;
+      << d.ef_construction << '|' << d.vector_file << '|' << c.next_key(d.name) << '|'
+      << d.created_unix_ms;
     return o.str();
 }
 
@@ -127,10 +128,10 @@ std::string hex(std::string_view s) {
 std::string snapshot(const Catalog& c, const std::vector<std::string>& probe_ids) {
     std::ostringstream o;
     for (const auto& d : c.domains()) {
-        o << "D " << dump(d) << '\n';
+        o << "D " << dump(c, d) << '\n';
         for (const auto& cm : c.commits(d.name))
             o << "C " << dump(cm) << '\n';
-        for (uint64_t k = 0; k < d.next_key + 3; ++k) {
+        for (uint64_t k = 0; k < c.next_key(d.name) + 3; ++k) {
             const auto id = c.external_id(d.name, k);
             o << "K " << k << ' ' << (id ? hex(*id) : "none") << '\n';
         }
@@ -282,7 +283,7 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
         c->publish_commit(make_commit("admin/star_wars", std::string(255, 'c'), std::nullopt, 99),
                           {});
         for (const auto& d : c->domains())
-            expected_domains.push_back(dump(d));
+            expected_domains.push_back(dump(*c, d));
         for (const auto& cm : c->commits("admin"))
             expected_commits.push_back(dump(cm));
     }
@@ -294,7 +295,7 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
                                             std::string(255, 'd'), "zeta"});
     std::vector<std::string> got;
     for (const auto& d : c->domains())
-        got.push_back(dump(d));
+        got.push_back(dump(*c, d));
     CHECK(got == expected_domains);
 
     // Every field of one domain, checked by hand.
@@ -306,10 +307,13 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
     CHECK(star->m == 12);
     CHECK(star->ef_construction == 11);
     CHECK(star->vector_file == "v10.vecs");
-    CHECK(star->next_key == 0);
+    CHECK(c->next_key("admin/star_wars") == 0);
     CHECK(star->created_unix_ms == 1700000000010ULL);
-    CHECK(c->domain("admin")->next_key == 10);
+    CHECK(c->next_key("admin") == 10);
     CHECK_FALSE(c->domain("nope"));
+    std::string nope;
+    CHECK(error_of([&] { c->next_key("nope"); }, &nope) == ErrorCode::kNotFound);
+    CHECK(nope == "unknown domain 'nope'");
 
     const auto commits = c->commits("admin");
     std::vector<std::string> commit_names;
@@ -334,6 +338,7 @@ TEST_CASE("catalog: domains and commits round-trip through a reopen, sorted", "[
     CHECK(c->commits("unknown").empty());
     // Names are validated on reads too.
     CHECK(error_of([&] { c->domain(""); }) == ErrorCode::kInvalidArgument);
+    CHECK(error_of([&] { c->next_key(""); }) == ErrorCode::kInvalidArgument);
     CHECK(error_of([&] { c->commits(std::string("a\0b", 3)); }) == ErrorCode::kInvalidArgument);
 }
 
@@ -473,7 +478,6 @@ TEST_CASE("catalog: create_domain validates and refuses duplicates", "[catalog]"
           ErrorCode::kInvalidArgument);
     CHECK(bad([](DomainInfo& d) { d.vector_file = ""; }) == ErrorCode::kInvalidArgument);
     CHECK(bad([](DomainInfo& d) { d.vector_file = "../y.vecs"; }) == ErrorCode::kInvalidArgument);
-    CHECK(bad([](DomainInfo& d) { d.next_key = 5; }) == ErrorCode::kInvalidArgument);
     CHECK_FALSE(c->domain("y"));
     CHECK(c->domains().size() == 1);
 
@@ -545,7 +549,7 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
     uint64_t next = 0;
     size_t pos = 0;
     for (int commit = 0; commit < 3; ++commit) {
-        REQUIRE(c->domain("d")->next_key == next);
+        REQUIRE(c->next_key("d") == next);
         Ids batch;
         const size_t take = commit == 2 ? ids.size() - pos : 6;
         for (size_t i = 0; i < take; ++i)
@@ -557,10 +561,10 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
         pos += take;
         next += take;
     }
-    CHECK(c->domain("d")->next_key == ids.size());
+    CHECK(c->next_key("d") == ids.size());
     // An empty commit leaves next_key alone.
     c->publish_commit(make_commit("d", "empty", "c2", 9), {});
-    CHECK(c->domain("d")->next_key == ids.size());
+    CHECK(c->next_key("d") == ids.size());
 
     // Both ways, before and after a reopen.
     for (int pass = 0; pass < 2; ++pass) {
@@ -595,7 +599,7 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
                                         "'ab\\xC0\\xAF' is not valid UTF-8 (byte 2)"));
     CHECK_FALSE(c->commit("d", "bad-utf8"));
     CHECK_FALSE(c->find_key("d", "ok"));
-    CHECK(c->domain("d")->next_key == ids.size());
+    CHECK(c->next_key("d") == ids.size());
 
     // The same ids in another domain get that domain's own keys.
     c->publish_commit(make_commit("d2", "c0", std::nullopt, 0),
@@ -604,8 +608,8 @@ TEST_CASE("catalog: external ids map to keys and back, whatever their length", "
     CHECK(c->find_key("d2", "a") == 1u);
     CHECK(c->find_key("d", "a") == 0u);
     CHECK(c->external_id("d2", 2) == ids[1]);
-    CHECK(c->domain("d2")->next_key == 3);
-    CHECK(c->domain("d")->next_key == ids.size());
+    CHECK(c->next_key("d2") == 3);
+    CHECK(c->next_key("d") == ids.size());
 }
 
 TEST_CASE("catalog: long ids whose hashes collide are told apart", "[catalog]") {
@@ -713,9 +717,38 @@ TEST_CASE("catalog: a failed publish_commit writes nothing", "[catalog]") {
 
     // And the catalog still takes the commit that was refused in all those forms.
     c->publish_commit(next, fresh_ids("new", 3, 3));
-    CHECK(c->domain("d")->next_key == 6);
+    CHECK(c->next_key("d") == 6);
     CHECK(c->find_key("d", "new-2") == 5u);
     CHECK(c->external_id("d", 4) == "new-1");
+}
+
+TEST_CASE("catalog: a rewritten domain record keeps the stored next_key and the domain's name",
+          "[catalog]") {
+    TempDir dir;
+    auto c = Catalog::open(dir.path().string(), true);
+    c->create_domain(make_domain("d"));
+    const CommitInfo c0 = make_commit("d", "c0", std::nullopt, 0);
+    c->publish_commit(c0, fresh_ids("a", 0, 3));
+
+    DomainInfo moved = *c->domain("d");
+    moved.vector_file = "d@2.vecs";
+    c->rewrite_commits("d", {}, {c0}, moved);
+    CHECK(c->domain("d")->vector_file == "d@2.vecs");
+    CHECK(c->next_key("d") == 3);
+    // Interning goes on from the kept next_key.
+    c->publish_commit(make_commit("d", "c1", "c0", 1), fresh_ids("b", 3, 2));
+    CHECK(c->next_key("d") == 5);
+    CHECK(c->external_id("d", 3) == "b-0");
+
+    DomainInfo renamed = moved;
+    renamed.name = "e";
+    renamed.vector_file = "e.vecs";
+    std::string msg;
+    CHECK(error_of([&] { c->rewrite_commits("d", {}, {}, renamed); }, &msg) ==
+          ErrorCode::kInvalidArgument);
+    CHECK(msg == "domain 'd': a rewritten domain record must keep its name");
+    CHECK(c->domain("d")->vector_file == "d@2.vecs");
+    CHECK(c->next_key("d") == 5);
 }
 
 TEST_CASE("catalog: the bytes on disk are those of spec/catalog.md", "[catalog]") {
@@ -1238,7 +1271,7 @@ TEST_CASE("catalog: publish_commit refuses invalid graph chains and writes nothi
     CHECK(test::read_file(dir.file("catalog")) == bytes_before);
     c->publish_commit(good, fresh_ids("new", 1, 1));
     CHECK(dump(c->commit("d", "next")) == dump(good));
-    CHECK(c->domain("d")->next_key == 2);
+    CHECK(c->next_key("d") == 2);
 }
 
 TEST_CASE("catalog readers see consistent data while another thread publishes",
@@ -1264,8 +1297,8 @@ TEST_CASE("catalog readers see consistent data while another thread publishes",
         std::mt19937_64 rng(seed);
         try {
             while (!done.load()) {
-                // A domain read shows a next_key; every key below it must map both ways.
-                const uint64_t next_key = c->domain("live")->next_key;
+                // A read of next_key; every key below it must map both ways.
+                const uint64_t next_key = c->next_key("live");
                 if (next_key > 0) {
                     const uint64_t k = rng() % next_key;
                     if (c->external_id("live", k) != id_of(k))
@@ -1286,7 +1319,7 @@ TEST_CASE("catalog readers see consistent data while another thread publishes",
                 }
                 if (commits.size() > 0 && !c->find_key("live", id_of(total_ids - 1)))
                     note("ids of the newest commit missing");
-                if (c->domain("live")->next_key < total_ids)
+                if (c->next_key("live") < total_ids)
                     note("next_key went back");
                 ++checks;
             }
@@ -1363,7 +1396,7 @@ TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[c
             try {
                 auto c = Catalog::open(d, false);
                 uint64_t n = c->commits(dom).size();
-                uint64_t key = c->domain(dom)->next_key;
+                uint64_t key = c->next_key(dom);
                 for (;; ++n) {
                     Ids ids;
                     for (uint64_t i = 0; i < ids_in(n); ++i, ++key)
@@ -1408,7 +1441,7 @@ TEST_CASE("catalog: a writer killed at random moments leaves whole commits", "[c
         if (!reported.empty())
             REQUIRE(commits.size() > reported.back());
         // The id mappings are exactly those of the commits present.
-        const uint64_t next_key = c->domain(dom)->next_key;
+        const uint64_t next_key = c->next_key(dom);
         REQUIRE(next_key == total_ids);
         for (uint64_t k = 0; k < next_key; ++k) {
             REQUIRE(c->external_id(dom, k) == id_of(k));

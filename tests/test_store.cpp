@@ -43,7 +43,7 @@ std::map<std::string, std::vector<uint8_t>> store_state(Store& store) {
     }
     std::string listing;
     for (const auto& d : store.domains()) {
-        listing += d.name + ":" + std::to_string(d.next_key) + ";";
+        listing += d.name + ";";
         for (const auto& c : store.commits(d.name))
             listing += c.commit + "," + std::to_string(c.live_count) + ";";
     }

@@ -14,6 +14,7 @@
 #include "json_output.h"
 #include "progress.h"
 #include "text.h"
+#include "vstore/catalog.h"
 #include "vstore/format/error.h"
 #include "vstore/format/graph_file_v2.h"
 #include "vstore/format/vector_file_format.h"
@@ -278,7 +279,7 @@ Description describe_store(const std::string& dir, const InspectOptions& options
     StoreOptions store_options;
     // --verify loads every commit once, in turn: keep one loaded graph at a time.
     store_options.index_pool_commits = 1;
-    const auto store = Store::open(dir, store_options);
+    auto store = Store::open(dir, store_options);
 
     std::vector<Problem> problems;
     uint64_t vectors_checked = 0, vector_files_checked = 0, commits_checked = 0;
@@ -329,12 +330,19 @@ Description describe_store(const std::string& dir, const InspectOptions& options
             {"m", domain.m},
             {"ef_construction", domain.ef_construction},
             {"created", iso_time(domain.created_unix_ms)},
-            {"interned_ids", domain.next_key},
+            {"interned_ids", nullptr},  // the catalog's next_key, read below
             {"vector_file", domain.vector_file},
             {"vectors", vectors},
             {"commits", commits},
         });
     }
+    // The catalog's count of interned ids, which DomainInfo does not carry. A process may have a
+    // catalog open only once, so it is read once the store is closed: a writer may have
+    // interned more ids since, never fewer, and domains are never dropped.
+    store.reset();
+    const auto catalog = Catalog::open(dir, /*create=*/false);
+    for (json& domain : domains)
+        domain["interned_ids"] = catalog->next_key(domain["name"].get<std::string>());
     json doc{{"kind", "store"},
              {"path", dir},
              {"domain_count", domains.size()},

@@ -314,14 +314,15 @@ class Cursor {
 
 // ---- Conversions between the public structs and the records -----------------------------
 
-format::DomainRecord to_record(const DomainInfo& d) {
+// The record of `d` with `next_key`: the catalog's own state, which DomainInfo does not carry.
+format::DomainRecord to_record(const DomainInfo& d, uint64_t next_key) {
     format::DomainRecord r;
     r.dimension = d.dimension;
     r.metric = d.metric;
     r.m = d.m;
     r.ef_construction = d.ef_construction;
     r.vector_file = d.vector_file;
-    r.next_key = d.next_key;
+    r.next_key = next_key;
     r.created_unix_ms = d.created_unix_ms;
     return r;
 }
@@ -360,7 +361,6 @@ DomainInfo Core::decode_domain(std::string_view name, Bytes b) const {
     d.m = r.m;
     d.ef_construction = r.ef_construction;
     d.vector_file = std::move(r.vector_file);
-    d.next_key = r.next_key;
     d.created_unix_ms = r.created_unix_ms;
     return d;
 }
@@ -632,6 +632,15 @@ std::optional<DomainInfo> Catalog::domain(const std::string& name) const {
     return impl_->decode_domain(name, *v);
 }
 
+uint64_t Catalog::next_key(const std::string& domain) const {
+    format::validate_name("domain", domain);
+    Txn txn(*impl_, false);
+    const auto v = txn.find(impl_->domains, domain, "cannot read a domain");
+    if (!v)
+        throw Error::not_found("unknown domain '" + domain + "'");
+    return format::decode_domain_record(impl_->path, domain, *v).next_key;
+}
+
 std::vector<DomainInfo> Catalog::domains() const {
     Txn txn(*impl_, false);
     Cursor cur(*impl_, txn, impl_->domains);
@@ -719,13 +728,10 @@ void Catalog::create_domain(const DomainInfo& d) {
     if (d.ef_construction < 1)
         throw Error::invalid_argument(what + ": ef_construction must be at least 1");
     validate_file_name(what + ": vector file", d.vector_file);
-    if (d.next_key != 0)
-        throw Error::invalid_argument(what + ": a new domain starts with next_key 0, not " +
-                                      std::to_string(d.next_key));
 
     Txn txn(*impl_, true);
-    const int rc =
-        txn.put(impl_->domains, d.name, format::encode_domain_record(to_record(d)), MDB_NOOVERWRITE);
+    const int rc = txn.put(impl_->domains, d.name, format::encode_domain_record(to_record(d, 0)),
+                           MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST)
         throw Error::conflict(what + " already exists");
     impl_->check(rc, "cannot write a domain");
@@ -807,7 +813,7 @@ void Catalog::publish_commit(const CommitInfo& commit,
     const auto dv = txn.find(c.domains, domain, "cannot read a domain");
     if (!dv)
         throw Error::not_found("unknown domain '" + domain + "'");
-    DomainInfo info = c.decode_domain(domain, *dv);
+    format::DomainRecord record = format::decode_domain_record(c.path, domain, *dv);
     const std::string commit_key = format::scoped_key(domain, commit.commit);
     if (txn.find(c.commits, commit_key, "cannot read a commit"))
         throw Error::conflict("commit '" + commit.commit + "' already exists" + in_domain);
@@ -815,7 +821,7 @@ void Catalog::publish_commit(const CommitInfo& commit,
         !txn.find(c.commits, format::scoped_key(domain, *commit.parent), "cannot read a commit"))
         throw Error::not_found("unknown parent commit '" + *commit.parent + "'" + in_domain +
                                " of commit '" + commit.commit + "'");
-    const uint64_t first = info.next_key;
+    const uint64_t first = record.next_key;
     if (new_ids.size() > UINT64_MAX - first)
         throw Error::invalid_argument(what + ": too many new ids");
     for (size_t i = 0; i < new_ids.size(); ++i) {
@@ -848,8 +854,8 @@ void Catalog::publish_commit(const CommitInfo& commit,
         c.check(rc, "cannot write a key");
     }
 
-    info.next_key = first + new_ids.size();
-    c.check(txn.put(c.domains, domain, format::encode_domain_record(to_record(info))),
+    record.next_key = first + new_ids.size();
+    c.check(txn.put(c.domains, domain, format::encode_domain_record(record)),
             "cannot write a domain");
     c.check(txn.put(c.commits, commit_key, cvalue, MDB_NOOVERWRITE), "cannot write a commit");
     put_vector_entries(c, txn, domain, new_vectors);
@@ -880,12 +886,12 @@ void Catalog::rewrite_commits(const std::string& domain, const std::vector<std::
     if (!dv)
         throw Error::not_found("unknown domain '" + domain + "'");
     if (domain_record) {
-        const DomainInfo now = c.decode_domain(domain, *dv);
-        if (domain_record->name != domain || domain_record->next_key != now.next_key)
+        const uint64_t next_key = format::decode_domain_record(c.path, domain, *dv).next_key;
+        if (domain_record->name != domain)
             throw Error::invalid_argument("domain '" + domain +
-                                          "': a rewritten domain record must keep its name and "
-                                          "next_key");
-        c.check(txn.put(c.domains, domain, format::encode_domain_record(to_record(*domain_record))),
+                                          "': a rewritten domain record must keep its name");
+        c.check(txn.put(c.domains, domain,
+                        format::encode_domain_record(to_record(*domain_record, next_key))),
                 "cannot write a domain");
     }
     for (const std::string& commit : drop) {

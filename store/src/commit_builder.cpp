@@ -120,7 +120,7 @@ struct CommitBuilder::Impl {
     Keys resolve_keys(CommitInfo& info) const {
         Keys k;
         k.of_op.resize(ops.size());
-        uint64_t next_key = store->catalog->domain(domain.name)->next_key;
+        uint64_t next_key = store->catalog->next_key(domain.name);
         const auto* ids = parent_snapshot ? parent_snapshot->impl_->key_ids.get() : nullptr;
         for (size_t i = 0; i < ops.size(); ++i) {
             const auto& op = ops[i];

@@ -50,7 +50,12 @@ class DomainChecker {
   public:
     DomainChecker(const std::string& dir, const Catalog& catalog, const StoreOptions& options,
                   DomainInfo domain, ConsistencyReport& report)
-        : dir_(dir), catalog_(catalog), options_(options), d_(std::move(domain)), report_(report) {}
+        : dir_(dir),
+          catalog_(catalog),
+          options_(options),
+          d_(std::move(domain)),
+          next_key_(catalog.next_key(d_.name)),
+          report_(report) {}
 
     // D2 and D3.
     void check_vector_file() {
@@ -253,10 +258,10 @@ class DomainChecker {
                     });
                 }
             }
-            if (key >= d_.next_key) {
+            if (key >= next_key_) {
                 past_next_key.add([&] {
                     return gf + " gives node " + std::to_string(i) + " key " + std::to_string(key) +
-                           ", not below the domain's next_key " + std::to_string(d_.next_key);
+                           ", not below the domain's next_key " + std::to_string(next_key_);
                 });
             } else if (!known_keys_.contains(key)) {
                 known_keys_.emplace(key, false);  // settled below
@@ -286,7 +291,7 @@ class DomainChecker {
             if (graph.flags(i) & format::kNodeRemoved)
                 continue;
             const uint64_t key = graph.key(i);
-            if (key < d_.next_key && !known_keys_.at(key)) {
+            if (key < next_key_ && !known_keys_.at(key)) {
                 unknown.add([&] {
                     return gf + " gives node " + std::to_string(i) + " key " + std::to_string(key) +
                            ", which the catalog's keys table does not know";
@@ -301,6 +306,7 @@ class DomainChecker {
     const Catalog& catalog_;
     const StoreOptions& options_;
     const DomainInfo d_;
+    const uint64_t next_key_;  // the catalog's, for K2
     ConsistencyReport& report_;
     // Keys below next_key looked up so far, and whether the keys table has them: keys never
     // change, so each is read once for all the commits of the domain.

@@ -949,9 +949,7 @@ std::unique_ptr<Pack> Pack::open(const std::string& path, StoreOptions options,
     info.graph_kind = format::GraphKind::kFull;
     info.graph_format = format::graph_file_version(graph_bytes->bytes(), graph_name);
     info.graph_chain = {{info.graph_file, info.graph_bytes, info.graph_checksum}};
-    DomainInfo domain = d;
-    domain.next_key = nodes;
-    impl->snapshot = Snapshot::Impl::make(info, domain, options, std::move(file), std::move(graph),
+    impl->snapshot = Snapshot::Impl::make(info, d, options, std::move(file), std::move(graph),
                                           std::move(key_ids));
     return std::unique_ptr<Pack>(new Pack(std::move(impl)));
 }

@@ -71,8 +71,7 @@ void CatalogKeyIds::detach() {
     std::unique_lock lock(mutex_);
     if (catalog_ == nullptr)
         return;
-    const auto d = catalog_->domain(domain_);
-    std::vector<uint64_t> all(d ? d->next_key : 0);
+    std::vector<uint64_t> all(catalog_->domain(domain_) ? catalog_->next_key(domain_) : 0);
     for (uint64_t k = 0; k < all.size(); ++k)
         all[k] = k;
     auto ids = catalog_->external_ids(domain_, all);

@@ -34,6 +34,9 @@ class Catalog {
     // Reads: each is one read-only transaction, consistent in itself.
     std::optional<DomainInfo> domain(const std::string& name) const;
     std::vector<DomainInfo> domains() const;  // sorted by name
+    // The next key interning hands out in the domain, which is the number of its keys (they are
+    // 0, 1, ..., next_key - 1). Error(kNotFound) for an unknown domain.
+    uint64_t next_key(const std::string& domain) const;
     std::optional<CommitInfo> commit(const std::string& domain, const std::string& commit) const;
     std::vector<CommitInfo> commits(const std::string& domain) const;  // sorted by commit id
     std::optional<uint64_t> find_key(const std::string& domain,
@@ -43,7 +46,8 @@ class Catalog {
     std::vector<std::optional<std::string>> external_ids(const std::string& domain,
                                                          std::span<const uint64_t> keys) const;
 
-    // Writes. Throws Error(kConflict) when the domain already exists.
+    // Writes. Throws Error(kConflict) when the domain already exists. A new domain has no
+    // keys: its next_key is 0.
     void create_domain(const DomainInfo& domain);
 
     // Makes a commit visible in one write transaction: records the new external ids (each
@@ -70,10 +74,11 @@ class Catalog {
     // Drops and rewrites commits of one domain in one write transaction (Store::drop_commits
     // and vacuum): each commit named in `drop` is deleted, each record of `rewrite` replaces the
     // commit's record of the same name, and `domain_record`, when given, replaces the domain's
-    // record (its next_key must be unchanged), and `vectors`, when given, replaces the domain's
-    // whole content index (vacuum renumbers the vectors). Error(kNotFound) for an unknown domain or
-    // commit, Error(kInvalidArgument) for a record that breaks a rule, a commit both dropped
-    // and rewritten, or a changed next_key; nothing is written then.
+    // record (its next_key stays as stored: vacuum renumbers vectors, never keys), and
+    // `vectors`, when given, replaces the domain's whole content index (vacuum renumbers the
+    // vectors). Error(kNotFound) for an unknown domain or commit, Error(kInvalidArgument) for a
+    // record that breaks a rule, a domain record of another name, or a commit both dropped and
+    // rewritten; nothing is written then.
     void rewrite_commits(const std::string& domain, const std::vector<std::string>& drop,
                          const std::vector<CommitInfo>& rewrite,
                          const std::optional<DomainInfo>& domain_record = std::nullopt,

@@ -19,7 +19,6 @@ struct DomainInfo {
     uint32_t m = 16;
     uint32_t ef_construction = 200;
     std::string vector_file;  // file name inside the store directory
-    uint64_t next_key = 0;    // the next key interning will hand out
     uint64_t created_unix_ms = 0;
 };
 
