@@ -12,11 +12,18 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace vstore::serve {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a connection's thread looks for the next request before it sleeps (wait_for_request):
+// one client's throughput over loopback went from 0.60x to 0.70x of the in-process search with
+// it (vstore-bench --quick --only serve), 250 us gave no more, and 8 clients on 2 cores lost
+// nothing, as the spinning thread yields its core.
+constexpr auto kRequestSpin = std::chrono::microseconds(100);
 
 // Waits for `events` on `fd` until `deadline`; false when it passes first or poll fails.
 bool wait_until(int fd, short events, Clock::time_point deadline) {
@@ -172,6 +179,17 @@ class DeadlineStream final : public httplib::Stream {
 }  // namespace
 
 bool DeadlineServer::wait_for_request(int fd) const {
+    // A keep-alive client that waits for each answer sends its next request a few tens of
+    // microseconds after the answer left. For kRequestSpin the thread looks for it without
+    // sleeping, yielding its core to any other runnable thread: a thread that slept in poll()
+    // would take a wake-up per request, which on a virtual machine costs about as much.
+    const auto spin_until = Clock::now() + kRequestSpin;
+    do {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0)
+            return true;
+        std::this_thread::yield();
+    } while (Clock::now() < spin_until);
     constexpr auto kSlice = std::chrono::milliseconds(100);
     const auto idle_until = Clock::now() + limits_.keep_alive_idle;
     while (!closing_) {
