@@ -12,7 +12,7 @@ cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
 # catalog and the graph and id files' codecs are the library's own), and each compiles alone
 # against the installed tree.
 HEADERS=$(cd "$T/prefix/include" && find . -name '*.h' | LC_ALL=C sort | tr '\n' ' ')
-WANT="./vstore/consistency.h ./vstore/crash_leftovers.h ./vstore/format/error.h ./vstore/format/export.h ./vstore/format/kinds.h ./vstore/format/vector_file_format.h ./vstore/lifecycle.h ./vstore/pack.h ./vstore/records.h ./vstore/search_many.h ./vstore/store.h ./vstore/vector_file.h ./vstore/verified_vectors.h "
+WANT="./vstore/consistency.h ./vstore/crash_leftovers.h ./vstore/format/error.h ./vstore/format/export.h ./vstore/format/kinds.h ./vstore/format/utf8.h ./vstore/format/vector_file_format.h ./vstore/lifecycle.h ./vstore/pack.h ./vstore/records.h ./vstore/search_many.h ./vstore/store.h ./vstore/vector_file.h ./vstore/verified_vectors.h "
 if [ "$HEADERS" != "$WANT" ]; then
   echo "install consumer: installed headers: $HEADERS; expected: $WANT" >&2
   exit 1
@@ -35,7 +35,7 @@ API+='|DroppedCommits|GcReport|default_pack_extraction_bound|error_code_name|pac
 API+='|pack_kind_name|search_many|search_many_exact|sort_newest_first|format::VectorLayout'
 API+='|format::decode_commit_slot|format::decode_header|format::encode_commit_slot'
 API+='|format::encode_header_page|format::graph_kind_name|format::metric_from_name'
-API+='|format::metric_name|format::vector_checksum'
+API+='|format::metric_name|format::vector_checksum|format::first_invalid_utf8'
 EXPORTED=$(nm -D --defined-only -C "$LIB" | cut -d' ' -f3- | sed -E 's/^(typeinfo name for|typeinfo for|vtable for) //' | grep '^vstore::')
 [ "$(echo "$EXPORTED" | grep -c '^vstore::Store::create')" -ge 1 ] ||
   { echo "install consumer: $LIB does not export vstore::Store::create" >&2; exit 1; }

@@ -5,7 +5,7 @@
 #include "embed_protocol.h"
 #include "shell_child.h"
 #include "vstore/format/error.h"
-#include "vstore/format/file_names.h"
+#include "vstore/format/utf8.h"
 
 namespace vstore::embed {
 namespace {

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "vstore/format/utf8.h"
+
 namespace vstore::format {
 
 // Longest domain or commit name, in bytes of UTF-8.
@@ -15,10 +17,6 @@ inline constexpr size_t kMaxFileNameBytes = 255;
 
 // The longest external id (a caller's id of an item), in bytes.
 inline constexpr size_t kMaxExternalIdBytes = 4096;
-
-// The offset of the first byte of `s` that is not part of valid UTF-8 (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or npos when all of it is.
-size_t first_invalid_utf8(std::string_view s);
 
 // Throws Error(kInvalidArgument) naming `what` ("domain", "commit") when `name` is empty,
 // longer than kMaxNameBytes, not valid UTF-8, or contains a NUL byte.
