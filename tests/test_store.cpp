@@ -350,6 +350,43 @@ TEST_CASE("the index pool loads a commit once and never pulls it from under a us
     CHECK(got[0]->size() == 40);
 }
 
+TEST_CASE("verify_consistency finds no fault in a store that commits while it checks",
+          "[store][concurrency]") {
+    TempDir dir;
+    auto store = Store::create(dir.file("s"));
+    store->create_domain("d", {4});
+    const auto data = test::random_vectors(205, 4, 9);
+    commit_first_rows(*store, data, 5, 4);
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        std::string parent = "c1";
+        for (int c = 2; c <= 40; ++c) {
+            const std::string name = test::numbered("c", c);
+            auto b = store->begin_commit("d", name, parent);
+            for (int i = 0; i < 5; ++i)
+                b.insert(test::numbered("id", c * 5 + i), row(data, c * 5 + i, 4));
+            b.finish();
+            parent = name;
+        }
+        done = true;
+    });
+    int checks = 0;
+    std::vector<std::string> faults;
+    while (!done.load() || checks == 0) {
+        const ConsistencyReport r = store->verify_consistency("d");
+        ++checks;
+        for (const auto& p : r.problems)
+            faults.push_back(p.invariant + " " + p.commit + ": " + p.what);
+        for (const auto& u : r.unreadable)
+            faults.push_back(u.invariant + " " + u.commit + ": " + u.what);
+    }
+    writer.join();
+    for (const auto& f : faults)
+        UNSCOPED_INFO(f);
+    CHECK(faults.empty());
+    CHECK(store->verify_consistency("d").ok());
+}
+
 TEST_CASE("tombstones past the threshold are compacted away", "[store]") {
     TempDir dir;
     StoreOptions o;

@@ -319,11 +319,14 @@ ConsistencyReport Store::verify_consistency(const std::string& domain) const {
     const DomainInfo d = impl_->domain(domain);
     ConsistencyReport report;
     report.domain = d.name;
-    DomainChecker checker(impl_->dir, *impl_->catalog, impl_->options, d, report);
-    checker.check_vector_file();
+    // The commits first, then the domain's next_key and its vector file: both only grow, so
+    // every key and vector of a commit listed here is below what is read after it, even while
+    // another process publishes commits (which takes no lock of the reader's).
     std::map<std::string, CommitInfo> commits;
     for (CommitInfo& c : impl_->catalog->commits(d.name))
         commits.emplace(c.commit, std::move(c));
+    DomainChecker checker(impl_->dir, *impl_->catalog, impl_->options, d, report);
+    checker.check_vector_file();
     for (const auto& [name, c] : commits)
         checker.check_commit(c, commits);
     return report;
