@@ -173,8 +173,8 @@ namespace {
 // The live nodes in ordinal order, for the scan of the whole commit.
 struct LiveNodes {
     const GraphLayers& g;
-    template <typename Vectors, typename Visit>
-    void each(const Vectors&, const Visit& visit) const {
+    template <typename Visit>
+    void each(const Visit& visit) const {
         for (uint32_t i = 0; i < g.size(); ++i) {
             if (g.live(i))
                 visit(i);
@@ -185,8 +185,8 @@ struct LiveNodes {
 // Fashion-MNIST, so the scan leaves it to the hardware.)
 struct ListedNodes {
     std::span<const uint32_t> nodes;
-    template <typename Vectors, typename Visit>
-    void each(const Vectors&, const Visit& visit) const {
+    template <typename Visit>
+    void each(const Visit& visit) const {
         for (const uint32_t node : nodes)
             visit(node);
     }
@@ -218,7 +218,7 @@ std::vector<Neighbor> GraphSearch::exact_over(const float* query, size_t k, uint
     // commit does (spec/search.md).
     std::priority_queue<Entry> top;  // (distance, ordinal): the farthest of the best k on top
     auto scan_with = [&](const auto& vectors) {
-        nodes.each(vectors, [&](uint32_t i) {
+        nodes.each([&](uint32_t i) {
             const float d = vectors.distance(distance_, query, i);
             if (top.size() < k) {
                 top.emplace(d, i);

@@ -10,10 +10,6 @@
 
 namespace vstore {
 
-namespace {
-constexpr size_t kDefaultEf = 64;  // as Snapshot::search's
-}  // namespace
-
 SearchFilter::SearchFilter(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 uint64_t SearchFilter::size() const {
     return impl_->nodes.size();
@@ -72,7 +68,7 @@ std::vector<SearchHit> Snapshot::Impl::search_filtered(const std::vector<float>&
                                                        size_t ef,
                                                        const SearchFilter::Impl& filter) const {
     const uint64_t allowed = filter.nodes.size();
-    ef = std::max(k, ef == 0 ? kDefaultEf : ef);
+    ef = std::max(k, ef == 0 ? detail::kDefaultEf : ef);
     if (detail::filter_scans_exactly(allowed, graph->live_count(), k, ef, options))
         return to_hits(searcher->search_exact_among(query.data(), k, filter.nodes));
     auto found = searcher->search_allowed(query.data(), k, ef, filter.bits.data());

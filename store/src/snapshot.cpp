@@ -9,11 +9,8 @@
 
 namespace vstore {
 
+using detail::kDefaultEf;
 using detail::short_id;
-
-namespace {
-constexpr size_t kDefaultEf = 64;
-}  // namespace
 
 // ---- Snapshot::Impl ----------------------------------------------------------------------
 

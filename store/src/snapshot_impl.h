@@ -22,6 +22,10 @@ namespace vstore {
 
 namespace detail {
 
+// The search breadth of a search given ef = 0 (Snapshot::search, the filtered search), before
+// it is raised to k.
+inline constexpr size_t kDefaultEf = 64;
+
 inline uint64_t now_ms() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())

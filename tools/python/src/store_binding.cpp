@@ -2,7 +2,6 @@
 // already open (Store::open_shared).
 #include <pybind11/stl.h>
 
-
 #include "bindings.h"
 #include "commit_binding.h"
 
