@@ -113,6 +113,10 @@ for where in "id % 7 = 0" "id % 10 != 0"; do
         all(.[]; .[0] as $id | $a | index($id))' "$T/out" >/dev/null ||
         fail "vstore_knn where $where returned an id not allowed: $(cat "$T/out")"
 done
+# A list that differs from row to row is each row's own (the connection keeps the last filter).
+expect 0 q "select group_concat(vstore_search('$S', 'd', 'c1', embedding, 3, json_array(id)), ' ')
+    from entries where id in (3, 777, 1500)"
+[ "$(cat "$T/out")" = '["3"] ["777"] ["1500"]' ] || fail "a filter per row: $(cat "$T/out")"
 # One id, as a string or an integer; ids the commit lacks are never returned, and are no error.
 expect 0 q "select vstore_search('$S', 'd', 'c1', embedding, 5, '[\"42\"]') || ' ' ||
     vstore_search('$S', 'd', 'c1', embedding, 5, '[42, \"nowhere\", 99999]') from entries where id = 777"

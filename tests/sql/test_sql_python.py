@@ -160,6 +160,15 @@ def test_filtered_searches_equal_the_cli_s_only_ids(setup, tmp_path):
                           "from entries where title in ('title e7', 'title e8')))",
                           (store, encode(v))).fetchone()
     assert sorted(json.loads(ids)) == ["e7", "e8"]
+    # the same list on one connection against a later commit, which deleted one of its ids
+    conn.execute("delete from entries where id = 'e7'")
+    index(conn, store, "c2", "c1")
+    sql = "select vstore_search(?, 'd', ?, ?, 3, '[\"e7\", \"e8\"]')"
+    def allowed_hits(commit):
+        return sorted(json.loads(conn.execute(sql, (store, commit, encode(v))).fetchone()[0]))
+    assert allowed_hits("c1") == ["e7", "e8"]
+    assert allowed_hits("c2") == ["e8"]
+    assert allowed_hits("c1") == ["e7", "e8"]
     with pytest.raises(sqlite3.OperationalError, match="allowed_ids: element 0 is boolean"):
         conn.execute("select vstore_search(?, 'd', 'c1', ?, 3, '[true]')", (store, encode(v)))
 

@@ -73,16 +73,20 @@ std::vector<float> Argument::embedding() const {
     return floats;
 }
 
-std::optional<std::vector<std::string>> Argument::allowed_ids() const {
+std::optional<std::string> Argument::allowed_ids_text() const {
     if (is_null())
         return std::nullopt;
-    const std::string what = std::string(function) + ": " + std::string(name);
     if (sqlite3_value_type(value) != SQLITE_TEXT)
-        throw Error::invalid_argument(what +
-                                      " must be TEXT holding a JSON array of ids "
-                                      "(json_group_array(id) makes one), not " +
-                                      std::string(type_name(value)));
-    const auto document = nlohmann::json::parse(text(), nullptr, false);
+        throw argument_error(function, std::string(name) +
+                                           " must be TEXT holding a JSON array of ids "
+                                           "(json_group_array(id) makes one), not " +
+                                           std::string(type_name(value)));
+    return text();
+}
+
+std::vector<std::string> allowed_ids_of_json(const std::string& text, std::string_view function) {
+    const std::string what = std::string(function) + ": allowed_ids";
+    const auto document = nlohmann::json::parse(text, nullptr, false);
     if (document.is_discarded())
         throw Error::invalid_argument(what + " is not JSON");
     if (!document.is_array())

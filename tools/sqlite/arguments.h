@@ -28,9 +28,14 @@ struct Argument {
     // A BLOB of little-endian float32 (blob.h), of at least one float.
     std::vector<float> embedding() const;
     // TEXT holding a JSON array of ids, each a string or an integer (written in decimal, as
-    // vstore_index stores an INTEGER id); NULL is nullopt, no restriction.
-    std::optional<std::vector<std::string>> allowed_ids() const;
+    // vstore_index stores an INTEGER id): the text, parsed by allowed_ids_of_json. NULL is
+    // nullopt, no restriction.
+    std::optional<std::string> allowed_ids_text() const;
 };
+
+// The ids of an allowed_ids text; Error(kInvalidArgument) "FUNCTION: allowed_ids ..." when it
+// is not a JSON array of strings and integers.
+std::vector<std::string> allowed_ids_of_json(const std::string& text, std::string_view function);
 
 // Error(kInvalidArgument) "FUNCTION: MESSAGE".
 Error argument_error(std::string_view function, const std::string& message);

@@ -13,13 +13,14 @@ std::vector<SearchHit> search(ConnectionSources& sources, std::string_view funct
     const auto commit = Argument{arguments.commit, function, "commit"}.optional_text();
     const auto embedding = Argument{arguments.embedding, function, "embedding"}.embedding();
     const size_t k = Argument{arguments.k, function, "k"}.k();
-    std::optional<std::vector<std::string>> allowed;
+    std::optional<std::string> allowed;
     if (arguments.allowed_ids != nullptr)
-        allowed = Argument{arguments.allowed_ids, function, "allowed_ids"}.allowed_ids();
+        allowed = Argument{arguments.allowed_ids, function, "allowed_ids"}.allowed_ids_text();
     const auto snapshot = sources.source(path)->snapshot(domain, commit);
     if (!allowed)
         return snapshot->search(embedding, k);
-    return snapshot->search(embedding, k, 0, snapshot->filter(*allowed));
+    return snapshot->search(embedding, k, 0,
+                            sources.filters().filter(snapshot, *allowed, function));
 }
 
 std::string ids_json(const std::vector<SearchHit>& hits) {

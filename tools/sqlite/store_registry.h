@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "filter_cache.h"
 #include "source.h"
 
 namespace vstore::sql {
@@ -21,14 +22,17 @@ namespace vstore::sql {
 // lives, closed when the last one goes. Error(kNotFound) for a path that does not exist.
 std::shared_ptr<Source> acquire_source(const std::string& path);
 
-// The sources one connection has named, held until the connection closes.
+// The sources one connection has named, held until the connection closes, and the filter its
+// searches made last.
 class ConnectionSources {
   public:
     std::shared_ptr<Source> source(const std::string& path);
+    FilterCache& filters() { return filters_; }
 
   private:
     std::mutex mutex_;  // a connection in serialized mode may call from several threads
     std::map<std::string, std::shared_ptr<Source>> by_path_;  // by canonical path
+    FilterCache filters_;
 };
 
 }  // namespace vstore::sql
